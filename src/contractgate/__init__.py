@@ -1,0 +1,1 @@
+"""contractgate: contract tests and API conformance for threat-intelligence vendor APIs."""

@@ -1,0 +1,195 @@
+"""Cassettes: the recorded interactions of one rule, redacted, in the order they happened."""
+
+from __future__ import annotations
+
+import base64
+import difflib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from ._redact import Redactor
+
+__all__ = ["Cassette", "Interaction", "cassette_path"]
+
+# Request headers that never take part in matching: they carry time or secrets.
+_VOLATILE = {"authorization", "timestamp", "x-apikey", "cookie", "x-xsrf-token", "content-length"}
+_BASE_MARK = "{base_url:%s}"
+
+
+def cassette_path(root: Path, vendor: str, rule_id: str) -> Path:
+    """Where a rule's cassette lives."""
+    return root / vendor / f"{rule_id}.json"
+
+
+@dataclass
+class Interaction:
+    """One recorded request and response; the URL is relative to its target's base URL."""
+
+    target: str
+    method: str
+    path: str
+    request_headers: dict[str, str]
+    request_body: str
+    status: int
+    response_headers: list[tuple[str, str]]
+    response_body: str
+    body_encoding: str = "utf-8"
+
+    def key(self) -> str:
+        """What replay matches on: method, target and the relative URL."""
+        return f"{self.method} {self.target} {self.path}"
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON form in a cassette file."""
+        return {
+            "request": {
+                "target": self.target,
+                "method": self.method,
+                "path": self.path,
+                "headers": self.request_headers,
+                "body": self.request_body,
+            },
+            "response": {
+                "status": self.status,
+                "headers": [list(pair) for pair in self.response_headers],
+                "body": self.response_body,
+                "encoding": self.body_encoding,
+            },
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Interaction:
+        """Read one interaction from a cassette file."""
+        request, response = data["request"], data["response"]
+        return cls(
+            target=request["target"],
+            method=request["method"],
+            path=request["path"],
+            request_headers=request.get("headers", {}),
+            request_body=request.get("body", ""),
+            status=response["status"],
+            response_headers=[(k, v) for k, v in response["headers"]],
+            response_body=response["body"],
+            body_encoding=response.get("encoding", "utf-8"),
+        )
+
+    def response(self, request: httpx.Request, bases: dict[str, str]) -> httpx.Response:
+        """Rebuild the httpx response, with recorded base-URL marks pointing at the replay bases."""
+        if self.body_encoding == "base64":
+            content = base64.b64decode(self.response_body)
+        else:
+            content = _unmark(self.response_body, bases).encode()
+        headers = [(k, _unmark(v, bases)) for k, v in self.response_headers]
+        headers = [(k, v) for k, v in headers if k.lower() not in {"content-length", "content-encoding"}]
+        return httpx.Response(self.status, headers=headers, content=content, request=request)
+
+
+def _mark(text: str, bases: dict[str, str]) -> str:
+    for target, base in sorted(bases.items(), key=lambda item: -len(item[1])):
+        text = text.replace(base, _BASE_MARK % target)
+    return text
+
+
+def _unmark(text: str, bases: dict[str, str]) -> str:
+    for target, base in bases.items():
+        text = text.replace(_BASE_MARK % target, base)
+    return text
+
+
+@dataclass
+class Cassette:
+    """The interactions of one rule, consumed in order on replay."""
+
+    vendor: str
+    rule_id: str
+    interactions: list[Interaction] = field(default_factory=list)
+    public: dict[str, str] = field(default_factory=dict)
+    _used: set[int] = field(default_factory=set)
+
+    def record(
+        self,
+        target: str,
+        relative: str,
+        request: httpx.Request,
+        response: httpx.Response,
+        redactor: Redactor,
+        bases: dict[str, str],
+    ) -> None:
+        """Append one exchange, redacted and with live base URLs replaced by marks."""
+        content = response.content
+        try:
+            body, encoding = _mark(redactor.body(content), bases), "utf-8"
+            content.decode("utf-8")
+        except UnicodeDecodeError:
+            body, encoding = base64.b64encode(content).decode(), "base64"
+        headers = {
+            name: redactor.header(name, value)
+            for name, value in request.headers.items()
+            if name.lower() not in {"host", "user-agent", "accept-encoding", "connection"}
+        }
+        self.interactions.append(
+            Interaction(
+                target=target,
+                method=request.method,
+                path=redactor.url(relative),
+                request_headers=headers,
+                request_body=redactor.body(request.content),
+                status=response.status_code,
+                response_headers=[
+                    (name, _mark(redactor.header(name, value), bases))
+                    for name, value in response.headers.multi_items()
+                ],
+                response_body=body,
+                body_encoding=encoding,
+            )
+        )
+
+    def take(self, target: str, method: str, relative: str) -> Interaction | None:
+        """The first unused interaction with this method, target and relative URL."""
+        wanted = f"{method} {target} {relative}"
+        for index, interaction in enumerate(self.interactions):
+            if index not in self._used and interaction.key() == wanted:
+                self._used.add(index)
+                return interaction
+        return None
+
+    def closest(self, target: str, method: str, relative: str) -> str:
+        """The recorded request most like this one, for an unmatched-request message."""
+        wanted = f"{method} {target} {relative}"
+        keys = [interaction.key() for interaction in self.interactions]
+        if not keys:
+            return "(the cassette is empty)"
+        best = max(keys, key=lambda key: difflib.SequenceMatcher(None, wanted, key).ratio())
+        used = sum(1 for i, k in enumerate(keys) if k == best and i in self._used)
+        return best + (f" (already replayed {used}x)" if used else "")
+
+    def save(self, path: Path) -> None:
+        """Write the cassette as stable, readable JSON."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        document = {
+            "vendor": self.vendor,
+            "rule": self.rule_id,
+            "public": self.public,
+            "interactions": [interaction.to_dict() for interaction in self.interactions],
+        }
+        path.write_text(json.dumps(document, indent=1, sort_keys=False) + "\n", encoding="utf-8")
+
+    @classmethod
+    def load(cls, path: Path) -> Cassette:
+        """Read a cassette file."""
+        document = json.loads(path.read_text(encoding="utf-8"))
+        return cls(
+            vendor=document["vendor"],
+            rule_id=document["rule"],
+            public=document.get("public", {}),
+            interactions=[Interaction.from_dict(item) for item in document["interactions"]],
+        )
+
+
+def volatile_header(name: str) -> bool:
+    """Whether a request header is left out of matching."""
+    return name.lower() in _VOLATILE

@@ -1,0 +1,72 @@
+"""The exception hierarchy: what went wrong, and whether the target or the set-up is to blame."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = [
+    "ContractError",
+    "ContractGateError",
+    "CredentialsMissing",
+    "SetupError",
+    "SkipRule",
+    "TargetUnreachable",
+    "Violation",
+    "WriteBlocked",
+]
+
+
+class ContractGateError(Exception):
+    """Root of every error contractgate raises on purpose."""
+
+
+class SetupError(ContractGateError):
+    """The run could not start or go on: the fault lies with the set-up, not the target (exit 2)."""
+
+
+class ContractError(SetupError):
+    """A contract file is invalid; the message names file, line and field."""
+
+
+class TargetUnreachable(SetupError):
+    """The target did not answer at the transport level (DNS, refused, timeout)."""
+
+
+class CredentialsMissing(SetupError):
+    """A credential a rule needs is not configured; the rule is skipped with this reason."""
+
+
+class WriteBlocked(SetupError):
+    """A writing method was about to leave the process for a target that did not opt in to writes."""
+
+
+class SkipRule(ContractGateError):  # noqa: N818 - it is a signal, not an error
+    """The rule cannot run here (mode, missing credential, target not configured)."""
+
+
+@dataclass
+class Violation(ContractGateError):
+    """The target broke the contract: what was expected, what came back, and where in the response."""
+
+    message: str
+    expected: object = None
+    got: object = None
+    where: str = ""
+
+    def __post_init__(self) -> None:
+        super().__init__(self.message)
+
+    def __str__(self) -> str:
+        parts = [self.message]
+        if self.where:
+            parts.append(f"  where:    {self.where}")
+        if self.expected is not None:
+            parts.append(f"  expected: {self.expected!r}")
+        if self.got is not None or self.expected is not None:
+            parts.append(f"  got:      {_short(self.got)}")
+        return "\n".join(parts)
+
+
+def _short(value: object, limit: int = 300) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit] + "…"

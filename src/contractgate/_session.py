@@ -1,0 +1,267 @@
+"""The context a check runs in: it turns request specs into sent requests and records every exchange."""
+
+from __future__ import annotations
+
+import os
+import shlex
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+from hypothesis import HealthCheck, Phase, settings
+
+from ._auth import Clock, Credentials, build_auth
+from ._contract import AuthOverride, Contract, Expect, RequestSpec, Rule, Step
+from ._errors import SetupError, Violation
+from ._expect import check_expect, json_body, resolve, substitute
+from ._outcome import Exchange
+from ._redact import Redactor
+from ._transport import RETRY_429, TARGET
+
+__all__ = ["CheckContext", "Targets", "curl_line", "encode_query", "target_key"]
+
+ClientFactory = Callable[[], httpx.Client]
+
+
+def target_key(name: str, region: str | None) -> str:
+    """The key of one base URL: `name` or `name:region`."""
+    return f"{name}:{region}" if region else name
+
+
+@dataclass
+class Targets:
+    """The base URL of every target (and region) a contract's rules may reach."""
+
+    bases: dict[str, str] = field(default_factory=dict)
+
+    def base(self, contract: Contract, name: str, region: str | None) -> tuple[str, str]:
+        """(key, base URL) for a target and region; the first region when none is named."""
+        decl = contract.target(name)
+        if decl.regions:
+            region = region or decl.regions[0]
+            if region not in decl.regions:
+                raise SetupError(f"target {name!r} has no region {region!r} (regions: {decl.regions})")
+        else:
+            region = None
+        key = target_key(name, region)
+        if key not in self.bases:
+            from ._errors import SkipRule
+
+            raise SkipRule(f"target {key} is not configured (pass --target {key}=URL)")
+        return key, self.bases[key]
+
+
+def encode_query(query: Mapping[str, Any]) -> str:
+    """A query string with spaces as %20 and list values repeated."""
+    parts = []
+    for key, value in query.items():
+        values = value if isinstance(value, list) else [value]
+        for item in values:
+            text = str(item).lower() if isinstance(item, bool) else str(item)
+            parts.append(f"{quote(str(key), safe='')}={quote(text, safe='')}")
+    return "&".join(parts)
+
+
+def curl_line(request: httpx.Request, redactor: Redactor) -> str:
+    """The request as a curl command, secrets masked."""
+    words = ["curl", "-X", request.method, shlex.quote(redactor.url(str(request.url)))]
+    skip = {"host", "user-agent", "accept-encoding", "connection", "content-length"}
+    for name, value in request.headers.items():
+        if name.lower() not in skip:
+            words += ["-H", shlex.quote(f"{name}: {redactor.header(name, value)}")]
+    if request.content:
+        words += ["--data-raw", shlex.quote(redactor.body(request.content)[:2000])]
+    return " ".join(words)
+
+
+class CheckContext:
+    """Everything one rule's check needs: send requests, evaluate expectations, draw examples."""
+
+    def __init__(
+        self,
+        contract: Contract,
+        rule: Rule,
+        *,
+        mode: str,
+        targets: Targets,
+        credentials: Credentials,
+        client_factory: ClientFactory,
+        redactor: Redactor,
+        variables: Mapping[str, Any] | None = None,
+        clock: Clock = time.time,
+    ) -> None:
+        self.contract = contract
+        self.rule = rule
+        self.mode = mode
+        self.targets = targets
+        self.credentials = credentials
+        self.redactor = redactor
+        self.clock = clock
+        self.variables: dict[str, Any] = dict(variables or {})
+        self.exchanges: list[Exchange] = []
+        self._client_factory = client_factory
+        self._client: httpx.Client | None = None
+
+    @property
+    def client(self) -> httpx.Client:
+        """The HTTP client, created on first use."""
+        if self._client is None:
+            self._client = self._client_factory()
+        return self._client
+
+    def close(self) -> None:
+        """Release the client."""
+        if self._client is not None:
+            self._client.close()
+
+    # --- requests ---------------------------------------------------------------------------
+
+    def build(self, spec: RequestSpec) -> tuple[httpx.Request, httpx.Auth | None]:
+        """Turn a request spec into an httpx request and its auth (not sent yet)."""
+        name = spec.target or self.contract.defaults.target
+        assert name is not None
+        region = spec.region
+        key, base = self.targets.base(self.contract, name, region)
+        region = key.partition(":")[2] or None
+        path = substitute(spec.path, self.variables)
+        url = base + path
+        if spec.raw_query is not None:
+            url += "?" + substitute(spec.raw_query, self.variables)
+        elif spec.query:
+            url += "?" + encode_query(substitute(spec.query, self.variables))
+        return self._request(spec, url, key), build_auth(
+            self.contract, spec.auth, self.credentials, region, self.clock
+        )
+
+    def _request(self, spec: RequestSpec, url: str, key: str) -> httpx.Request:
+        headers: dict[str, str | None] = {**self.contract.defaults.headers, **spec.headers}
+        kwargs: dict[str, Any] = {}
+        if spec.json_body is not None:
+            kwargs["json"] = substitute(spec.json_body, self.variables)
+        if spec.content is not None:
+            kwargs["content"] = substitute(spec.content, self.variables).encode()
+        if spec.form is not None:
+            kwargs["data"] = substitute(spec.form, self.variables)
+        if spec.files is not None:
+            kwargs["files"] = {
+                part: (
+                    file.filename,
+                    substitute(file.content, self.variables).encode(),
+                    file.content_type,
+                )
+                for part, file in spec.files.items()
+            }
+        request = self.client.build_request(
+            spec.method,
+            url,
+            headers={k: substitute(v, self.variables) for k, v in headers.items() if v is not None},
+            extensions={RETRY_429: spec.retry_on_429, TARGET: key},
+            **kwargs,
+        )
+        for name, value in headers.items():
+            if value is None and name in request.headers:
+                del request.headers[name]
+        return request
+
+    def send(self, spec: RequestSpec) -> httpx.Response:
+        """Build, authenticate, send and record one request."""
+        request, auth = self.build(spec)
+        return self.dispatch(request, auth, follow_redirects=spec.follow_redirects)
+
+    def send_url(
+        self,
+        url: str,
+        *,
+        method: str = "GET",
+        auth: str | AuthOverride | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> httpx.Response:
+        """Send to an absolute URL that must belong to a configured target (e.g. a `next` link)."""
+        from ._transport import locate
+
+        key, _ = locate(url, None, self.targets.bases)
+        region = key.partition(":")[2] or None
+        merged = {**self.contract.defaults.headers, **(headers or {})}
+        request = self.client.build_request(
+            method, url, headers=merged, extensions={RETRY_429: True, TARGET: key}
+        )
+        return self.dispatch(request, build_auth(self.contract, auth, self.credentials, region, self.clock))
+
+    def dispatch(
+        self, request: httpx.Request, auth: httpx.Auth | None, *, follow_redirects: bool = False
+    ) -> httpx.Response:
+        """Send a built request and record the exchange."""
+        started = time.perf_counter()
+        response = self.client.send(request, auth=auth or httpx.USE_CLIENT_DEFAULT, follow_redirects=follow_redirects)
+        response.read()
+        elapsed = (time.perf_counter() - started) * 1000
+        sent = response.request
+        self.exchanges.append(
+            Exchange(
+                method=sent.method,
+                url=self.redactor.url(str(sent.url)),
+                curl=curl_line(sent, self.redactor),
+                status=response.status_code,
+                elapsed_ms=elapsed,
+                response_headers={k: self.redactor.header(k, v) for k, v in response.headers.items()},
+                response_excerpt=self.redactor.body(response.content[:600]),
+            )
+        )
+        return response
+
+    # --- expectations -----------------------------------------------------------------------
+
+    def expect(self, response: httpx.Response, expect: Expect | None, context: str = "") -> None:
+        """Raise a Violation (naming the request) when the response breaks `expect`."""
+        if expect is None:
+            return
+        try:
+            check_expect(response, expect, self.expectation_variables(response))
+        except Violation as violation:
+            if context:
+                violation.message = f"{context}: {violation.message}"
+            raise
+
+    def expectation_variables(self, response: httpx.Response | None = None) -> dict[str, Any]:
+        """Saved variables plus non-secret credentials, for placeholders in expectations."""
+        return {**self.credentials.public_values(), **self.variables}
+
+    def run_step(self, step: Step, context: str = "") -> httpx.Response:
+        """Send a step's request, check its expectations, save its variables."""
+        response = self.send(step.request)
+        self.expect(response, step.expect, context)
+        self.save(response, step.save)
+        return response
+
+    def save(self, response: httpx.Response, saves: Mapping[str, str]) -> None:
+        """Remember values from a JSON response under names for later steps."""
+        if not saves:
+            return
+        document = json_body(response)
+        for name, path in saves.items():
+            found = resolve(document, path)
+            if not found:
+                raise Violation("a value the rule needs is missing", expected=f"a value at {path}", got=None, where=f"json {path}")
+            self.variables[name] = found[0][1]
+
+    # --- property-based checks --------------------------------------------------------------
+
+    def hypothesis_settings(self, examples: int) -> settings:
+        """Settings for a rule's property: derandomized for CI, replay and record (cassettes must line up)."""
+        deterministic = self.mode in {"replay", "record"} or os.environ.get("CI") == "true"
+        phases = [Phase.explicit, Phase.generate]
+        if self.mode == "live":
+            phases.append(Phase.shrink)
+        return settings(
+            max_examples=examples,
+            derandomize=deterministic,
+            database=None,
+            deadline=None,
+            phases=phases,
+            suppress_health_check=list(HealthCheck),
+            print_blob=False,
+            report_multiple_bugs=False,
+        )

@@ -1,0 +1,96 @@
+"""Kind `links`: references in responses are relative, well-formed, and resolve to their object."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Any
+
+from pydantic import field_validator
+
+from .._contract import Expect, RequestSpec
+from .._errors import Violation
+from .._expect import json_body
+from .._session import CheckContext
+from ._registry import Params, registry
+
+__all__ = ["LinksParams", "references"]
+
+_URLISH = re.compile(r"^(/|[a-z][a-z0-9+.-]*://)", re.IGNORECASE)
+
+
+class LinksParams(Params):
+    """Where to start, what a reference must look like, and how far to follow."""
+
+    requests: list[RequestSpec]
+    pattern: str = "^/"
+    fields: list[str] | None = None
+    ignore_fields: list[str] = []
+    self_field: str = "self"
+    allow_empty: bool = True
+    max_follow: int = 40
+    follow: Expect = Expect(status=200)
+
+    @field_validator("pattern")
+    @classmethod
+    def _regex(cls, value: str) -> str:
+        re.compile(value)
+        return value
+
+
+def references(node: Any, params: LinksParams, trail: str = "") -> Iterator[tuple[str, str]]:
+    """(where, value) for every string that is a reference: a listed field, or any URL-like string."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            where = f"{trail}.{key}" if trail else key
+            if key in params.ignore_fields:
+                continue
+            listed = params.fields is None or key in params.fields or key == params.self_field
+            if isinstance(value, str) and listed and (params.fields is not None or _URLISH.match(value) or key == params.self_field):
+                yield where, value
+            elif isinstance(value, list) and all(isinstance(v, str) for v in value) and value and listed:
+                for index, item in enumerate(value):
+                    if params.fields is not None or _URLISH.match(item):
+                        yield f"{where}.{index}", item
+            else:
+                yield from references(value, params, where)
+    elif isinstance(node, list):
+        for index, item in enumerate(node):
+            yield from references(item, params, f"{trail}.{index}" if trail else str(index))
+
+
+@registry.register("links", LinksParams)
+def check_links(ctx: CheckContext, params: LinksParams) -> None:
+    """Every reference matches the pattern (or is empty), and following it returns that object."""
+    pending: list[tuple[str, str]] = []
+    for spec in params.requests:
+        response = ctx.send(spec)
+        ctx.expect(response, params.follow, context=f"start {spec.path}")
+        for where, value in references(json_body(response), params):
+            pending.append((f"{spec.path} json {where}", value))
+    for where, value in pending:
+        _well_formed(where, value, params)
+    followed: set[str] = set()
+    base_spec = params.requests[0]
+    for where, value in pending:
+        if not value or value in followed or len(followed) >= params.max_follow:
+            continue
+        followed.add(value)
+        path, _, query = value.partition("?")
+        spec = base_spec.model_copy(update={"path": path, "query": None, "raw_query": query or None, "method": "GET", "json_body": None})
+        response = ctx.send(spec)
+        ctx.expect(response, params.follow, context=f"following {value} (from {where})")
+        document = json_body(response)
+        if isinstance(document, dict) and params.self_field:
+            own = document.get(params.self_field)
+            if own != value:
+                raise Violation("the referenced object names another URI as itself", expected=value, got=own, where=f"{value} json {params.self_field}")
+
+
+def _well_formed(where: str, value: str, params: LinksParams) -> None:
+    if value == "":
+        if not params.allow_empty:
+            raise Violation("an empty reference", expected=f"a URI matching {params.pattern}", got=value, where=where)
+        return
+    if not re.search(params.pattern, value):
+        raise Violation("a reference is not a relative URI of the documented form", expected=params.pattern, got=value, where=where)

@@ -1,0 +1,90 @@
+"""Kind `schema`: response bodies validate against a JSON Schema or an OpenAPI operation."""
+
+from __future__ import annotations
+
+import functools
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field, model_validator
+
+from .._contract import Expect, RequestSpec
+from .._errors import SetupError
+from .._expect import check_schema, json_body
+from .._session import CheckContext
+from ._registry import Params, registry
+
+__all__ = ["SchemaParams", "openapi_response_schema"]
+
+
+class SchemaParams(Params):
+    """The requests, and the schema their responses must satisfy (inline, or from an OpenAPI file)."""
+
+    requests: list[RequestSpec]
+    json_schema: dict[str, Any] | None = Field(default=None, alias="schema")
+    openapi: str | None = None
+    expect: Expect = Expect(status=200)
+
+    @model_validator(mode="after")
+    def _one_schema(self) -> SchemaParams:
+        if (self.json_schema is None) == (self.openapi is None):
+            raise ValueError("give either `schema` or `openapi`")
+        return self
+
+
+@functools.cache
+def _load(path: Path) -> dict[str, Any]:
+    document: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    return document
+
+
+def _template_regex(template: str) -> re.Pattern[str]:
+    parts = re.split(r"(\{[^}]+\})", template)
+    return re.compile("^" + "".join("[^/]+" if p.startswith("{") else re.escape(p) for p in parts) + "$")
+
+
+def openapi_response_schema(document: dict[str, Any], method: str, path: str, status: int) -> dict[str, Any]:
+    """The JSON schema an OpenAPI document gives for a response, with its components attached."""
+    route = path.split("?", 1)[0]
+    candidates = [t for t in document.get("paths", {}) if _template_regex(t).match(route)]
+    # The most literal template wins (`/v1/asn/registry/all` over `/v1/asn/registry/{code}`).
+    candidates.sort(key=lambda t: (t.count("{"), -len(t)))
+    for template in candidates:
+        operation = document["paths"][template].get(method.lower())
+        if operation is None:
+            continue
+        responses = operation.get("responses", {})
+        response = responses.get(str(status)) or responses.get(f"{str(status)[0]}XX") or responses.get("default")
+        if response is None:
+            raise SetupError(f"OpenAPI: {method} {template} documents no {status} response")
+        content = response.get("content", {})
+        media = content.get("application/json") or next(iter(content.values()), {})
+        schema = media.get("schema", {})
+        return {**schema, "components": document.get("components", {})}
+    raise SetupError(f"OpenAPI: no operation for {method} {route}")
+
+
+def _openapi_file(ctx: CheckContext, name: str) -> Path:
+    base = ctx.contract.file.parent if ctx.contract.file else Path.cwd()
+    for folder in (base, base.parent):
+        if (folder / name).is_file():
+            return (folder / name).resolve()
+    raise SetupError(f"OpenAPI file {name} not found next to {base}")
+
+
+@registry.register("schema", SchemaParams)
+def check_schema_kind(ctx: CheckContext, params: SchemaParams) -> None:
+    """Each response validates against its documented schema."""
+    for spec in params.requests:
+        response = ctx.send(spec)
+        label = f"{spec.method} {spec.path}"
+        ctx.expect(response, params.expect, context=label)
+        if params.json_schema is not None:
+            schema = params.json_schema
+        else:
+            assert params.openapi is not None
+            document = _load(_openapi_file(ctx, params.openapi))
+            schema = openapi_response_schema(document, spec.method, spec.path, response.status_code)
+        check_schema(json_body(response), schema, where=label)

@@ -1,0 +1,37 @@
+"""Kind `credential-scope`: every region's credential against every region's URL."""
+
+from __future__ import annotations
+
+from .._contract import AuthOverride, Expect, RequestSpec
+from .._errors import SkipRule
+from .._session import CheckContext
+from ._registry import Params, registry
+
+__all__ = ["ScopeParams"]
+
+
+class ScopeParams(Params):
+    """The request, the per-region scheme, and what acceptance and rejection look like."""
+
+    request: RequestSpec
+    scheme: str
+    accept: Expect
+    reject: Expect
+
+
+@registry.register("credential-scope", ScopeParams)
+def check_credential_scope(ctx: CheckContext, params: ScopeParams) -> None:
+    """A credential works in its own region and is refused in every other one."""
+    name = params.request.target or ctx.contract.defaults.target or ""
+    regions = ctx.contract.target(name).regions
+    if len(regions) < 2:
+        raise SkipRule(f"target {name} declares fewer than two regions")
+    for key_region in regions:
+        for url_region in regions:
+            auth = AuthOverride(scheme=params.scheme, region=key_region)
+            spec = params.request.model_copy(update={"region": url_region, "auth": auth})
+            response = ctx.send(spec)
+            own = key_region == url_region
+            expectation = params.accept if own else params.reject
+            verdict = "accepted" if own else "rejected"
+            ctx.expect(response, expectation, context=f"{key_region} key on {url_region} must be {verdict}")

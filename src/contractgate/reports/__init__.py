@@ -1,0 +1,19 @@
+"""Report writers: each listens to the engine's events and writes one artefact."""
+
+from __future__ import annotations
+
+from ._html import HtmlReport, render_html, render_matrix
+from ._json import JsonReport, load_results
+from ._junit import JunitReport, failure_text
+from ._terminal import TerminalReport
+
+__all__ = [
+    "HtmlReport",
+    "JsonReport",
+    "JunitReport",
+    "TerminalReport",
+    "failure_text",
+    "load_results",
+    "render_html",
+    "render_matrix",
+]

@@ -1,0 +1,84 @@
+"""junit.xml: one test case per rule, with the rule's id, source and severity as properties."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from collections.abc import Mapping
+from pathlib import Path
+
+from .._outcome import Outcome, RunResult, Status
+
+__all__ = ["JunitReport", "failure_text"]
+
+
+def failure_text(outcome: Outcome) -> str:
+    """The full explanation of a failed or errored rule, as printed everywhere."""
+    lines = [f"{outcome.rule_id} {outcome.title}", f"source: {outcome.source} {outcome.source_url}".rstrip()]
+    if outcome.message:
+        lines.append(outcome.message)
+    for label, value in (("where", outcome.where), ("expected", outcome.expected), ("got", outcome.got)):
+        if value:
+            lines.append(f"  {label + ':':10}{value}")
+    if outcome.exchanges:
+        last = outcome.exchanges[-1]
+        lines.append(f"request: {last.curl}")
+        lines.append(f"response: {last.status}")
+    return "\n".join(lines)
+
+
+class JunitReport:
+    """Writes junit.xml for CI systems."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def started(self, run: Mapping[str, object]) -> None:
+        """Nothing to do before the first outcome."""
+
+    def outcome(self, outcome: Outcome) -> None:
+        """Outcomes are written all at once at the end."""
+
+    def finished(self, result: RunResult) -> None:
+        """Write one <testsuite> per vendor."""
+        root = ET.Element("testsuites", name="contractgate")
+        vendors: dict[str, list[Outcome]] = {}
+        for outcome in result.outcomes:
+            vendors.setdefault(outcome.vendor, []).append(outcome)
+        for vendor, outcomes in vendors.items():
+            suite = ET.SubElement(root, "testsuite", name=f"contractgate.{vendor}", tests=str(len(outcomes)))
+            counts = {s: sum(1 for o in outcomes if o.status == s) for s in Status}
+            suite.set("failures", str(counts[Status.FAILED]))
+            suite.set("errors", str(counts[Status.ERROR]))
+            suite.set("skipped", str(counts[Status.SKIPPED]))
+            suite.set("time", f"{sum(o.duration_s for o in outcomes):.3f}")
+            for outcome in outcomes:
+                _case(suite, outcome)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        ET.indent(root)
+        ET.ElementTree(root).write(self.path, encoding="utf-8", xml_declaration=True)
+
+
+def _case(suite: ET.Element, outcome: Outcome) -> None:
+    case = ET.SubElement(
+        suite,
+        "testcase",
+        classname=f"contractgate.{outcome.vendor}.{outcome.kind}",
+        name=f"{outcome.rule_id} {outcome.title}",
+        time=f"{outcome.duration_s:.3f}",
+    )
+    properties = ET.SubElement(case, "properties")
+    for name, value in (
+        ("rule_id", outcome.rule_id),
+        ("source", outcome.source),
+        ("source_url", outcome.source_url),
+        ("severity", outcome.severity),
+        ("kind", outcome.kind),
+        ("requests", str(len(outcome.exchanges))),
+    ):
+        ET.SubElement(properties, "property", name=name, value=value)
+    if outcome.status == Status.FAILED:
+        ET.SubElement(case, "failure", message=outcome.message).text = failure_text(outcome)
+    elif outcome.status == Status.ERROR:
+        ET.SubElement(case, "error", message=outcome.message).text = failure_text(outcome)
+    elif outcome.status == Status.SKIPPED:
+        ET.SubElement(case, "skipped", message=outcome.message)
