@@ -1,0 +1,135 @@
+"""The pytest plugin: contract rules become test items, run in replay (default), live or record mode."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ._config import RunConfig, parse_target_options, read_config_file
+from ._contract import Contract
+from ._errors import SetupError
+from ._loader import load_contract
+from ._outcome import Outcome, Status
+from ._runner import Engine
+from ._selftest import bundled_config
+from .reports import failure_text
+
+__all__ = ["RuleRunner", "rule_params"]
+
+_STATE: dict[str, Any] = {"contracts_dir": Path("contracts")}
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    """Every option in one group, all prefixed --cg-."""
+    group = parser.getgroup("contractgate", "contract conformance (contractgate)")
+    group.addoption("--cg-mode", choices=["replay", "live", "record"], default=None, help="replay (default, offline), live or record")
+    group.addoption("--cg-target", action="append", default=[], metavar="NAME[:REGION]=URL", help="target base URL for live/record")
+    group.addoption("--cg-allow-writes", action="append", default=[], metavar="VENDOR", help="let writing rules run against VENDOR")
+    group.addoption("--cg-contracts", default=None, help="folder of contract files (default: <rootdir>/contracts)")
+    group.addoption("--cg-cassettes", default=None, help="folder of cassettes (default: <rootdir>/cassettes)")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Remember where contracts live so suites can parametrize at collection time."""
+    root = Path(str(config.rootpath))
+    _STATE["contracts_dir"] = Path(config.getoption("--cg-contracts") or root / "contracts")
+    _STATE["cassettes_dir"] = Path(config.getoption("--cg-cassettes") or root / "cassettes")
+    config.addinivalue_line("markers", "contractgate(vendor, rule): a contract rule run as a test")
+
+
+def _contract(vendor: str) -> Contract:
+    cache: dict[str, Contract] = _STATE.setdefault("contracts", {})
+    if vendor not in cache:
+        cache[vendor] = load_contract(Path(_STATE["contracts_dir"]) / f"{vendor}.yaml")
+    return cache[vendor]
+
+
+def rule_params(vendor: str) -> list[Any]:
+    """One pytest param per rule of a vendor's contract, with the rule id as the test id."""
+    contract = _contract(vendor)
+    return [
+        pytest.param(rule.id, id=rule.id, marks=pytest.mark.contractgate(vendor, rule.id))
+        for rule in contract.rules
+    ]
+
+
+class RuleRunner:
+    """Runs single rules for test items, with one engine per vendor for the whole session."""
+
+    def __init__(self, mode: str, config_for: Callable[[Contract], RunConfig]) -> None:
+        self.mode = mode
+        self._config_for = config_for
+        self._engines: dict[str, Engine] = {}
+
+    def outcome(self, vendor: str, rule_id: str) -> Outcome:
+        """Run one rule and return its outcome."""
+        contract = _contract(vendor)
+        if vendor not in self._engines:
+            self._engines[vendor] = Engine([contract], self._config_for(contract))
+        engine = self._engines[vendor]
+        return engine.run_rule(contract, contract.rule(rule_id), engine.credentials(contract))
+
+
+def assert_conformant(outcome: Outcome) -> None:
+    """Turn an outcome into a pytest result: fail with the full explanation, or skip with the reason."""
+    if outcome.status == Status.FAILED:
+        pytest.fail(failure_text(outcome), pytrace=False)
+    if outcome.status == Status.ERROR:
+        pytest.fail("could not run: " + failure_text(outcome), pytrace=False)
+    if outcome.status == Status.SKIPPED:
+        pytest.skip(outcome.message)
+
+
+@pytest.fixture(scope="session")
+def contractgate_runner(request: pytest.FixtureRequest) -> Iterator[RuleRunner]:
+    """The session's rule runner; in live/record mode without targets it starts the bundled servers."""
+    options = request.config
+    mode = options.getoption("--cg-mode") or os.environ.get("CONTRACTGATE_MODE", "replay")
+    targets = {**read_config_file(), **parse_target_options(options.getoption("--cg-target"))}
+    cassettes = Path(_STATE["cassettes_dir"])
+    with contextlib.ExitStack() as stack:
+        bundled: dict[str, RunConfig] = {}
+
+        def config_for(contract: Contract) -> RunConfig:
+            if mode != "replay" and not targets:
+                if contract.vendor not in bundled:
+                    from .servers import serve_in_thread, server_class
+
+                    server = server_class(contract.vendor)()
+                    running = stack.enter_context(serve_in_thread(server))
+                    bundled[contract.vendor] = bundled_config(contract, running, mode=mode, cassettes=cassettes)
+                return bundled[contract.vendor]
+            return RunConfig(
+                mode=mode,
+                targets=targets,
+                allow_writes=set(options.getoption("--cg-allow-writes")),
+                cassettes=cassettes,
+                environ=dict(os.environ),
+            )
+
+        yield RuleRunner(mode, config_for)
+
+
+@pytest.fixture
+def contractgate_check(contractgate_runner: RuleRunner, record_property: Callable[[str, object], None]) -> Callable[[str, str], Outcome]:
+    """Run a rule, attach its id, source and severity to the JUnit test case, and assert it conforms."""
+
+    def check(vendor: str, rule_id: str) -> Outcome:
+        outcome = contractgate_runner.outcome(vendor, rule_id)
+        for name, value in (("rule_id", outcome.rule_id), ("source", outcome.source), ("severity", outcome.severity), ("requests", len(outcome.exchanges))):
+            record_property(name, value)
+        assert_conformant(outcome)
+        return outcome
+
+    return check
+
+
+def pytest_exception_interact(node: Any, call: Any, report: Any) -> None:
+    """Shorten set-up errors to their message."""
+    if isinstance(getattr(call.excinfo, "value", None), SetupError):
+        report.longrepr = str(call.excinfo.value)

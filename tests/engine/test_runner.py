@@ -1,0 +1,102 @@
+"""The engine end to end on the mini vendor: live, record, replay, kill matrix, canary secret."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from contractgate._cassettes import Cassette
+from contractgate._config import RunConfig
+from contractgate._contract import Contract
+from contractgate._outcome import Status
+from contractgate._runner import Engine
+from contractgate._selftest import bundled_config, kill_matrix
+from contractgate.reports import HtmlReport, JsonReport, JunitReport
+from contractgate.servers import RunningServer, serve_in_thread
+from tests.fixtures.mini_server import MiniServer
+
+CANARY = "canary-SECRET-7f3a9c1e5b2d"
+
+
+def test_live_run_passes_every_rule(mini_contract: Contract, mini_running: RunningServer) -> None:
+    result = Engine([mini_contract], bundled_config(mini_contract, mini_running)).run()
+    assert {o.rule_id: str(o.status) for o in result.outcomes} == {r.id: "passed" for r in mini_contract.rules}
+    assert result.exit_code == 0
+
+
+def test_window_rule_sends_the_boundaries(mini_contract: Contract, mini_running: RunningServer) -> None:
+    config = bundled_config(mini_contract, mini_running, rule_globs=["MINI-AUTH-002"])
+    outcome = Engine([mini_contract], config).run().outcomes[0]
+    timestamps = [x.curl for x in outcome.exchanges]
+    assert len(timestamps) >= 5
+    assert outcome.status == Status.PASSED
+
+
+def test_kill_matrix_kills_every_fault(mini_contract: Contract) -> None:
+    server = MiniServer()
+    with serve_in_thread(server) as running:
+        result = kill_matrix(mini_contract, server, running)
+    assert not result.clean_problems()
+    assert not result.survivors(), [f.name for f in result.survivors()]
+    assert result.caught["window-10min"] == ["MINI-AUTH-002"]
+
+
+def test_violation_names_rule_source_request_and_difference(mini_contract: Contract) -> None:
+    server = MiniServer(faults=["error-no-title"])
+    with serve_in_thread(server) as running:
+        outcome = Engine([mini_contract], bundled_config(mini_contract, running, rule_globs=["MINI-ERR-001"])).run().outcomes[0]
+    assert outcome.status == Status.FAILED
+    assert "Mini docs (DOC), Errors" in outcome.source
+    assert outcome.where == "json title"
+    assert "missing" in outcome.message
+    assert outcome.exchanges[-1].curl.startswith("curl -X GET http://127.0.0.1:")
+    assert "TC <redacted>" in outcome.exchanges[-1].curl
+
+
+def test_record_then_replay_offline_with_no_secret_on_disk(mini_contract: Contract, tmp_path: Path) -> None:
+    server = MiniServer(credentials={"SECRET_KEY": CANARY})
+    cassettes, reports = tmp_path / "cassettes", tmp_path / "reports"
+    with serve_in_thread(server) as running:
+        config = bundled_config(mini_contract, running, mode="record", cassettes=cassettes)
+        listeners = [JunitReport(reports / "junit.xml"), JsonReport(reports / "results.json"), HtmlReport(reports / "report.html")]
+        recorded = Engine([mini_contract], config, listeners).run()
+    assert recorded.exit_code == 0
+    assert (cassettes / "mini" / "MINI-SEC-001.json").is_file()
+    for path in [*cassettes.rglob("*"), *reports.rglob("*")]:
+        if path.is_file():
+            assert CANARY not in path.read_text(), f"canary secret leaked into {path}"
+    assert "<redacted>" in (cassettes / "mini" / "MINI-SEC-001.json").read_text()
+    # The server is gone: replay must not need the network.
+    replayed = Engine([mini_contract], RunConfig(mode="replay", cassettes=cassettes)).run()
+    assert {str(o.status) for o in replayed.outcomes} == {"passed"}, [(o.rule_id, o.message) for o in replayed.outcomes]
+
+
+def test_replay_unmatched_request_names_the_closest(mini_contract: Contract, tmp_path: Path) -> None:
+    cassette = Cassette("mini", "MINI-AUTH-001")
+    cassette.save(tmp_path / "mini" / "MINI-AUTH-001.json")
+    config = RunConfig(mode="replay", cassettes=tmp_path, rule_globs=["MINI-AUTH-001"])
+    outcome = Engine([mini_contract], config).run().outcomes[0]
+    assert outcome.status == Status.ERROR
+    assert "no recorded interaction for GET mini /items?limit=2" in outcome.message
+
+
+def test_missing_credentials_skip_and_nothing_runs_means_exit_2(mini_contract: Contract, mini_running: RunningServer) -> None:
+    config = bundled_config(mini_contract, mini_running, environ={})
+    result = Engine([mini_contract], config).run()
+    assert {str(o.status) for o in result.outcomes} == {"skipped"}
+    assert "set CONTRACTGATE_MINI_ACCESS_ID" in result.outcomes[0].message
+    assert result.exit_code == 2
+
+
+@pytest.mark.parametrize("mode", ["live", "record"])
+def test_writes_are_skipped_without_opt_in(mini_contract: Contract, mode: str, tmp_path: Path) -> None:
+    rule = mini_contract.rules[0].model_copy(update={"writes": True})
+    contract = mini_contract.model_copy(update={"rules": [rule]})
+    with serve_in_thread(MiniServer()) as running:
+        config = bundled_config(contract, running, mode=mode, cassettes=tmp_path)
+        for target in config.targets.values():
+            target.allow_writes = False
+        outcome = Engine([contract], config).run().outcomes[0]
+    assert outcome.status == Status.SKIPPED
+    assert "does not allow writes" in outcome.message
