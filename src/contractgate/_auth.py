@@ -224,9 +224,7 @@ def _values_for(
     reserved = {"timestamp", "signature", "path", "query", "path_query", "method", "body_sha256"}
     names = sorted({name for template in templates for name in _fields(template)} - reserved)
     values = {name: override.credentials[name] for name in names if name in override.credentials}
-    values.update(
-        credentials.template_values([n for n in names if n not in values], region)
-    )
+    values.update(credentials.template_values([n for n in names if n not in values], region))
     return values
 
 
@@ -241,11 +239,7 @@ def _header_auth(
         }
     values = _values_for(list(templates.values()), override, credentials, region)
     omit = {name.lower() for name in override.omit}
-    headers = {
-        name: template.format(**values)
-        for name, template in templates.items()
-        if name.lower() not in omit
-    }
+    headers = {name: template.format(**values) for name, template in templates.items() if name.lower() not in omit}
     return HeaderAuth(_cased(headers, override.header_case))
 
 

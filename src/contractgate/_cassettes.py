@@ -140,8 +140,7 @@ class Cassette:
                 request_body=redactor.body(request.content),
                 status=response.status_code,
                 response_headers=[
-                    (name, _mark(redactor.header(name, value), bases))
-                    for name, value in response.headers.multi_items()
+                    (name, _mark(redactor.header(name, value), bases)) for name, value in response.headers.multi_items()
                 ],
                 response_body=body,
                 body_encoding=encoding,

@@ -12,7 +12,13 @@ from urllib.parse import urlsplit
 
 from ._errors import SetupError, TargetUnreachable
 
-__all__ = ["RunConfig", "TargetConfig", "check_reachable", "parse_target_options", "read_config_file"]
+__all__ = [
+    "RunConfig",
+    "TargetConfig",
+    "check_reachable",
+    "parse_target_options",
+    "read_config_file",
+]
 
 
 @dataclass
@@ -26,7 +32,7 @@ class TargetConfig:
 
     @property
     def vendor_target(self) -> str:
-        """The target name without a region (`threatjammer` for `threatjammer:dublin`)."""
+        """The target name without its region (`acme` for `acme:eu-west`)."""
         return self.key.partition(":")[0]
 
 
@@ -88,7 +94,12 @@ def _targets_from(table: Mapping[str, Any], source: Path) -> dict[str, TargetCon
             raise SetupError(f"{source}: targets.{key}: unknown keys {sorted(unknown)}")
         if {"api_key", "token", "secret", "password"} & {k.lower() for k in entry}:
             raise SetupError(f"{source}: credentials belong in environment variables, not the file")
-        targets[key] = TargetConfig(key, str(entry["url"]).rstrip("/"), bool(entry.get("allow_writes", False)), entry.get("rate"))
+        targets[key] = TargetConfig(
+            key,
+            str(entry["url"]).rstrip("/"),
+            bool(entry.get("allow_writes", False)),
+            entry.get("rate"),
+        )
     return targets
 
 

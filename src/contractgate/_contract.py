@@ -108,11 +108,7 @@ class RequestSpec(_Strict):
     def _one_query_form(self) -> RequestSpec:
         if self.query is not None and self.raw_query is not None:
             raise ValueError("give either `query` or `raw_query`, not both")
-        bodies = [
-            name
-            for name in ("json_body", "form", "files", "content")
-            if getattr(self, name) is not None
-        ]
+        bodies = [name for name in ("json_body", "form", "files", "content") if getattr(self, name) is not None]
         if len(bodies) > 1 and set(bodies) != {"form", "files"}:
             raise ValueError(f"give one body, not {', '.join(bodies)}")
         return self
@@ -299,7 +295,7 @@ class Rule(_Strict):
     severity: Literal["must", "should"]
     kind: str
     writes: bool = False
-    modes: list[Mode] = list(MODES)
+    modes: list[Mode] = ["live", "record", "replay"]
     tags: list[str] = []
     rationale: str = ""
     params: dict[str, Any] = {}

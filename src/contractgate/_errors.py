@@ -40,7 +40,7 @@ class WriteBlocked(SetupError):
     """A writing method was about to leave the process for a target that did not opt in to writes."""
 
 
-class SkipRule(ContractGateError):  # noqa: N818 - it is a signal, not an error
+class SkipRule(ContractGateError):
     """The rule cannot run here (mode, missing credential, target not configured)."""
 
 

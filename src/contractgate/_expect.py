@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 import xml.etree.ElementTree as ET
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 import httpx
@@ -31,6 +31,7 @@ class _Missing:
 
 
 MISSING: Any = _Missing()
+Predicate = Callable[[Any, Any], bool]
 _PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
@@ -119,9 +120,7 @@ def json_body(response: httpx.Response) -> Any:
         return MISSING
 
 
-def check_expect(
-    response: httpx.Response, expect: Expect, variables: Mapping[str, Any] | None = None
-) -> None:
+def check_expect(response: httpx.Response, expect: Expect, variables: Mapping[str, Any] | None = None) -> None:
     """Raise a Violation naming the first expectation the response breaks."""
     variables = variables or {}
     if expect.status is not None and not status_matches(response.status_code, expect.status):
@@ -179,7 +178,7 @@ def _check_header(
         return
     if value is None:
         raise Violation("header is missing", expected=_describe(spec), got=None, where=where)
-    checks = [
+    checks: list[tuple[Any, Predicate, str]] = [
         (spec.equals, lambda v, e: v == e, "equal to"),
         (spec.contains, lambda v, e: e in v, "containing"),
         (spec.startswith, lambda v, e: v.startswith(e), "starting with"),
@@ -189,7 +188,12 @@ def _check_header(
     ]
     for expected, predicate, words in checks:
         if expected is not None and not predicate(value, expected):
-            raise Violation(f"header not {words} the documented value", expected=expected, got=value, where=where)
+            raise Violation(
+                f"header not {words} the documented value",
+                expected=expected,
+                got=value,
+                where=where,
+            )
 
 
 def _describe(spec: HeaderAssertion) -> str:
@@ -206,9 +210,19 @@ def _check_body(response: httpx.Response, spec: BodyAssertion, variables: Mappin
             where="body",
         )
     if spec.contains is not None and substitute(spec.contains, variables) not in text:
-        raise Violation("body lacks the documented text", expected=spec.contains, got=_excerpt(response), where="body")
+        raise Violation(
+            "body lacks the documented text",
+            expected=spec.contains,
+            got=_excerpt(response),
+            where="body",
+        )
     if spec.not_contains is not None and substitute(spec.not_contains, variables) in text:
-        raise Violation("body contains forbidden text", expected=f"not {spec.not_contains!r}", got=_excerpt(response), where="body")
+        raise Violation(
+            "body contains forbidden text",
+            expected=f"not {spec.not_contains!r}",
+            got=_excerpt(response),
+            where="body",
+        )
     is_json = json_body(response) is not MISSING
     if spec.is_json and not is_json:
         raise Violation("the body is not JSON", expected="JSON", got=_excerpt(response), where="body")
@@ -216,15 +230,18 @@ def _check_body(response: httpx.Response, spec: BodyAssertion, variables: Mappin
         raise Violation("the body is JSON", expected="not JSON", got=_excerpt(response), where="body")
 
 
-def check_json(
-    document: Any, assertion: JsonAssertion, status: int, variables: Mapping[str, Any]
-) -> None:
+def check_json(document: Any, assertion: JsonAssertion, status: int, variables: Mapping[str, Any]) -> None:
     """Apply one JSON assertion to every value its path reaches."""
     matches = resolve(document, assertion.path)
     where = f"json {assertion.path or '(body)'}"
     if assertion.absent:
         if matches:
-            raise Violation("value must be absent", expected="absent", got=matches[0][1], where=f"json {matches[0][0]}")
+            raise Violation(
+                "value must be absent",
+                expected="absent",
+                got=matches[0][1],
+                where=f"json {matches[0][0]}",
+            )
         return
     if not matches:
         raise Violation("value is missing", expected=_assertion_text(assertion), got=MISSING, where=where)
@@ -237,13 +254,11 @@ def _assertion_text(assertion: JsonAssertion) -> str:
     return ", ".join(f"{key}={value!r}" for key, value in shown.items()) or "present"
 
 
-def _check_value(
-    value: Any, assertion: JsonAssertion, status: int, variables: Mapping[str, Any], where: str
-) -> None:
+def _check_value(value: Any, assertion: JsonAssertion, status: int, variables: Mapping[str, Any], where: str) -> None:
     fields = assertion.model_fields_set
     if "equals" in fields:
         expected = substitute(assertion.equals, variables)
-        if value != expected or type_name(value) != type_name(expected) and not _numeric_pair(value, expected):
+        if value != expected or (type_name(value) != type_name(expected) and not _numeric_pair(value, expected)):
             raise Violation("value differs", expected=expected, got=value, where=where)
     if "not_equals" in fields and value == substitute(assertion.not_equals, variables):
         raise Violation("value must differ", expected=f"not {assertion.not_equals!r}", got=value, where=where)
@@ -253,7 +268,12 @@ def _check_value(
         allowed = [assertion.type] if isinstance(assertion.type, str) else assertion.type
         actual = type_name(value)
         if actual not in allowed and not (actual == "integer" and "number" in allowed):
-            raise Violation("wrong JSON type", expected=" or ".join(allowed), got=f"{actual} {value!r}", where=where)
+            raise Violation(
+                "wrong JSON type",
+                expected=" or ".join(allowed),
+                got=f"{actual} {value!r}",
+                where=where,
+            )
     _check_text(value, assertion, variables, where)
     _check_size(value, assertion, where)
     if assertion.equals_status and value != status:
@@ -268,19 +288,30 @@ def _numeric_pair(a: Any, b: Any) -> bool:
 def _check_text(value: Any, assertion: JsonAssertion, variables: Mapping[str, Any], where: str) -> None:
     if assertion.matches is not None and not (isinstance(value, str) and re.search(assertion.matches, value)):
         raise Violation("value does not match the pattern", expected=assertion.matches, got=value, where=where)
-    for name, predicate in (
-        ("startswith", lambda v, e: v.startswith(e)),
-        ("endswith", lambda v, e: v.endswith(e)),
-    ):
+    affixes: list[tuple[str, Predicate]] = [
+        ("startswith", lambda v, e: bool(v.startswith(e))),
+        ("endswith", lambda v, e: bool(v.endswith(e))),
+    ]
+    for name, predicate in affixes:
         expected = getattr(assertion, name)
         if expected is not None:
             expected = substitute(expected, variables)
             if not (isinstance(value, str) and predicate(value, expected)):
-                raise Violation(f"value does not {name[:-4]} with the documented text", expected=expected, got=value, where=where)
+                raise Violation(
+                    f"value does not {name[:-4]} with the documented text",
+                    expected=expected,
+                    got=value,
+                    where=where,
+                )
     if "contains" in assertion.model_fields_set:
         expected = substitute(assertion.contains, variables)
         if not isinstance(value, str | list | dict) or expected not in value:
-            raise Violation("value does not contain the documented item", expected=expected, got=value, where=where)
+            raise Violation(
+                "value does not contain the documented item",
+                expected=expected,
+                got=value,
+                where=where,
+            )
 
 
 def _check_size(value: Any, assertion: JsonAssertion, where: str) -> None:
@@ -294,10 +325,18 @@ def _check_size(value: Any, assertion: JsonAssertion, where: str) -> None:
             raise Violation("too many items", expected=f"<= {assertion.max_items}", got=size, where=where)
         if assertion.length is not None and size != assertion.length:
             raise Violation("wrong length", expected=assertion.length, got=size, where=where)
-    for bound, ok, words in ((assertion.gte, lambda v, b: v >= b, ">="), (assertion.lte, lambda v, b: v <= b, "<=")):
-        if bound is not None:
-            if not _numeric_pair(value, 0) or not ok(value, bound):
-                raise Violation("value out of the documented range", expected=f"{words} {bound}", got=value, where=where)
+    bounds: list[tuple[float | None, Predicate, str]] = [
+        (assertion.gte, lambda v, b: bool(v >= b), ">="),
+        (assertion.lte, lambda v, b: bool(v <= b), "<="),
+    ]
+    for bound, ok, words in bounds:
+        if bound is not None and (not _numeric_pair(value, 0) or not ok(value, bound)):
+            raise Violation(
+                "value out of the documented range",
+                expected=f"{words} {bound}",
+                got=value,
+                where=where,
+            )
 
 
 def _check_keys(value: Any, assertion: JsonAssertion, where: str) -> None:
@@ -306,17 +345,28 @@ def _check_keys(value: Any, assertion: JsonAssertion, where: str) -> None:
     if not isinstance(value, dict):
         raise Violation("value is not an object", expected="an object", got=value, where=where)
     keys = set(value)
-    if assertion.keys_exactly is not None and keys != set(assertion.keys_exactly):
+    wanted = set(assertion.keys_exactly or ())
+    if assertion.keys_exactly is not None and keys != wanted:
         raise Violation(
             "object keys differ",
             expected=sorted(assertion.keys_exactly),
-            got=f"{sorted(keys)} (missing {sorted(set(assertion.keys_exactly) - keys)}, extra {sorted(keys - set(assertion.keys_exactly))})",
+            got=f"{sorted(keys)} (missing {sorted(wanted - keys)}, extra {sorted(keys - wanted)})",
             where=where,
         )
     if assertion.keys_include is not None and not set(assertion.keys_include) <= keys:
-        raise Violation("object lacks keys", expected=sorted(assertion.keys_include), got=sorted(keys), where=where)
+        raise Violation(
+            "object lacks keys",
+            expected=sorted(assertion.keys_include),
+            got=sorted(keys),
+            where=where,
+        )
     if assertion.keys_exclude is not None and keys & set(assertion.keys_exclude):
-        raise Violation("object has forbidden keys", expected=f"none of {sorted(assertion.keys_exclude)}", got=sorted(keys & set(assertion.keys_exclude)), where=where)
+        raise Violation(
+            "object has forbidden keys",
+            expected=f"none of {sorted(assertion.keys_exclude)}",
+            got=sorted(keys & set(assertion.keys_exclude)),
+            where=where,
+        )
 
 
 def check_schema(document: Any, schema: Mapping[str, Any], where: str = "json (body)") -> None:
@@ -335,9 +385,14 @@ def check_schema(document: Any, schema: Mapping[str, Any], where: str = "json (b
 
 def _xml_root(response: httpx.Response) -> ET.Element:
     try:
-        return ET.fromstring(response.content)  # noqa: S314 - bodies come from the target under test
+        return ET.fromstring(response.content)
     except ET.ParseError as exc:
-        raise Violation("the body is not XML", expected="an XML document", got=_excerpt(response), where=f"body ({exc})") from None
+        raise Violation(
+            "the body is not XML",
+            expected="an XML document",
+            got=_excerpt(response),
+            where=f"body ({exc})",
+        ) from None
 
 
 def _local(tag: str) -> str:

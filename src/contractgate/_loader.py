@@ -44,7 +44,7 @@ def _parse(path: Path) -> tuple[Any, dict[Loc, int]]:
     text = path.read_text(encoding="utf-8")
     try:
         node = yaml.compose(text, Loader=_LineLoader)
-        data = yaml.load(text, Loader=_LineLoader)  # noqa: S506 - _LineLoader is a SafeLoader
+        data = yaml.load(text, Loader=_LineLoader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else 0
@@ -73,21 +73,16 @@ def _data_loc(data: Any, loc: Iterable[str | int]) -> Loc:
     for position, part in enumerate(parts):
         if isinstance(data, dict) and part in data:
             data = data[part]
+            kept.append(part)
         elif isinstance(data, list) and isinstance(part, int) and part < len(data):
             data = data[part]
-        elif isinstance(data, dict | list):
-            if position == len(parts) - 1 and isinstance(part, str):
-                kept.append(part)  # a missing key: name it, though it has no line of its own
-            continue
-        else:
-            continue
-        kept.append(part)
+            kept.append(part)
+        elif isinstance(data, dict) and position == len(parts) - 1 and isinstance(part, str):
+            kept.append(part)  # a missing key: name it, though it has no line of its own
     return tuple(kept)
 
 
-def _report(
-    path: Path, error: ValidationError, data: Any, lines: dict[Loc, int], prefix: Loc = ()
-) -> str:
+def _report(path: Path, error: ValidationError, data: Any, lines: dict[Loc, int], prefix: Loc = ()) -> str:
     problems = []
     for item in error.errors():
         loc = (*prefix, *_data_loc(data, item["loc"]))

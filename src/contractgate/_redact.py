@@ -100,10 +100,7 @@ class Redactor:
 
     def _json(self, node: Any) -> Any:
         if isinstance(node, dict):
-            return {
-                key: MASK if key.lower() in self.json_fields else self._json(value)
-                for key, value in node.items()
-            }
+            return {key: MASK if key.lower() in self.json_fields else self._json(value) for key, value in node.items()}
         if isinstance(node, list):
             return [self._json(item) for item in node]
         return node

@@ -9,7 +9,7 @@ import time
 import traceback
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 import httpx
 
@@ -33,7 +33,7 @@ REPLAY_HOST = "http://{}.replay.invalid"
 class Listener(Protocol):
     """Receives the engine's events; report writers implement it."""
 
-    def started(self, run: Mapping[str, object]) -> None: ...
+    def started(self, run: Mapping[str, Any]) -> None: ...
 
     def outcome(self, outcome: Outcome) -> None: ...
 
@@ -48,7 +48,10 @@ def rule_selected(rule: Rule, globs: Iterable[str]) -> bool:
 
 def _source_text(contract: Contract, rule: Rule) -> tuple[str, str]:
     source = contract.sources[rule.source.doc]
-    return f"{source.title} ({rule.source.doc}), {rule.source.section}", source.url or source.file or ""
+    return (
+        f"{source.title} ({rule.source.doc}), {rule.source.section}",
+        source.url or source.file or "",
+    )
 
 
 @dataclass
@@ -114,7 +117,8 @@ class Engine:
 
     def bases(self, contract: Contract) -> dict[str, str]:
         """The base URL of every target key of a contract that is configured (or replayed)."""
-        keys = [target_key(t.name, r) for t in contract.targets for r in (t.regions or [None])]
+        regions: dict[str, list[str | None]] = {t.name: list(t.regions) or [None] for t in contract.targets}
+        keys = [target_key(name, region) for name, values in regions.items() for region in values]
         if self.config.mode == "replay":
             return {key: REPLAY_HOST.format(key.replace(":", "-")) for key in keys}
         return {key: self.config.targets[key].url for key in keys if key in self.config.targets}
@@ -132,7 +136,12 @@ class Engine:
             kind=rule.kind,
             status=Status.PASSED,
         )
-        redactor = Redactor(credentials.secret_values(), contract.secrets.headers, contract.secrets.query, contract.secrets.json_fields)
+        redactor = Redactor(
+            credentials.secret_values(),
+            contract.secrets.headers,
+            contract.secrets.query,
+            contract.secrets.json_fields,
+        )
         started = time.perf_counter()
         ctx: CheckContext | None = None
         cassette: Cassette | None = None
@@ -148,7 +157,9 @@ class Engine:
                 mode=self.config.mode,
                 targets=Targets(bases),
                 credentials=credentials,
-                client_factory=lambda: httpx.Client(transport=transport, timeout=contract.defaults.timeout, follow_redirects=False),
+                client_factory=lambda: httpx.Client(
+                    transport=transport, timeout=contract.defaults.timeout, follow_redirects=False
+                ),
                 redactor=redactor,
                 variables=variables,
             )
@@ -188,10 +199,13 @@ class Engine:
     def _may_run(self, contract: Contract, rule: Rule) -> None:
         if self.config.mode not in rule.modes:
             raise SkipRule(f"this rule cannot run in {self.config.mode} mode (it runs in {', '.join(rule.modes)})")
-        if rule.writes and self.config.mode != "replay":
-            keys = [k for k in self.bases(contract)]
-            if not any(self.config.writes_allowed(contract.vendor, key) for key in keys):
-                raise SkipRule(f"the rule writes and the {contract.vendor} target does not allow writes (--allow-writes {contract.vendor})")
+        if (
+            rule.writes
+            and self.config.mode != "replay"
+            and not any(self.config.writes_allowed(contract.vendor, key) for key in self.bases(contract))
+        ):
+            vendor = contract.vendor
+            raise SkipRule(f"the rule writes and the {vendor} target does not allow writes (--allow-writes {vendor})")
         if self.config.mode != "replay" and not self.bases(contract):
             raise SkipRule(f"no {contract.vendor} target configured (--target {contract.targets[0].name}=URL)")
 
@@ -199,7 +213,8 @@ class Engine:
         path = cassette_path(self.config.cassettes, contract.vendor, rule.id)
         if self.config.mode == "replay":
             if not path.is_file():
-                raise SetupError(f"no cassette for {rule.id} at {path}; record one with `contractgate run --mode record --vendor {contract.vendor}`")
+                hint = f"contractgate run --mode record --vendor {contract.vendor}"
+                raise SetupError(f"no cassette for {rule.id} at {path}; record one with `{hint}`")
             return Cassette.load(path)
         if self.config.mode == "record":
             return Cassette(contract.vendor, rule.id)
@@ -208,7 +223,14 @@ class Engine:
     def _recorded_variables(self, cassette: Cassette | None) -> dict[str, str]:
         return dict(cassette.public) if cassette is not None and self.config.mode == "replay" else {}
 
-    def _transport(self, contract: Contract, rule: Rule, cassette: Cassette | None, redactor: Redactor, bases: dict[str, str]) -> httpx.BaseTransport:
+    def _transport(
+        self,
+        contract: Contract,
+        rule: Rule,
+        cassette: Cassette | None,
+        redactor: Redactor,
+        bases: dict[str, str],
+    ) -> httpx.BaseTransport:
         if self.config.mode == "replay":
             assert cassette is not None
             return ReplayTransport(cassette, redactor, bases)

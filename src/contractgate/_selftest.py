@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from ._config import RunConfig, TargetConfig
 from ._contract import Contract
@@ -19,7 +20,9 @@ def bundled_config(contract: Contract, running: RunningServer, **overrides: obje
     """A live run configuration aimed at a running reference server (which allows writes)."""
     prefix = f"CONTRACTGATE_{contract.vendor.upper()}_"
     environ = {prefix + name: value for name, value in running.server.credentials.items()}
-    targets = {key: TargetConfig(key, url, allow_writes=running.server.allow_writes) for key, url in running.urls.items()}
+    targets = {
+        key: TargetConfig(key, url, allow_writes=running.server.allow_writes) for key, url in running.urls.items()
+    }
     config = RunConfig(mode="live", targets=targets, environ=environ)
     for key, value in overrides.items():
         setattr(config, key, value)
@@ -96,7 +99,7 @@ def kill_matrix(
     return result
 
 
-def matrix_rows(result: MatrixResult) -> list[Mapping[str, object]]:
+def matrix_rows(result: MatrixResult) -> list[Mapping[str, Any]]:
     """One row per fault for printing: intended rule, caught or not, collateral rules."""
     return [
         {

@@ -132,9 +132,7 @@ class CheckContext:
             url += "?" + substitute(spec.raw_query, self.variables)
         elif spec.query:
             url += "?" + encode_query(substitute(spec.query, self.variables))
-        return self._request(spec, url, key), build_auth(
-            self.contract, spec.auth, self.credentials, region, self.clock
-        )
+        return self._request(spec, url, key), build_auth(self.contract, spec.auth, self.credentials, region, self.clock)
 
     def _request(self, spec: RequestSpec, url: str, key: str) -> httpx.Request:
         headers: dict[str, str | None] = {**self.contract.defaults.headers, **spec.headers}
@@ -185,9 +183,7 @@ class CheckContext:
         key, _ = locate(url, None, self.targets.bases)
         region = key.partition(":")[2] or None
         merged = {**self.contract.defaults.headers, **(headers or {})}
-        request = self.client.build_request(
-            method, url, headers=merged, extensions={RETRY_429: True, TARGET: key}
-        )
+        request = self.client.build_request(method, url, headers=merged, extensions={RETRY_429: True, TARGET: key})
         return self.dispatch(request, build_auth(self.contract, auth, self.credentials, region, self.clock))
 
     def dispatch(
@@ -244,7 +240,12 @@ class CheckContext:
         for name, path in saves.items():
             found = resolve(document, path)
             if not found:
-                raise Violation("a value the rule needs is missing", expected=f"a value at {path}", got=None, where=f"json {path}")
+                raise Violation(
+                    "a value the rule needs is missing",
+                    expected=f"a value at {path}",
+                    got=None,
+                    where=f"json {path}",
+                )
             self.variables[name] = found[0][1]
 
     # --- property-based checks --------------------------------------------------------------

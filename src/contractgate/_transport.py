@@ -105,7 +105,9 @@ class LiveTransport(httpx.BaseTransport):
             try:
                 response = self.inner.handle_request(request)
             except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
-                raise TargetUnreachable(f"{request.url.scheme}://{request.url.netloc.decode()} is unreachable: {exc}") from exc
+                raise TargetUnreachable(
+                    f"{request.url.scheme}://{request.url.netloc.decode()} is unreachable: {exc}"
+                ) from exc
             if response.status_code != 429 or not retryable or attempt >= self.max_retries:
                 return response
             wait = retry_after_seconds(response.headers.get("Retry-After"))

@@ -31,17 +31,44 @@ EXIT_OK, EXIT_VIOLATIONS, EXIT_SETUP = 0, 1, 2
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="contractgate", description="Contract tests for threat-intelligence vendor APIs.")
+    parser = argparse.ArgumentParser(
+        prog="contractgate", description="Contract tests for threat-intelligence vendor APIs."
+    )
     parser.add_argument("--contracts", type=Path, default=Path("contracts"), help="folder of contract files")
     commands = parser.add_subparsers(dest="command", required=True)
 
-    run = commands.add_parser("run", help="run the contracts against targets (the bundled reference servers by default)")
+    run = commands.add_parser(
+        "run", help="run the contracts against targets (the bundled reference servers by default)"
+    )
     run.add_argument("--vendor", action="append", default=[], help="only this vendor (repeatable)")
     run.add_argument("--mode", choices=["live", "replay", "record"], default="live")
-    run.add_argument("--target", action="append", default=[], metavar="NAME[:REGION]=URL", help="a target base URL (repeatable)")
-    run.add_argument("--rule", action="append", default=[], metavar="GLOB", help="only rules whose id matches (repeatable)")
-    run.add_argument("--allow-writes", action="append", default=[], metavar="VENDOR", help="let rules that write run against VENDOR's targets")
-    run.add_argument("--config", type=Path, default=None, help="contractgate.toml (default: ./contractgate.toml or [tool.contractgate] in pyproject.toml)")
+    run.add_argument(
+        "--target",
+        action="append",
+        default=[],
+        metavar="NAME[:REGION]=URL",
+        help="a target base URL (repeatable)",
+    )
+    run.add_argument(
+        "--rule",
+        action="append",
+        default=[],
+        metavar="GLOB",
+        help="only rules whose id matches (repeatable)",
+    )
+    run.add_argument(
+        "--allow-writes",
+        action="append",
+        default=[],
+        metavar="VENDOR",
+        help="let rules that write run against VENDOR's targets",
+    )
+    run.add_argument(
+        "--config",
+        type=Path,
+        default=None,
+        help="contractgate.toml (default: ./contractgate.toml or [tool.contractgate] in pyproject.toml)",
+    )
     run.add_argument("--cassettes", type=Path, default=Path("cassettes"))
     run.add_argument("--reports", type=Path, default=Path("reports"))
     run.add_argument("--rate", type=float, default=None, help="requests per second per vendor in live mode")
@@ -171,7 +198,9 @@ def _listeners(folder: Path, console: Console, verbose: bool) -> list[Listener]:
 def _serve(args: argparse.Namespace, console: Console) -> int:
     server = server_class(args.vendor)(faults=args.fault)
     with serve_in_thread(server, host=args.host, first_port=args.port) as running:
-        console.print(f"{args.vendor} reference server" + (f" with faults {', '.join(args.fault)}" if args.fault else ""))
+        console.print(
+            f"{args.vendor} reference server" + (f" with faults {', '.join(args.fault)}" if args.fault else "")
+        )
         for target, url in running.urls.items():
             console.print(f"  --target {target}={url}")
         console.print("credentials it accepts (export them to run against it):")
@@ -207,10 +236,15 @@ def _selftest(args: argparse.Namespace, console: Console) -> int:
         _print_matrix(console, result, time.perf_counter() - started)
     folder = _report_dir(args.reports)
     folder.mkdir(parents=True, exist_ok=True)
-    (folder / "kill-matrix.json").write_text(json.dumps([_matrix_json(r) for r in results], indent=2) + "\n", encoding="utf-8")
-    page = "".join(f"<h2>{r.vendor}</h2>" + render_matrix(r.rules, [(f.name, f.rule) for f in r.faults], r.caught) for r in results)
+    (folder / "kill-matrix.json").write_text(
+        json.dumps([_matrix_json(r) for r in results], indent=2) + "\n", encoding="utf-8"
+    )
+    page = "".join(
+        f"<h2>{r.vendor}</h2>" + render_matrix(r.rules, [(f.name, f.rule) for f in r.faults], r.caught) for r in results
+    )
     (folder / "kill-matrix.html").write_text(
-        f"<!doctype html><meta charset='utf-8'><title>contractgate kill matrix</title>{page}\n", encoding="utf-8"
+        f"<!doctype html><meta charset='utf-8'><title>contractgate kill matrix</title>{page}\n",
+        encoding="utf-8",
     )
     console.print(f"kill matrix written to {folder}/")
     return EXIT_OK if all(r.ok for r in results) else EXIT_VIOLATIONS
@@ -221,29 +255,40 @@ def _matrix_json(result: MatrixResult) -> dict[str, object]:
         "vendor": result.vendor,
         "rules": result.rules,
         "faults": matrix_rows(result),
-        "clean_problems": [{"rule": o.rule_id, "status": str(o.status), "message": o.message} for o in result.clean_problems()],
+        "clean_problems": [
+            {"rule": o.rule_id, "status": str(o.status), "message": o.message} for o in result.clean_problems()
+        ],
         "survivors": [f.name for f in result.survivors()],
         "unproven_rules": result.unproven_rules(),
     }
 
 
 def _print_matrix(console: Console, result: MatrixResult, seconds: float) -> None:
-    table = Table(title=f"{result.vendor}: kill matrix ({len(result.faults)} faults x {len(result.rules)} rules, {seconds:.1f}s)")
+    table = Table(
+        title=f"{result.vendor}: kill matrix ({len(result.faults)} faults x {len(result.rules)} rules, {seconds:.1f}s)"
+    )
     for column in ("fault", "intended rule", "caught", "also tripped", "errors"):
         table.add_column(column)
     for row in matrix_rows(result):
         caught = "[green]yes[/]" if row["caught"] else "[bold red]NO[/]"
-        also = ", ".join(row["also"]) or "-"  # type: ignore[arg-type]
-        errors = ", ".join(row["errors"]) or "-"  # type: ignore[arg-type]
+        also = ", ".join(row["also"]) or "-"
+        errors = ", ".join(row["errors"]) or "-"
         table.add_row(str(row["fault"]), str(row["rule"]), caught, also, errors)
     console.print(table)
     for outcome in result.clean_problems():
-        console.print(f"[bold red]clean server: {outcome.rule_id} {outcome.status}[/]: {outcome.message}", markup=True)
+        console.print(
+            f"[bold red]clean server: {outcome.rule_id} {outcome.status}[/]: {outcome.message}",
+            markup=True,
+        )
     unproven = result.unproven_rules()
     if unproven:
         console.print(f"[yellow]rules with no fault aimed at them:[/] {', '.join(unproven)}")
     killed = len(result.faults) - len(result.survivors())
-    console.print(f"{result.vendor}: {killed}/{len(result.faults)} faults killed by their rule; clean server: {len(result.clean) - len(result.clean_problems())}/{len(result.clean)} rules pass")
+    passing = len(result.clean) - len(result.clean_problems())
+    console.print(
+        f"{result.vendor}: {killed}/{len(result.faults)} faults killed by their rule; "
+        f"clean server: {passing}/{len(result.clean)} rules pass"
+    )
 
 
 def _diff(args: argparse.Namespace, console: Console) -> int:

@@ -27,10 +27,31 @@ _STATE: dict[str, Any] = {"contracts_dir": Path("contracts")}
 def pytest_addoption(parser: pytest.Parser) -> None:
     """Every option in one group, all prefixed --cg-."""
     group = parser.getgroup("contractgate", "contract conformance (contractgate)")
-    group.addoption("--cg-mode", choices=["replay", "live", "record"], default=None, help="replay (default, offline), live or record")
-    group.addoption("--cg-target", action="append", default=[], metavar="NAME[:REGION]=URL", help="target base URL for live/record")
-    group.addoption("--cg-allow-writes", action="append", default=[], metavar="VENDOR", help="let writing rules run against VENDOR")
-    group.addoption("--cg-contracts", default=None, help="folder of contract files (default: <rootdir>/contracts)")
+    group.addoption(
+        "--cg-mode",
+        choices=["replay", "live", "record"],
+        default=None,
+        help="replay (default, offline), live or record",
+    )
+    group.addoption(
+        "--cg-target",
+        action="append",
+        default=[],
+        metavar="NAME[:REGION]=URL",
+        help="target base URL for live/record",
+    )
+    group.addoption(
+        "--cg-allow-writes",
+        action="append",
+        default=[],
+        metavar="VENDOR",
+        help="let writing rules run against VENDOR",
+    )
+    group.addoption(
+        "--cg-contracts",
+        default=None,
+        help="folder of contract files (default: <rootdir>/contracts)",
+    )
     group.addoption("--cg-cassettes", default=None, help="folder of cassettes (default: <rootdir>/cassettes)")
 
 
@@ -53,8 +74,7 @@ def rule_params(vendor: str) -> list[Any]:
     """One pytest param per rule of a vendor's contract, with the rule id as the test id."""
     contract = _contract(vendor)
     return [
-        pytest.param(rule.id, id=rule.id, marks=pytest.mark.contractgate(vendor, rule.id))
-        for rule in contract.rules
+        pytest.param(rule.id, id=rule.id, marks=pytest.mark.contractgate(vendor, rule.id)) for rule in contract.rules
     ]
 
 
@@ -116,12 +136,19 @@ def contractgate_runner(request: pytest.FixtureRequest) -> Iterator[RuleRunner]:
 
 
 @pytest.fixture
-def contractgate_check(contractgate_runner: RuleRunner, record_property: Callable[[str, object], None]) -> Callable[[str, str], Outcome]:
+def contractgate_check(
+    contractgate_runner: RuleRunner, record_property: Callable[[str, object], None]
+) -> Callable[[str, str], Outcome]:
     """Run a rule, attach its id, source and severity to the JUnit test case, and assert it conforms."""
 
     def check(vendor: str, rule_id: str) -> Outcome:
         outcome = contractgate_runner.outcome(vendor, rule_id)
-        for name, value in (("rule_id", outcome.rule_id), ("source", outcome.source), ("severity", outcome.severity), ("requests", len(outcome.exchanges))):
+        for name, value in (
+            ("rule_id", outcome.rule_id),
+            ("source", outcome.source),
+            ("severity", outcome.severity),
+            ("requests", len(outcome.exchanges)),
+        ):
             record_property(name, value)
         assert_conformant(outcome)
         return outcome

@@ -6,8 +6,8 @@ import httpx
 import pytest
 
 from contractgate._auth import Credentials, HmacAuth, build_auth, sign_message
-from contractgate._errors import CredentialsMissing
 from contractgate._contract import AuthOverride, Contract, HmacScheme
+from contractgate._errors import CredentialsMissing
 
 SCHEME = HmacScheme(
     type="hmac",
@@ -20,7 +20,10 @@ SCHEME = HmacScheme(
 VECTORS = [
     ("/api/v2/owners", "vEIhkRRTvDGuNDF10fRaIkzKNfK8Wi8RJMGTmY30GtE="),
     ("/v2/owners", "EqNge9RqV+1neAQKpRQAoOE+kazoyQR1YMB+/gB123Y="),
-    ("/api/v2/indicators/hosts/example.com?Owner=Common%20Community", "YsKaqRtwrcIhE3aoWqlErWBqJTN4M+0D1SunZs/9AHw="),
+    (
+        "/api/v2/indicators/hosts/example.com?Owner=Common%20Community",
+        "YsKaqRtwrcIhE3aoWqlErWBqJTN4M+0D1SunZs/9AHw=",
+    ),
     ("/api/v3/indicators?owner=Demo+Community", "dZcF200ZdMT5XHNUPqWra3PahSs4/CcaeGqdg5N6RzQ="),
     ("/api/v3/indicators?owner=Demo%20Community", "eG9tzzy7Lr87Z15yEBThdX2QbDO8LFFpwVnW+IO9pIc="),
 ]
@@ -32,7 +35,13 @@ def test_signature_vectors(path_query: str, signature: str) -> None:
 
 
 def _signed(url: str, **options: object) -> httpx.Request:
-    auth = HmacAuth(SCHEME, {"access_id": "1234", "secret_key": "my-secret-key"}, secret_field="secret_key", timestamp="1513703787", **options)  # type: ignore[arg-type]
+    auth = HmacAuth(
+        SCHEME,
+        {"access_id": "1234", "secret_key": "my-secret-key"},
+        secret_field="secret_key",
+        timestamp="1513703787",
+        **options,
+    )  # type: ignore[arg-type]
     request = httpx.Request("GET", url)
     return next(auth.auth_flow(request))
 
@@ -50,7 +59,14 @@ def test_no_question_mark_without_query() -> None:
 
 
 def test_clock_offset_and_omitted_headers() -> None:
-    auth = HmacAuth(SCHEME, {"access_id": "1", "secret_key": "k"}, secret_field="secret_key", clock=lambda: 1000.2, clock_offset=-301, omit=("Timestamp",))
+    auth = HmacAuth(
+        SCHEME,
+        {"access_id": "1", "secret_key": "k"},
+        secret_field="secret_key",
+        clock=lambda: 1000.2,
+        clock_offset=-301,
+        omit=("Timestamp",),
+    )
     request = next(auth.auth_flow(httpx.Request("GET", "https://h/x")))
     assert "Timestamp" not in request.headers
     assert request.headers["Authorization"] == "TC 1:" + sign_message("k", "/x:GET:699")
@@ -63,8 +79,16 @@ def test_missing_credential_names_the_variable(mini_contract: Contract) -> None:
 
 
 def test_override_replaces_a_credential_value(mini_contract: Contract) -> None:
-    credentials = Credentials.from_env(mini_contract, {"CONTRACTGATE_MINI_ACCESS_ID": "id", "CONTRACTGATE_MINI_SECRET_KEY": "right"})
-    auth = build_auth(mini_contract, AuthOverride(scheme="hmac", credentials={"secret_key": "wrong"}, timestamp="7"), credentials, None)
+    credentials = Credentials.from_env(
+        mini_contract,
+        {"CONTRACTGATE_MINI_ACCESS_ID": "id", "CONTRACTGATE_MINI_SECRET_KEY": "right"},
+    )
+    auth = build_auth(
+        mini_contract,
+        AuthOverride(scheme="hmac", credentials={"secret_key": "wrong"}, timestamp="7"),
+        credentials,
+        None,
+    )
     assert isinstance(auth, HmacAuth)
     request = next(auth.auth_flow(httpx.Request("GET", "https://h/y")))
     assert request.headers["Authorization"] == "TC id:" + sign_message("wrong", "/y:GET:7")

@@ -45,7 +45,11 @@ def test_kill_matrix_kills_every_fault(mini_contract: Contract) -> None:
 def test_violation_names_rule_source_request_and_difference(mini_contract: Contract) -> None:
     server = MiniServer(faults=["error-no-title"])
     with serve_in_thread(server) as running:
-        outcome = Engine([mini_contract], bundled_config(mini_contract, running, rule_globs=["MINI-ERR-001"])).run().outcomes[0]
+        outcome = (
+            Engine([mini_contract], bundled_config(mini_contract, running, rule_globs=["MINI-ERR-001"]))
+            .run()
+            .outcomes[0]
+        )
     assert outcome.status == Status.FAILED
     assert "Mini docs (DOC), Errors" in outcome.source
     assert outcome.where == "json title"
@@ -59,7 +63,11 @@ def test_record_then_replay_offline_with_no_secret_on_disk(mini_contract: Contra
     cassettes, reports = tmp_path / "cassettes", tmp_path / "reports"
     with serve_in_thread(server) as running:
         config = bundled_config(mini_contract, running, mode="record", cassettes=cassettes)
-        listeners = [JunitReport(reports / "junit.xml"), JsonReport(reports / "results.json"), HtmlReport(reports / "report.html")]
+        listeners = [
+            JunitReport(reports / "junit.xml"),
+            JsonReport(reports / "results.json"),
+            HtmlReport(reports / "report.html"),
+        ]
         recorded = Engine([mini_contract], config, listeners).run()
     assert recorded.exit_code == 0
     assert (cassettes / "mini" / "MINI-SEC-001.json").is_file()
@@ -81,7 +89,9 @@ def test_replay_unmatched_request_names_the_closest(mini_contract: Contract, tmp
     assert "no recorded interaction for GET mini /items?limit=2" in outcome.message
 
 
-def test_missing_credentials_skip_and_nothing_runs_means_exit_2(mini_contract: Contract, mini_running: RunningServer) -> None:
+def test_missing_credentials_skip_and_nothing_runs_means_exit_2(
+    mini_contract: Contract, mini_running: RunningServer
+) -> None:
     config = bundled_config(mini_contract, mini_running, environ={})
     result = Engine([mini_contract], config).run()
     assert {str(o.status) for o in result.outcomes} == {"skipped"}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import httpx
 import pytest
 
@@ -86,7 +88,7 @@ def test_rate_budget_spaces_requests() -> None:
         budget.wait(slept.append)
     # The clock does not move while nobody really sleeps, so each request waits one more slot.
     assert len(slept) == 3
-    assert [round(b - a, 2) for a, b in zip(slept, slept[1:], strict=False)] == [0.1, 0.1]
+    assert [round(b - a, 2) for a, b in itertools.pairwise(slept)] == [0.1, 0.1]
 
 
 def test_unreachable_target_is_a_setup_error() -> None:

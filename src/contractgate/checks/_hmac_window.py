@@ -34,9 +34,7 @@ class HmacWindowParams(Params):
 
 def clock_offsets(window: int, margin: int, span: int) -> st.SearchStrategy[int]:
     """Offsets in seconds, outside the ambiguous band of width `margin` around ±window."""
-    return st.integers(-span * window, span * window).filter(
-        lambda offset: abs(abs(offset) - window) >= margin
-    )
+    return st.integers(-span * window, span * window).filter(lambda offset: abs(abs(offset) - window) >= margin)
 
 
 def boundary_offsets(window: int, margin: int) -> list[int]:
@@ -49,7 +47,11 @@ def boundary_offsets(window: int, margin: int) -> list[int]:
 def check_hmac_window(ctx: CheckContext, params: HmacWindowParams) -> None:
     """Signed at now+offset: accepted iff |offset| <= window - margin, rejected iff >= window + margin."""
     base_auth = params.request.auth
-    extra = base_auth.model_dump(exclude_none=True, exclude={"scheme", "clock_offset"}) if isinstance(base_auth, AuthOverride) else {}
+    extra = (
+        base_auth.model_dump(exclude_none=True, exclude={"scheme", "clock_offset"})
+        if isinstance(base_auth, AuthOverride)
+        else {}
+    )
 
     def attempt(offset: int) -> None:
         auth = AuthOverride(scheme=params.scheme, clock_offset=offset, **extra)

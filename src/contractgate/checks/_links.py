@@ -46,7 +46,11 @@ def references(node: Any, params: LinksParams, trail: str = "") -> Iterator[tupl
             if key in params.ignore_fields:
                 continue
             listed = params.fields is None or key in params.fields or key == params.self_field
-            if isinstance(value, str) and listed and (params.fields is not None or _URLISH.match(value) or key == params.self_field):
+            if (
+                isinstance(value, str)
+                and listed
+                and (params.fields is not None or _URLISH.match(value) or key == params.self_field)
+            ):
                 yield where, value
             elif isinstance(value, list) and all(isinstance(v, str) for v in value) and value and listed:
                 for index, item in enumerate(value):
@@ -77,20 +81,43 @@ def check_links(ctx: CheckContext, params: LinksParams) -> None:
             continue
         followed.add(value)
         path, _, query = value.partition("?")
-        spec = base_spec.model_copy(update={"path": path, "query": None, "raw_query": query or None, "method": "GET", "json_body": None})
+        spec = base_spec.model_copy(
+            update={
+                "path": path,
+                "query": None,
+                "raw_query": query or None,
+                "method": "GET",
+                "json_body": None,
+            }
+        )
         response = ctx.send(spec)
         ctx.expect(response, params.follow, context=f"following {value} (from {where})")
         document = json_body(response)
         if isinstance(document, dict) and params.self_field:
             own = document.get(params.self_field)
             if own != value:
-                raise Violation("the referenced object names another URI as itself", expected=value, got=own, where=f"{value} json {params.self_field}")
+                raise Violation(
+                    "the referenced object names another URI as itself",
+                    expected=value,
+                    got=own,
+                    where=f"{value} json {params.self_field}",
+                )
 
 
 def _well_formed(where: str, value: str, params: LinksParams) -> None:
     if value == "":
         if not params.allow_empty:
-            raise Violation("an empty reference", expected=f"a URI matching {params.pattern}", got=value, where=where)
+            raise Violation(
+                "an empty reference",
+                expected=f"a URI matching {params.pattern}",
+                got=value,
+                where=where,
+            )
         return
     if not re.search(params.pattern, value):
-        raise Violation("a reference is not a relative URI of the documented form", expected=params.pattern, got=value, where=where)
+        raise Violation(
+            "a reference is not a relative URI of the documented form",
+            expected=params.pattern,
+            got=value,
+            where=where,
+        )

@@ -20,7 +20,15 @@ from ._registry import Params, registry
 __all__ = ["Cursor", "PaginationParams"]
 
 Property = Literal[
-    "defaults", "window", "max-limit", "total-presence", "next-link", "prev-link", "walk", "echo", "cursor-walk"
+    "defaults",
+    "window",
+    "max-limit",
+    "total-presence",
+    "next-link",
+    "prev-link",
+    "walk",
+    "echo",
+    "cursor-walk",
 ]
 
 
@@ -89,7 +97,13 @@ class _Listing:
         query.update(extra or {})
         return query
 
-    def fetch(self, start: int | None, limit: int | None, extra: dict[str, str] | None = None, label: str = "") -> tuple[httpx.Response, Any]:
+    def fetch(
+        self,
+        start: int | None,
+        limit: int | None,
+        extra: dict[str, str] | None = None,
+        label: str = "",
+    ) -> tuple[httpx.Response, Any]:
         spec = self.params.request.model_copy(update={"query": self.query(start, limit, extra), "raw_query": None})
         response = self.ctx.send(spec)
         self.ctx.expect(response, self.params.ok, context=label or self.label(start, limit))
@@ -103,10 +117,20 @@ class _Listing:
         if not found:
             if document is not MISSING and isinstance(document, dict):
                 return []  # an empty page may leave the item list out
-            raise Violation("the page has no item list", expected=f"an array at {self.params.items}", got=document, where=label)
+            raise Violation(
+                "the page has no item list",
+                expected=f"an array at {self.params.items}",
+                got=document,
+                where=label,
+            )
         items = found[0][1]
         if not isinstance(items, list):
-            raise Violation("the item list is not an array", expected="array", got=items, where=f"{label}: json {self.params.items}")
+            raise Violation(
+                "the item list is not an array",
+                expected="array",
+                got=items,
+                where=f"{label}: json {self.params.items}",
+            )
         keys = []
         for item in items:
             key = resolve(item, self.params.item_key)
@@ -139,13 +163,29 @@ class _Listing:
         where = f"listing {self.params.request.path}"
         duplicates = {key for key in keys if keys.count(key) > 1}
         if duplicates:
-            raise Violation("paging returned an item twice", expected="each item once", got=sorted(map(str, duplicates))[:10], where=where)
+            raise Violation(
+                "paging returned an item twice",
+                expected="each item once",
+                got=sorted(map(str, duplicates))[:10],
+                where=where,
+            )
         if isinstance(announced, int) and announced != len(keys):
-            raise Violation("stepping through every page does not yield the announced total", expected=f"{announced} items ({self.params.total})", got=f"{len(keys)} items", where=where)
+            raise Violation(
+                "stepping through every page does not yield the announced total",
+                expected=f"{announced} items ({self.params.total})",
+                got=f"{len(keys)} items",
+                where=where,
+            )
         return keys
 
 
-def _run_property(ctx: CheckContext, params: PaginationParams, strategy: st.SearchStrategy[Any], boundaries: list[Any], body: Callable[[Any], None]) -> None:
+def _run_property(
+    ctx: CheckContext,
+    params: PaginationParams,
+    strategy: st.SearchStrategy[Any],
+    boundaries: list[Any],
+    body: Callable[[Any], None],
+) -> None:
     prop = given(strategy)(body)
     for value in reversed(boundaries):
         prop = example(value)(prop)
@@ -160,11 +200,24 @@ def _windows(listing: _Listing, total: int) -> tuple[st.SearchStrategy[tuple[int
     if p.style == "page":
         pages = st.integers(first, first + max(1, total) + 1)
         sizes = st.integers(1, top)
-        bounds = [(first, p.default_limit), (first, 1), (first + 1, 1), (first + total, 1), (first + 1, max(1, total - 1))]
+        bounds = [
+            (first, p.default_limit),
+            (first, 1),
+            (first + 1, 1),
+            (first + total, 1),
+            (first + 1, max(1, total - 1)),
+        ]
         return st.tuples(pages, sizes), bounds
     starts = st.integers(0, total + 2)
     limits = st.integers(1, top)
-    bounds = [(0, 1), (0, p.default_limit), (max(0, total - 1), 1), (total, 1), (total + 1, 5), (1, max(1, total - 1))]
+    bounds = [
+        (0, 1),
+        (0, p.default_limit),
+        (max(0, total - 1), 1),
+        (total, 1),
+        (total + 1, 5),
+        (1, max(1, total - 1)),
+    ]
     return st.tuples(starts, limits), bounds
 
 
@@ -181,7 +234,8 @@ def check_defaults(ctx: CheckContext, listing: _Listing) -> None:
     expected = reference[: p.default_limit]
     if got != expected:
         raise Violation(
-            f"without paging parameters the page is not {p.start_param}={p.default_start}, {p.limit_param}={p.default_limit}",
+            "without paging parameters the page is not the documented default window "
+            f"({p.start_param}={p.default_start}, {p.limit_param}={p.default_limit})",
             expected=f"{len(expected)} items starting {expected[:3]}",
             got=f"{len(got)} items starting {got[:3]}",
             where=f"listing {p.request.path}",
@@ -212,8 +266,13 @@ def check_window(ctx: CheckContext, listing: _Listing) -> None:
 
 def check_max_limit(ctx: CheckContext, listing: _Listing) -> None:
     p = listing.params
-    assert p.max_limit is not None and p.over_limit is not None
-    _, document = listing.fetch(p.default_start, p.max_limit, label=f"{p.limit_param}={p.max_limit} (the documented maximum)")
+    assert p.max_limit is not None
+    assert p.over_limit is not None
+    _, document = listing.fetch(
+        p.default_start,
+        p.max_limit,
+        label=f"{p.limit_param}={p.max_limit} (the documented maximum)",
+    )
     listing.keys(document, f"{p.limit_param}={p.max_limit}")
     spec = p.request.model_copy(update={"query": listing.query(p.default_start, p.max_limit + 1), "raw_query": None})
     response = ctx.send(spec)
@@ -239,16 +298,37 @@ def check_total_presence(ctx: CheckContext, listing: _Listing) -> None:
             "never": False,
         }[p.total_presence]
         if wanted and value is MISSING:
-            raise Violation("the total count is missing", expected=f"{p.total} present ({p.total_presence})", got="absent", where=label)
+            raise Violation(
+                "the total count is missing",
+                expected=f"{p.total} present ({p.total_presence})",
+                got="absent",
+                where=label,
+            )
         if not wanted and value is not MISSING:
-            raise Violation("the total count must be left out here", expected=f"{p.total} absent ({p.total_presence})", got=value, where=label)
+            raise Violation(
+                "the total count must be left out here",
+                expected=f"{p.total} absent ({p.total_presence})",
+                got=value,
+                where=label,
+            )
         if wanted and value != total:
-            raise Violation("the total count is wrong", expected=total, got=value, where=f"{label}: json {p.total}")
+            raise Violation(
+                "the total count is wrong",
+                expected=total,
+                got=value,
+                where=f"{label}: json {p.total}",
+            )
 
     starts = st.integers(p.default_start, p.default_start + total + 1)
     strategy = st.tuples(starts, st.booleans())
     first = p.default_start
-    bounds = [(first, True), (first, False), (first + 1, True), (first + 1, False), (first + total, True)]
+    bounds = [
+        (first, True),
+        (first, False),
+        (first + 1, True),
+        (first + 1, False),
+        (first + total, True),
+    ]
     _run_property(ctx, p, strategy, bounds, presence)
 
 
@@ -260,7 +340,12 @@ def _link(document: Any, path: str | None) -> Any:
 def _link_query(url: str, label: str, name: str) -> dict[str, list[str]]:
     parts = urlsplit(url)
     if parts.scheme not in {"http", "https"} or not parts.netloc:
-        raise Violation(f"the {name} link is not an absolute URL", expected="http(s)://host/...", got=url, where=label)
+        raise Violation(
+            f"the {name} link is not an absolute URL",
+            expected="http(s)://host/...",
+            got=url,
+            where=label,
+        )
     return parse_qs(parts.query, keep_blank_values=True)
 
 
@@ -277,7 +362,12 @@ def check_links(ctx: CheckContext, listing: _Listing, which: Literal["next", "pr
         wanted = start + limit < total if which == "next" else start > p.default_start
         if not wanted:
             if value is not MISSING and value not in (None, ""):
-                raise Violation(f"a {which} link where there is no {which} page", expected="absent", got=value, where=f"{label}: json {path}")
+                raise Violation(
+                    f"a {which} link where there is no {which} page",
+                    expected="absent",
+                    got=value,
+                    where=f"{label}: json {path}",
+                )
             return
         if value is MISSING or not isinstance(value, str):
             raise Violation(f"the {which} link is missing", expected=f"a URL at {path}", got=value, where=label)
@@ -286,9 +376,17 @@ def check_links(ctx: CheckContext, listing: _Listing, which: Literal["next", "pr
         original = listing.query(start, limit)
         original[p.start_param] = expected_start
         for key, wanted_value in original.items():
-            wanted_values = [str(v).lower() if isinstance(v, bool) else str(v) for v in (wanted_value if isinstance(wanted_value, list) else [wanted_value])]
+            wanted_values = [
+                str(v).lower() if isinstance(v, bool) else str(v)
+                for v in (wanted_value if isinstance(wanted_value, list) else [wanted_value])
+            ]
             if query.get(key) != wanted_values:
-                raise Violation(f"the {which} link does not continue the same query", expected=f"{key}={wanted_values}", got=f"{key}={query.get(key)} in {value}", where=f"{label}: json {path}")
+                raise Violation(
+                    f"the {which} link does not continue the same query",
+                    expected=f"{key}={wanted_values}",
+                    got=f"{key}={query.get(key)} in {value}",
+                    where=f"{label}: json {path}",
+                )
 
     top = max(1, min(p.max_limit or total, total))
     strategy = st.tuples(st.integers(0, total + 1), st.integers(1, top))
@@ -335,10 +433,20 @@ def check_walk(ctx: CheckContext, listing: _Listing) -> None:
 def _same_items(seen: list[Any], reference: list[Any], where: str) -> None:
     duplicates = sorted({str(key) for key in seen if seen.count(key) > 1})
     if duplicates:
-        raise Violation("the walk returned items twice", expected="each item exactly once", got=duplicates[:10], where=where)
+        raise Violation(
+            "the walk returned items twice",
+            expected="each item exactly once",
+            got=duplicates[:10],
+            where=where,
+        )
     missing = [key for key in reference if key not in set(seen)]
     if missing or len(seen) != len(reference):
-        raise Violation("the walk did not return every item", expected=f"{len(reference)} items", got=f"{len(seen)} items, missing {missing[:5]}", where=where)
+        raise Violation(
+            "the walk did not return every item",
+            expected=f"{len(reference)} items",
+            got=f"{len(seen)} items, missing {missing[:5]}",
+            where=where,
+        )
 
 
 def check_echo(ctx: CheckContext, listing: _Listing) -> None:
@@ -355,7 +463,12 @@ def check_echo(ctx: CheckContext, listing: _Listing) -> None:
                 continue
             got = _link(document, path)
             if got != value:
-                raise Violation(f"the response does not echo the requested {which}", expected=value, got=got, where=f"{label}: json {path}")
+                raise Violation(
+                    f"the response does not echo the requested {which}",
+                    expected=value,
+                    got=got,
+                    where=f"{label}: json {path}",
+                )
 
     first = p.default_start
     strategy = st.tuples(st.integers(first, first + total + 3), st.integers(1, max(1, min(p.max_limit or 50, 50))))
@@ -381,7 +494,12 @@ def check_cursor_walk(ctx: CheckContext, listing: _Listing) -> None:
             if cursor in (MISSING, None, ""):
                 break
             if len(page) < limit:
-                raise Violation("a short page still carries a next cursor", expected="no next cursor after a short page", got=cursor, where=label)
+                raise Violation(
+                    "a short page still carries a next cursor",
+                    expected="no next cursor after a short page",
+                    got=cursor,
+                    where=label,
+                )
         _same_items(seen, reference, f"cursor walk with {p.limit_param}={limit}")
 
     top = max(1, min(p.max_limit or len(reference), len(reference)))

@@ -37,4 +37,7 @@ def check_request(ctx: CheckContext, params: RequestParams) -> None:
     """Send each step's request in order and hold its response to the step's expectations."""
     many = len(params.steps) > 1
     for number, step in enumerate(params.steps, start=1):
-        ctx.run_step(step, context=f"step {number} ({step.request.method} {step.request.path})" if many else "")
+        ctx.run_step(
+            step,
+            context=f"step {number} ({step.request.method} {step.request.path})" if many else "",
+        )

@@ -60,7 +60,7 @@ def openapi_response_schema(document: dict[str, Any], method: str, path: str, st
         if response is None:
             raise SetupError(f"OpenAPI: {method} {template} documents no {status} response")
         content = response.get("content", {})
-        media = content.get("application/json") or next(iter(content.values()), {})
+        media: dict[str, Any] = content.get("application/json") or next(iter(content.values()), {})
         schema = media.get("schema", {})
         return {**schema, "components": document.get("components", {})}
     raise SetupError(f"OpenAPI: no operation for {method} {route}")

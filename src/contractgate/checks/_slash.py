@@ -55,4 +55,8 @@ def check_trailing_slash(ctx: CheckContext, params: SlashParams) -> None:
             changed = transform_path(path, variant.transform)
             spec = params.request.model_copy(update={"path": changed, "method": variant.method.upper()})
             response = ctx.send(spec)
-            ctx.expect(response, variant.expect, context=f"{variant.transform} variant {variant.method} {changed}")
+            ctx.expect(
+                response,
+                variant.expect,
+                context=f"{variant.transform} variant {variant.method} {changed}",
+            )

@@ -50,8 +50,8 @@ def _results(path: Path) -> dict[str, Any]:
 
 def diff_results(before: Path, after: Path) -> list[RuleChange]:
     """Rules whose status differs between two results.json files (or report folders)."""
-    old = {(r["vendor"], r["id"]): r for r in _results(before)["rules"]}  # type: ignore[attr-defined]
-    new = {(r["vendor"], r["id"]): r for r in _results(after)["rules"]}  # type: ignore[attr-defined]
+    old = {(r["vendor"], r["id"]): r for r in _results(before)["rules"]}
+    new = {(r["vendor"], r["id"]): r for r in _results(after)["rules"]}
     changes = []
     for key in sorted(old.keys() | new.keys()):
         was = old.get(key, {}).get("status", "absent")

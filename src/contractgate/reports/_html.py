@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 from .._outcome import Outcome, RunResult, Status
 
@@ -41,7 +42,11 @@ def _rule_row(outcome: Outcome) -> str:
     detail = ""
     if outcome.status in (Status.FAILED, Status.ERROR, Status.SKIPPED) and outcome.message:
         detail += f"<div class='{status}'>{_e(outcome.message)}</div>"
-    for label, value in (("where", outcome.where), ("expected", outcome.expected), ("got", outcome.got)):
+    for label, value in (
+        ("where", outcome.where),
+        ("expected", outcome.expected),
+        ("got", outcome.got),
+    ):
         if value:
             detail += f"<div><b>{label}:</b> <code>{_e(value)}</code></div>"
     if outcome.exchanges:
@@ -59,9 +64,7 @@ def _rule_row(outcome: Outcome) -> str:
     )
 
 
-def render_matrix(
-    rules: Sequence[str], faults: Sequence[tuple[str, str]], caught: Mapping[str, Sequence[str]]
-) -> str:
+def render_matrix(rules: Sequence[str], faults: Sequence[tuple[str, str]], caught: Mapping[str, Sequence[str]]) -> str:
     """The kill matrix as an HTML table: rules down, faults across; the intended rule in green."""
     head = "".join(f"<th class='f' title='{_e(rule)}'>{_e(name)}</th>" for name, rule in faults)
     rows = []
@@ -102,7 +105,7 @@ def render_html(result: RunResult, matrix_html: str = "") -> str:
         f"<title>contractgate report: {_e(verdict)}</title><style>{_CSS}</style></head><body>"
         f"<h1>contractgate: {_e(verdict)}</h1>"
         f"<div class='meta'>mode {_e(run.get('mode'))} &middot; started {_e(run.get('started'))} &middot; "
-        f"vendors {_e(', '.join(map(str, run.get('vendors', []) or [])))}</div>"  # type: ignore[call-overload]
+        f"vendors {_e(', '.join(map(str, run.get('vendors', []) or [])))}</div>"
         f"<div class='cards'>{cards}</div>{''.join(sections)}{matrix}</body></html>\n"
     )
 
@@ -114,7 +117,7 @@ class HtmlReport:
         self.path = path
         self.matrix_html = matrix_html
 
-    def started(self, run: Mapping[str, object]) -> None:
+    def started(self, run: Mapping[str, Any]) -> None:
         """Nothing to do before the first outcome."""
 
     def outcome(self, outcome: Outcome) -> None:

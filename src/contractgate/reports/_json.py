@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 from .._outcome import Outcome, RunResult
 
@@ -17,7 +18,7 @@ class JsonReport:
     def __init__(self, path: Path) -> None:
         self.path = path
 
-    def started(self, run: Mapping[str, object]) -> None:
+    def started(self, run: Mapping[str, Any]) -> None:
         """Nothing to do before the first outcome."""
 
     def outcome(self, outcome: Outcome) -> None:
@@ -29,7 +30,7 @@ class JsonReport:
         self.path.write_text(json.dumps(result.to_dict(), indent=2) + "\n", encoding="utf-8")
 
 
-def load_results(path: Path) -> dict[str, object]:
+def load_results(path: Path) -> dict[str, Any]:
     """Read a results.json written by an earlier run."""
-    document: dict[str, object] = json.loads(path.read_text(encoding="utf-8"))
+    document: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
     return document

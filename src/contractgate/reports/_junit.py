@@ -5,6 +5,7 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 from .._outcome import Outcome, RunResult, Status
 
@@ -13,10 +14,17 @@ __all__ = ["JunitReport", "failure_text"]
 
 def failure_text(outcome: Outcome) -> str:
     """The full explanation of a failed or errored rule, as printed everywhere."""
-    lines = [f"{outcome.rule_id} {outcome.title}", f"source: {outcome.source} {outcome.source_url}".rstrip()]
+    lines = [
+        f"{outcome.rule_id} {outcome.title}",
+        f"source: {outcome.source} {outcome.source_url}".rstrip(),
+    ]
     if outcome.message:
         lines.append(outcome.message)
-    for label, value in (("where", outcome.where), ("expected", outcome.expected), ("got", outcome.got)):
+    for label, value in (
+        ("where", outcome.where),
+        ("expected", outcome.expected),
+        ("got", outcome.got),
+    ):
         if value:
             lines.append(f"  {label + ':':10}{value}")
     if outcome.exchanges:
@@ -32,7 +40,7 @@ class JunitReport:
     def __init__(self, path: Path) -> None:
         self.path = path
 
-    def started(self, run: Mapping[str, object]) -> None:
+    def started(self, run: Mapping[str, Any]) -> None:
         """Nothing to do before the first outcome."""
 
     def outcome(self, outcome: Outcome) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 from rich.console import Console
 from rich.table import Table
@@ -12,7 +13,12 @@ from ._junit import failure_text
 
 __all__ = ["TerminalReport"]
 
-_STYLE = {Status.PASSED: "green", Status.FAILED: "bold red", Status.SKIPPED: "yellow", Status.ERROR: "bold magenta"}
+_STYLE = {
+    Status.PASSED: "green",
+    Status.FAILED: "bold red",
+    Status.SKIPPED: "yellow",
+    Status.ERROR: "bold magenta",
+}
 
 
 class TerminalReport:
@@ -22,9 +28,11 @@ class TerminalReport:
         self.console = console or Console(highlight=False)
         self.verbose = verbose
 
-    def started(self, run: Mapping[str, object]) -> None:
+    def started(self, run: Mapping[str, Any]) -> None:
         """Say what is about to run."""
-        self.console.print(f"contractgate: {run.get('mode')} run of {', '.join(map(str, run.get('vendors', []) or []))}")  # type: ignore[call-overload]
+        self.console.print(
+            f"contractgate: {run.get('mode')} run of {', '.join(map(str, run.get('vendors', []) or []))}"
+        )
 
     def outcome(self, outcome: Outcome) -> None:
         """One line per rule in verbose mode."""
@@ -42,7 +50,11 @@ class TerminalReport:
             vendors.setdefault(outcome.vendor, []).append(outcome)
         for vendor, outcomes in vendors.items():
             counts = [sum(1 for o in outcomes if o.status == s) for s in Status]
-            table.add_row(vendor, str(len(outcomes)), *(_cell(n, s) for n, s in zip(counts, Status, strict=True)))
+            table.add_row(
+                vendor,
+                str(len(outcomes)),
+                *(_cell(n, s) for n, s in zip(counts, Status, strict=True)),
+            )
         self.console.print(table)
         for outcome in result.outcomes:
             if outcome.status in (Status.FAILED, Status.ERROR):

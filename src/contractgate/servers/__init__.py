@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import importlib
 
-from ._base import App, Fault, FaultSwitch, ReferenceServer, RunningServer, UnknownFault, serve_in_thread
+from ._base import (
+    App,
+    Fault,
+    FaultSwitch,
+    ReferenceServer,
+    RunningServer,
+    UnknownFault,
+    serve_in_thread,
+)
 
 __all__ = [
     "App",
@@ -13,8 +21,8 @@ __all__ = [
     "ReferenceServer",
     "RunningServer",
     "UnknownFault",
-    "server_class",
     "serve_in_thread",
+    "server_class",
     "vendors",
 ]
 

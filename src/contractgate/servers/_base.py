@@ -51,9 +51,7 @@ class FaultSwitch:
         wanted = frozenset(names)
         unknown = sorted(wanted - self._known.keys())
         if unknown:
-            raise UnknownFault(
-                f"unknown fault(s) {', '.join(unknown)}; known: {', '.join(sorted(self._known))}"
-            )
+            raise UnknownFault(f"unknown fault(s) {', '.join(unknown)}; known: {', '.join(sorted(self._known))}")
         self._active = wanted
 
     def on(self, name: str) -> bool:
