@@ -1,0 +1,93 @@
+"""The command line's contract with scripts: exit codes, one-line reasons, reports written."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from contractgate.cli import main
+from contractgate.servers import RunningServer, serve_in_thread
+from tests.fixtures.mini_server import MiniServer
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+@pytest.fixture
+def contracts(tmp_path: Path) -> Path:
+    folder = tmp_path / "contracts"
+    folder.mkdir()
+    shutil.copy(FIXTURES / "mini.yaml", folder / "mini.yaml")
+    return folder
+
+
+@pytest.fixture
+def mini(monkeypatch: pytest.MonkeyPatch) -> Iterator[RunningServer]:
+    server = MiniServer()
+    with serve_in_thread(server) as running:
+        for name, value in server.credentials.items():
+            monkeypatch.setenv(f"CONTRACTGATE_MINI_{name}", value)
+        yield running
+
+
+def _run(contracts: Path, tmp_path: Path, *extra: str) -> int:
+    return main(["--contracts", str(contracts), "run", "--reports", str(tmp_path / "reports"), "--cassettes", str(tmp_path / "cassettes"), *extra])
+
+
+def test_conformant_target_exits_0_and_writes_reports(contracts: Path, mini: RunningServer, tmp_path: Path) -> None:
+    assert _run(contracts, tmp_path, "--target", f"mini={mini.urls['mini']}") == 0
+    [folder] = (tmp_path / "reports").iterdir()
+    results = json.loads((folder / "results.json").read_text())
+    assert results["summary"] == {"passed": 6, "failed": 0, "skipped": 0, "error": 0}
+    assert {"id", "vendor", "title", "source", "severity", "status", "message", "requests"} <= set(results["rules"][0])
+    junit = (folder / "junit.xml").read_text()
+    assert '<property name="rule_id" value="MINI-AUTH-001"' in junit
+    assert '<property name="severity" value="must"' in junit
+    assert "<html" in (folder / "report.html").read_text()
+
+
+def test_violation_exits_1(contracts: Path, mini: RunningServer, tmp_path: Path) -> None:
+    mini.server.switch.set(["no-total"])
+    assert _run(contracts, tmp_path, "--target", f"mini={mini.urls['mini']}") == 1
+
+
+def test_unreachable_target_exits_2_with_one_line(contracts: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert _run(contracts, tmp_path, "--target", "mini=http://127.0.0.1:9/api") == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1
+    assert err[0].startswith("contractgate: error: target http://127.0.0.1:9/api is unreachable")
+
+
+def test_missing_credentials_everywhere_exits_2(contracts: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    with serve_in_thread(MiniServer()) as running:
+        monkeypatch.delenv("CONTRACTGATE_MINI_SECRET_KEY", raising=False)
+        assert _run(contracts, tmp_path, "--target", f"mini={running.urls['mini']}") == 2
+    assert "no rule could run" in capsys.readouterr().err
+
+
+def test_bad_contract_exits_2_naming_file_line_field(contracts: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = contracts / "mini.yaml"
+    path.write_text(path.read_text().replace("severity: must", "severity: maybe", 1))
+    assert _run(contracts, tmp_path, "--target", "mini=http://127.0.0.1:9/api") == 2
+    err = capsys.readouterr().err
+    assert f"{path}:" in err
+    assert "rules.0.severity" in err
+    assert "Traceback" not in err
+
+
+def test_bad_target_option_exits_2(contracts: Path, tmp_path: Path) -> None:
+    assert _run(contracts, tmp_path, "--target", "mini") == 2
+
+
+def test_diff_names_what_broke(contracts: Path, mini: RunningServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    url = f"mini={mini.urls['mini']}"
+    assert main(["--contracts", str(contracts), "run", "--reports", str(tmp_path / "a"), "--target", url]) == 0
+    mini.server.switch.set(["error-no-title"])
+    assert main(["--contracts", str(contracts), "run", "--reports", str(tmp_path / "b"), "--target", url]) == 1
+    capsys.readouterr()
+    [before], [after] = (tmp_path / "a").iterdir(), (tmp_path / "b").iterdir()
+    assert main(["diff", str(before), str(after)]) == 1
+    assert "BROKEN   mini MINI-ERR-001: passed -> failed" in capsys.readouterr().out

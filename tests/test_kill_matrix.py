@@ -1,0 +1,56 @@
+"""Every rule can fail: each reference-server fault is caught by its rule, and the clean server passes."""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+
+import pytest
+
+from contractgate._loader import load_contract
+from contractgate._selftest import MatrixResult, kill_matrix
+from contractgate.servers import Fault, serve_in_thread, server_class, vendors
+
+ROOT = Path(__file__).resolve().parents[1]
+VENDORS = [vendor for vendor in vendors() if (ROOT / "contracts" / f"{vendor}.yaml").is_file()]
+FAULTS = [(vendor, fault) for vendor in VENDORS for fault in server_class(vendor).faults.values()]
+# "Caught by that rule and by few others": a fault may trip a handful of related rules, no more.
+MAX_COLLATERAL = 4
+
+
+@functools.cache
+def matrix(vendor: str) -> MatrixResult:
+    """The whole kill matrix of one vendor, computed once per test session."""
+    contract = load_contract(ROOT / "contracts" / f"{vendor}.yaml")
+    server = server_class(vendor)()
+    with serve_in_thread(server) as running:
+        return kill_matrix(contract, server, running, cassettes=ROOT / "cassettes")
+
+
+def test_there_is_something_to_prove() -> None:
+    assert VENDORS, "no vendor has both a contract and a reference server"
+
+
+@pytest.mark.parametrize("vendor", VENDORS)
+def test_clean_server_passes_every_rule(vendor: str) -> None:
+    problems = [(o.rule_id, str(o.status), o.message) for o in matrix(vendor).clean_problems()]
+    assert not problems
+
+
+@pytest.mark.parametrize("vendor", VENDORS)
+def test_every_rule_has_a_fault_aimed_at_it(vendor: str) -> None:
+    assert not matrix(vendor).unproven_rules()
+
+
+@pytest.mark.parametrize("vendor", VENDORS)
+def test_every_fault_names_a_rule_of_the_contract(vendor: str) -> None:
+    rules = {rule.id for rule in load_contract(ROOT / "contracts" / f"{vendor}.yaml").rules}
+    assert {f.name: f.rule for f in server_class(vendor).faults.values() if f.rule not in rules} == {}
+
+
+@pytest.mark.parametrize(("vendor", "fault"), FAULTS, ids=[f"{v}:{f.name}" for v, f in FAULTS])
+def test_fault_is_caught_by_its_rule(vendor: str, fault: Fault) -> None:
+    result = matrix(vendor)
+    caught = result.caught.get(fault.name, [])
+    assert fault.rule in caught, f"{fault.name} survived; rules that failed: {caught}, errors: {result.errors.get(fault.name)}"
+    assert len(result.collateral(fault)) <= MAX_COLLATERAL, f"{fault.name} also trips {result.collateral(fault)}"
