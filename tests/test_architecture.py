@@ -37,11 +37,9 @@ def _internal_imports(path: Path) -> set[str]:
             if node.level:
                 parts = module.split(".") if module else [alias.name for alias in node.names]
                 depth = len(path.relative_to(PACKAGE).parts) - 1
-                if node.level > depth:
+                if node.level > depth:  # climbs to the package root: names a top-level module
                     found.add(parts[0])
-                elif depth and node.level == 1:
-                    found.add(path.relative_to(PACKAGE).parts[0])
-                    found.add(parts[0])
+                # otherwise it stays inside the module's own subpackage
             elif module.startswith("contractgate."):
                 found.add(module.split(".")[1])
         elif isinstance(node, ast.Import):

@@ -34,7 +34,18 @@ def mini(monkeypatch: pytest.MonkeyPatch) -> Iterator[RunningServer]:
 
 
 def _run(contracts: Path, tmp_path: Path, *extra: str) -> int:
-    return main(["--contracts", str(contracts), "run", "--reports", str(tmp_path / "reports"), "--cassettes", str(tmp_path / "cassettes"), *extra])
+    return main(
+        [
+            "--contracts",
+            str(contracts),
+            "run",
+            "--reports",
+            str(tmp_path / "reports"),
+            "--cassettes",
+            str(tmp_path / "cassettes"),
+            *extra,
+        ]
+    )
 
 
 def test_conformant_target_exits_0_and_writes_reports(contracts: Path, mini: RunningServer, tmp_path: Path) -> None:
@@ -54,21 +65,27 @@ def test_violation_exits_1(contracts: Path, mini: RunningServer, tmp_path: Path)
     assert _run(contracts, tmp_path, "--target", f"mini={mini.urls['mini']}") == 1
 
 
-def test_unreachable_target_exits_2_with_one_line(contracts: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_unreachable_target_exits_2_with_one_line(
+    contracts: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert _run(contracts, tmp_path, "--target", "mini=http://127.0.0.1:9/api") == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1
     assert err[0].startswith("contractgate: error: target http://127.0.0.1:9/api is unreachable")
 
 
-def test_missing_credentials_everywhere_exits_2(contracts: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+def test_missing_credentials_everywhere_exits_2(
+    contracts: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     with serve_in_thread(MiniServer()) as running:
         monkeypatch.delenv("CONTRACTGATE_MINI_SECRET_KEY", raising=False)
         assert _run(contracts, tmp_path, "--target", f"mini={running.urls['mini']}") == 2
     assert "no rule could run" in capsys.readouterr().err
 
 
-def test_bad_contract_exits_2_naming_file_line_field(contracts: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_bad_contract_exits_2_naming_file_line_field(
+    contracts: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     path = contracts / "mini.yaml"
     path.write_text(path.read_text().replace("severity: must", "severity: maybe", 1))
     assert _run(contracts, tmp_path, "--target", "mini=http://127.0.0.1:9/api") == 2
@@ -82,7 +99,9 @@ def test_bad_target_option_exits_2(contracts: Path, tmp_path: Path) -> None:
     assert _run(contracts, tmp_path, "--target", "mini") == 2
 
 
-def test_diff_names_what_broke(contracts: Path, mini: RunningServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_diff_names_what_broke(
+    contracts: Path, mini: RunningServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     url = f"mini={mini.urls['mini']}"
     assert main(["--contracts", str(contracts), "run", "--reports", str(tmp_path / "a"), "--target", url]) == 0
     mini.server.switch.set(["error-no-title"])

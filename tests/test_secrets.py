@@ -47,7 +47,11 @@ def test_record_run_with_canary_secrets_leaves_no_trace(vendor: str, tmp_path: P
     cassettes, reports = tmp_path / "cassettes", tmp_path / "reports"
     with serve_in_thread(server) as running:
         config = bundled_config(contract, running, mode="record", cassettes=cassettes)
-        writers = [JunitReport(reports / "junit.xml"), JsonReport(reports / "results.json"), HtmlReport(reports / "report.html")]
+        writers = [
+            JunitReport(reports / "junit.xml"),
+            JsonReport(reports / "results.json"),
+            HtmlReport(reports / "report.html"),
+        ]
         result = Engine([contract], config, writers).run()
     assert result.summary()["failed"] == 0, [o.rule_id for o in result.outcomes if o.status == "failed"]
     written = [p for p in [*cassettes.rglob("*"), *reports.rglob("*")] if p.is_file()]

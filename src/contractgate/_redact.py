@@ -10,7 +10,7 @@ from urllib.parse import parse_qsl, quote
 
 __all__ = ["MASK", "Redactor"]
 
-MASK = "<redacted>"
+MASK = "REDACTED"  # URL-safe, so a masked link still replays as the same path
 _MIN_SECRET = 6
 
 

@@ -236,6 +236,9 @@ class Engine:
             return ReplayTransport(cassette, redactor, bases)
         writes = any(self.config.writes_allowed(contract.vendor, key) for key in bases) and rule.writes
         budget = self._budget(contract.vendor)
+        if self.transport is None:
+            # One connection pool (and one TLS context, costly to build) for the whole run.
+            self.transport = httpx.HTTPTransport()
         live = LiveTransport(self.transport, allow_writes=writes, budget=budget)
         if self.config.mode == "record":
             assert cassette is not None

@@ -134,20 +134,30 @@ class CheckContext:
             url += "?" + encode_query(substitute(spec.query, self.variables))
         return self._request(spec, url, key), build_auth(self.contract, spec.auth, self.credentials, region, self.clock)
 
+    def request_variables(self, region: str | None) -> dict[str, Any]:
+        """Placeholders for requests: every credential (secrets too; redaction masks them) and saved values."""
+        values = {
+            name: value
+            for (name, value_region), value in self.credentials.values.items()
+            if value_region in (None, region)
+        }
+        return {**values, **self.variables}
+
     def _request(self, spec: RequestSpec, url: str, key: str) -> httpx.Request:
+        variables = self.request_variables(key.partition(":")[2] or None)
         headers: dict[str, str | None] = {**self.contract.defaults.headers, **spec.headers}
         kwargs: dict[str, Any] = {}
         if spec.json_body is not None:
-            kwargs["json"] = substitute(spec.json_body, self.variables)
+            kwargs["json"] = substitute(spec.json_body, variables)
         if spec.content is not None:
-            kwargs["content"] = substitute(spec.content, self.variables).encode()
+            kwargs["content"] = substitute(spec.content, variables).encode()
         if spec.form is not None:
-            kwargs["data"] = substitute(spec.form, self.variables)
+            kwargs["data"] = substitute(spec.form, variables)
         if spec.files is not None:
             kwargs["files"] = {
                 part: (
                     file.filename,
-                    substitute(file.content, self.variables).encode(),
+                    substitute(file.content, variables).encode(),
                     file.content_type,
                 )
                 for part, file in spec.files.items()
@@ -155,10 +165,11 @@ class CheckContext:
         request = self.client.build_request(
             spec.method,
             url,
-            headers={k: substitute(v, self.variables) for k, v in headers.items() if v is not None},
+            headers={k: substitute(v, variables) for k, v in headers.items() if v is not None},
             extensions={RETRY_429: spec.retry_on_429, TARGET: key},
             **kwargs,
         )
+        request.read()  # multipart bodies stream; the recorder and the curl line need the bytes
         for name, value in headers.items():
             if value is None and name in request.headers:
                 del request.headers[name]
@@ -180,7 +191,15 @@ class CheckContext:
         """Send to an absolute URL that must belong to a configured target (e.g. a `next` link)."""
         from ._transport import locate
 
-        key, _ = locate(url, None, self.targets.bases)
+        try:
+            key, _ = locate(url, None, self.targets.bases)
+        except SetupError:
+            raise Violation(
+                "a link points outside the target it came from",
+                expected="an absolute URL under one of " + ", ".join(sorted(self.targets.bases.values())),
+                got=url,
+                where="link",
+            ) from None
         region = key.partition(":")[2] or None
         merged = {**self.contract.defaults.headers, **(headers or {})}
         request = self.client.build_request(method, url, headers=merged, extensions={RETRY_429: True, TARGET: key})

@@ -55,7 +55,7 @@ def test_violation_names_rule_source_request_and_difference(mini_contract: Contr
     assert outcome.where == "json title"
     assert "missing" in outcome.message
     assert outcome.exchanges[-1].curl.startswith("curl -X GET http://127.0.0.1:")
-    assert "TC <redacted>" in outcome.exchanges[-1].curl
+    assert "TC REDACTED" in outcome.exchanges[-1].curl
 
 
 def test_record_then_replay_offline_with_no_secret_on_disk(mini_contract: Contract, tmp_path: Path) -> None:
@@ -74,7 +74,7 @@ def test_record_then_replay_offline_with_no_secret_on_disk(mini_contract: Contra
     for path in [*cassettes.rglob("*"), *reports.rglob("*")]:
         if path.is_file():
             assert CANARY not in path.read_text(), f"canary secret leaked into {path}"
-    assert "<redacted>" in (cassettes / "mini" / "MINI-SEC-001.json").read_text()
+    assert "REDACTED" in (cassettes / "mini" / "MINI-SEC-001.json").read_text()
     # The server is gone: replay must not need the network.
     replayed = Engine([mini_contract], RunConfig(mode="replay", cassettes=cassettes)).run()
     assert {str(o.status) for o in replayed.outcomes} == {"passed"}, [(o.rule_id, o.message) for o in replayed.outcomes]

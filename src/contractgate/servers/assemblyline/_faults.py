@@ -1,0 +1,233 @@
+"""The deviations the Assemblyline simulator can inject, each aimed at one contract rule."""
+
+from __future__ import annotations
+
+from .._base import Fault
+
+__all__ = ["FAULTS"]
+
+_LIST = [
+    # response envelope
+    Fault(
+        "envelope-missing-server-version",
+        "AL-ENV-001",
+        "JSON responses leave out api_server_version",
+    ),
+    Fault(
+        "status-code-mismatch",
+        "AL-ENV-002",
+        "4xx responses report api_status_code 400 whatever the HTTP status",
+    ),
+    Fault(
+        "success-error-message-null",
+        "AL-ENV-003",
+        'successful responses carry api_error_message null, not ""',
+    ),
+    # authentication and roles
+    Fault(
+        "whoami-uname-field",
+        "AL-AUTH-001",
+        "whoami names the user `uname` (as its docstring) instead of `username`",
+    ),
+    Fault(
+        "is-admin-from-user-type",
+        "AL-AUTH-002",
+        "whoami.is_admin follows the user type, not the key-limited roles",
+    ),
+    Fault(
+        "anonymous-401-empty-response",
+        "AL-AUTH-003",
+        'the no-credentials 401 has api_response "" instead of login options',
+    ),
+    Fault(
+        "unknown-user-distinct-message",
+        "AL-AUTH-004",
+        "an unknown X-USER gets its own message, revealing which users exist",
+    ),
+    Fault(
+        "one-header-auth",
+        "AL-AUTH-005",
+        "X-USER without X-APIKEY is trusted as the caller's identity",
+    ),
+    Fault(
+        "401-keeps-xsrf-cookie",
+        "AL-AUTH-006",
+        "401 responses no longer expire the XSRF-TOKEN cookie",
+    ),
+    Fault(
+        "read-key-can-submit",
+        "AL-AUTH-007",
+        "a read-only (R) key passes the submission_create role check",
+    ),
+    Fault(
+        "role-403-unwrapped",
+        "AL-AUTH-007",
+        "role failures are sent as a bare message without the Access Denied wrapper",
+    ),
+    Fault("read-key-full-roles", "AL-AUTH-008", "whoami with an R key lists the owner's full roles"),
+    Fault("write-key-can-search", "AL-AUTH-009", "a write-only (W) key may search"),
+    Fault(
+        "authorization-header-ignored",
+        "AL-AUTH-010",
+        "a stray Authorization header is ignored instead of read as an OBO token",
+    ),
+    Fault(
+        "login-session-ignored",
+        "AL-AUTH-011",
+        "the session cookie from an API-key login does not authenticate",
+    ),
+    Fault(
+        "login-returns-privileges",
+        "AL-AUTH-011",
+        "the login answer names roles_limit `privileges` (as its docstring)",
+    ),
+    Fault("xsrf-not-enforced", "AL-AUTH-012", "password sessions are served without an X-XSRF-TOKEN"),
+    Fault(
+        "login-missing-fields-400",
+        "AL-AUTH-013",
+        "a login without credentials gets 400 instead of 401",
+    ),
+    # routing
+    Fault(
+        "unknown-api-plain-404",
+        "AL-ROUTE-001",
+        "unmatched paths get a plain-text 404 instead of the JSON envelope",
+    ),
+    Fault("options-needs-auth", "AL-ROUTE-002", "OPTIONS requests need credentials"),
+    Fault("healthz-needs-auth", "AL-ROUTE-003", "the health probes need credentials"),
+    # trailing slash
+    Fault(
+        "slashless-200",
+        "AL-SLASH-001",
+        "a path without its trailing slash is served as if it had one",
+    ),
+    Fault(
+        "no-308-redirect",
+        "AL-SLASH-001",
+        "slash redirects use 301 (pre-0.15 Werkzeug), which clients turn into GETs",
+    ),
+    Fault("double-slash-404", "AL-SLASH-001", "a doubled final slash is not merged and redirected"),
+    Fault("case-insensitive-paths", "AL-SLASH-001", "paths match whatever their letter case"),
+    Fault(
+        "slash-redirect-needs-auth",
+        "AL-SLASH-002",
+        "the slash redirect is only given to authenticated callers",
+    ),
+    Fault("redirect-drops-query", "AL-SLASH-003", "the slash redirect loses the query string"),
+    Fault(
+        "slashless-wrong-verb-405",
+        "AL-SLASH-004",
+        "a slashless path with a verb the route lacks gets 405, not 404",
+    ),
+    Fault(
+        "405-as-json",
+        "AL-SLASH-005",
+        "a wrong verb gets a JSON envelope instead of Werkzeug's HTML 405",
+    ),
+    Fault(
+        "api-list-slashless-path",
+        "AL-SLASH-006",
+        "the API list shows one route without its trailing slash",
+    ),
+    # content type
+    Fault("accept-html-negotiated", "AL-CT-001", "Accept: text/html gets an HTML page instead of JSON"),
+    Fault(
+        "415-as-http-415",
+        "AL-CT-002",
+        "a non-JSON search body gets HTTP 415 instead of 200 with the 415 text",
+    ),
+    Fault("malformed-json-500", "AL-CT-003", "malformed JSON in a search body is a 500"),
+    # submit
+    Fault(
+        "submit-sha256-of-name",
+        "AL-SUB-001",
+        "files[0].sha256 is the hash of the file name, not of its content",
+    ),
+    Fault(
+        "nameless-submit-named-by-sha256",
+        "AL-SUB-002",
+        "a submission without json.name is named by its sha256",
+    ),
+    Fault(
+        "submit-without-bin-accepted",
+        "AL-SUB-003",
+        "a multipart submit without `bin` creates an empty-file submission",
+    ),
+    Fault("unknown-sha256-400", "AL-SUB-004", "an unknown sha256 is a 400 instead of a 404"),
+    Fault("empty-submit-500", "AL-SUB-005", "a JSON submit without any file source is a 500"),
+    Fault(
+        "profile-not-required",
+        "AL-SUB-006",
+        "callers without submission_customize may omit submission_profile",
+    ),
+    Fault(
+        "text-plain-submit-415",
+        "AL-SUB-007",
+        "a text/plain submit gets 415 instead of 400 Invalid content type",
+    ),
+    Fault("size-limit-ignored", "AL-SUB-008", "files over max_file_size are accepted"),
+    Fault(
+        "known-sha256-not-found",
+        "AL-SUB-009",
+        "a JSON submit by a stored sha256 is refused as unknown",
+    ),
+    Fault("submitted-not-stored", "AL-SUB-010", "a new submission cannot be read back"),
+    # ingest
+    Fault(
+        "ingest-returns-submission",
+        "AL-ING-001",
+        "ingest answers with the submission record, not {ingest_id}",
+    ),
+    Fault("threshold-not-validated", "AL-ING-002", "a non-integer notification_threshold is accepted"),
+    Fault("empty-queue-404", "AL-ING-003", "an empty notification queue is a 404 instead of null"),
+    # search
+    Fault("search-offset-string", "AL-SEARCH-001", "the search answer echoes offset as a string"),
+    Fault("default-rows-10", "AL-SEARCH-002", "searches without rows return 10 items"),
+    Fault("offset-rounded-to-page", "AL-SEARCH-003", "offsets are rounded down to a multiple of rows"),
+    Fault("total-counts-from-offset", "AL-SEARCH-004", "total counts only the hits from the offset on"),
+    Fault(
+        "rows-not-echoed",
+        "AL-SEARCH-005",
+        "rows is the number of items returned, not the requested rows",
+    ),
+    Fault("fl-ignored", "AL-SEARCH-006", "the fl field list is ignored"),
+    Fault("missing-query-matches-all", "AL-SEARCH-007", "a search without query matches everything"),
+    Fault("unknown-index-404", "AL-SEARCH-008", "an unknown index is a 404"),
+    Fault(
+        "deep-paging-repeats",
+        "AL-SEARCH-009",
+        "each deep page starts with the last item of the page before",
+    ),
+    Fault("deep-paging-total", "AL-SEARCH-010", "deep-paging answers count a total instead of null"),
+    Fault(
+        "search-error-500",
+        "AL-SEARCH-011",
+        "an invalid query or sort is a 500 instead of a SearchException 400",
+    ),
+    Fault(
+        "post-search-ignores-body",
+        "AL-SEARCH-012",
+        "POST search reads its parameters from the query string",
+    ),
+    Fault("query-ignored", "AL-SEARCH-013", "the query is not applied; every document matches"),
+    # submissions
+    Fault("is-completed-string", "AL-SUBM-001", 'is_completed answers "true"/"false" strings'),
+    Fault(
+        "unknown-sid-400",
+        "AL-SUBM-002",
+        "an unknown sid is a 400 (NotFoundException) instead of 404",
+    ),
+    # quotas
+    Fault(
+        "concurrent-quota-ignored",
+        "AL-QUOTA-001",
+        "the exhausted concurrent API quota is not enforced",
+    ),
+    Fault(
+        "no-remaining-quota-header",
+        "AL-QUOTA-002",
+        "x-remaining-quota-api is left out despite a daily quota",
+    ),
+]
+
+FAULTS = {fault.name: fault for fault in _LIST}

@@ -1,0 +1,164 @@
+"""The deviations the ThreatConnect reference server can inject, each aimed at one rule."""
+
+from __future__ import annotations
+
+from .._base import Fault
+
+__all__ = ["FAULTS"]
+
+_TABLE: tuple[tuple[str, str, str], ...] = (
+    # authentication
+    ("token-refused-on-v2", "TC-AUTH-001", "v2 endpoints answer a valid TC-Token with 401"),
+    ("hmac-refused-on-v3", "TC-AUTH-002", "v3 endpoints answer a valid HMAC signature with 401"),
+    (
+        "sign-normalised-path",
+        "TC-AUTH-003",
+        "also accepts a signature over the path with the /api mount prefix removed",
+    ),
+    (
+        "plus-encoding-rejected",
+        "TC-AUTH-004",
+        "re-encodes the query with %20 before verifying, so a signed '+' query fails",
+    ),
+    (
+        "query-encoding-normalised",
+        "TC-AUTH-004",
+        "accepts a signature over the other space encoding ('+' for '%20' and back)",
+    ),
+    (
+        "empty-query-mark-accepted",
+        "TC-AUTH-005",
+        "also accepts 'path?' signed for a request that has no query string",
+    ),
+    ("method-not-signed", "TC-AUTH-006", "accepts a signature made for any HTTP method"),
+    ("signature-not-checked", "TC-AUTH-007", "accepts any signature from a known Access ID"),
+    ("signature-error-403", "TC-AUTH-007", "answers a signature mismatch with 403 instead of 401"),
+    ("hmac-window-10min", "TC-AUTH-008", "accepts timestamps up to ten minutes off"),
+    (
+        "hmac-window-past-only",
+        "TC-AUTH-008",
+        "checks only timestamps in the past; any future timestamp is accepted",
+    ),
+    (
+        "unparseable-timestamp-as-skew",
+        "TC-AUTH-009",
+        "answers a missing or non-numeric Timestamp with the time-range message",
+    ),
+    (
+        "unknown-access-id-wrong-message",
+        "TC-AUTH-010",
+        "answers an unknown Access ID with the signature-mismatch message",
+    ),
+    ("expired-token-accepted", "TC-AUTH-011", "accepts an expired API token"),
+    ("no-credentials-401", "TC-AUTH-012", "answers a request without credentials with 401"),
+    ("unlicensed-200", "TC-AUTH-013", "the unlicensed instance serves the API normally"),
+    # envelopes
+    ("v2-status-word-ok", "TC-ENV-001", "v2 JSON successes carry status 'OK' instead of 'Success'"),
+    (
+        "indicator-types-plural-key",
+        "TC-ENV-002",
+        "/v2/types/indicatorTypes lists its items under 'indicatorTypes'",
+    ),
+    (
+        "single-indicator-as-list",
+        "TC-ENV-003",
+        "a v2 single-indicator GET wraps the indicator in a one-item array",
+    ),
+    (
+        "owner-single-no-result-count",
+        "TC-ENV-003",
+        "/v2/owners/{id} and /v2/owners/mine leave resultCount out",
+    ),
+    ("delete-returns-data", "TC-ENV-004", "a v2 DELETE success also carries a data object"),
+    ("error-status-word-wrong", "TC-ENV-005", "v2 errors carry status 'Failed'"),
+    (
+        "missing-resource-500",
+        "TC-ENV-006",
+        "a missing v2 resource gives a text/plain 500 instead of the JSON 404",
+    ),
+    ("xml-ignored", "TC-ENV-007", "v2 answers JSON even when the client accepts only XML"),
+    ("v3-single-wrapped-in-list", "TC-ENV-008", "a v3 single-item GET puts the item in an array"),
+    ("v3-error-status-failure", "TC-ENV-009", "v3 errors carry status 'Failure', not 'Error'"),
+    ("json-charset", "TC-ENV-010", "JSON responses say 'application/json; charset=utf-8'"),
+    ("create-returns-200", "TC-ENV-011", "a v3 POST that creates answers 200 instead of 201"),
+    ("v3-delete-no-message", "TC-ENV-012", "a v3 DELETE success leaves out message 'Deleted'"),
+    # pagination and queries
+    ("default-limit-50", "TC-PAGE-001", "v2 lists default to 50 items instead of 100"),
+    ("limit-below-10-raised", "TC-PAGE-002", "v2 raises any resultLimit below 10 to 10"),
+    ("limit-cap-500", "TC-PAGE-003", "v2 rejects resultLimit above 500 (the pre-2017 maximum)"),
+    (
+        "over-limit-clamped",
+        "TC-PAGE-003",
+        "v2 silently clamps resultLimit above 10000 instead of answering 400",
+    ),
+    (
+        "non-integer-limit-ignored",
+        "TC-PAGE-004",
+        "v2 falls back to the defaults for non-integer paging parameters",
+    ),
+    ("no-result-count", "TC-PAGE-005", "v2 lists never carry resultCount"),
+    ("result-count-always", "TC-PAGE-005", "v2 lists carry resultCount on every page"),
+    (
+        "result-count-is-page-size",
+        "TC-PAGE-006",
+        "v2 resultCount counts the items on the page instead of all matching items",
+    ),
+    ("v3-default-limit-25", "TC-PAGE-007", "v3 lists default to 25 items instead of 100"),
+    ("v3-over-limit-accepted", "TC-PAGE-008", "v3 accepts resultLimit above 10000"),
+    ("next-drops-params", "TC-PAGE-009", "v3 next links keep only resultStart and resultLimit"),
+    ("next-relative", "TC-PAGE-009", "v3 next links are relative, not absolute URLs"),
+    ("prev-not-clamped", "TC-PAGE-010", "v3 prev links may point at a negative resultStart"),
+    ("prev-on-first-page", "TC-PAGE-010", "v3 lists carry a prev link on the first page too"),
+    ("count-always", "TC-PAGE-011", "v3 lists carry count without count=true"),
+    ("count-ignored", "TC-PAGE-011", "v3 lists ignore count=true"),
+    ("next-skips-item", "TC-PAGE-012", "v3 next links advance resultStart one item too far"),
+    ("sorting-ignored", "TC-PAGE-013", "v3 ignores the sorting parameter"),
+    ("fields-ignored", "TC-PAGE-014", "v3 ignores the fields parameter"),
+    ("tql-ignored", "TC-PAGE-015", "v3 ignores the tql parameter"),
+    ("tql-escapes-rejected", "TC-PAGE-015", "TQL strings with backslash escapes are a 400"),
+    ("filters-ignored", "TC-PAGE-016", "v2 ignores the filters parameter"),
+    ("modified-since-ignored", "TC-PAGE-016", "v2 ignores the modifiedSince parameter"),
+    ("inactive-listed", "TC-PAGE-017", "lists include inactive indicators by default"),
+    ("get-body-ignored", "TC-PAGE-018", "v3 ignores parameters sent as a JSON body on GET"),
+    # owners and includes
+    ("v2-default-all-owners", "TC-OWN-001", "v2 without owner returns data of every owner"),
+    ("owner-ignored", "TC-OWN-002", "v2 ignores the owner parameter"),
+    ("unknown-owner-empty-200", "TC-OWN-003", "an unknown owner gives an empty 200 instead of 403"),
+    (
+        "v3-owner-defaults-to-org",
+        "TC-OWN-004",
+        "v3 without owner returns only the Organization's data",
+    ),
+    ("v3-owner-ignored", "TC-OWN-004", "v3 ignores the owner parameter"),
+    (
+        "summary-lookup-any-owner",
+        "TC-OWN-005",
+        "a v3 lookup by summary returns the first match of any owner",
+    ),
+    ("duplicate-create", "TC-OWN-006", "a v3 POST of an existing indicator creates a duplicate"),
+    ("include-tags-ignored", "TC-OWN-007", "v2 ignores includeTags=true"),
+    ("attributes-always-included", "TC-OWN-007", "v2 lists attributes without includeAttributes"),
+    # OPTIONS
+    ("fields-options-no-count", "TC-OPT-001", "OPTIONS /v3/indicators/fields leaves count out"),
+    ("tql-options-missing-type", "TC-OPT-002", "OPTIONS /v3/indicators/tql leaves type out"),
+    (
+        "show-readonly-case-sensitive",
+        "TC-OPT-003",
+        "OPTIONS /v3/indicators honours show=readonly but not show=readOnly",
+    ),
+    (
+        "readonly-fields-always-shown",
+        "TC-OPT-003",
+        "OPTIONS /v3/indicators lists read-only fields without show=readonly",
+    ),
+    # miscellaneous
+    ("security-owners-missing", "TC-MISC-001", "GET /v3/security/owners answers 404"),
+    ("whoami-no-role", "TC-MISC-002", "/v2/whoami leaves the user's role out"),
+    (
+        "encoded-indicator-404",
+        "TC-MISC-003",
+        "v2 looks a percent-encoded indicator up without decoding it",
+    ),
+)
+
+FAULTS: dict[str, Fault] = {name: Fault(name, rule, text) for name, rule, text in _TABLE}

@@ -1,0 +1,1 @@
+"""Reference-server tests: documented behaviour and the effect of every fault."""
