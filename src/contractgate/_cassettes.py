@@ -108,6 +108,7 @@ class Cassette:
     rule_id: str
     interactions: list[Interaction] = field(default_factory=list)
     public: dict[str, str] = field(default_factory=dict)
+    examples: list[list[Any]] = field(default_factory=list)
     _used: set[int] = field(default_factory=set)
 
     def record(
@@ -173,6 +174,7 @@ class Cassette:
             "vendor": self.vendor,
             "rule": self.rule_id,
             "public": self.public,
+            "examples": self.examples,
             "interactions": [interaction.to_dict() for interaction in self.interactions],
         }
         path.write_text(json.dumps(document, indent=1, sort_keys=False) + "\n", encoding="utf-8")
@@ -185,6 +187,7 @@ class Cassette:
             vendor=document["vendor"],
             rule_id=document["rule"],
             public=document.get("public", {}),
+            examples=document.get("examples", []),
             interactions=[Interaction.from_dict(item) for item in document["interactions"]],
         )
 

@@ -165,6 +165,8 @@ class Engine:
             )
             if cassette is not None and self.config.mode == "record":
                 cassette.public = credentials.public_values()
+            if cassette is not None and self.config.mode == "replay":
+                ctx.replay_examples = [list(drawn) for drawn in cassette.examples]
             kind = registry.get(rule.kind)
             assert kind is not None, "the loader validated the kind"
             kind.run(ctx, kind.parse(rule.params))
@@ -190,6 +192,8 @@ class Engine:
         finally:
             if ctx is not None:
                 outcome.exchanges = ctx.exchanges
+                if cassette is not None and self.config.mode == "record":
+                    cassette.examples = ctx.drawn_examples
                 ctx.close()
             if cassette is not None and self.config.mode == "record" and outcome.status != Status.SKIPPED:
                 cassette.save(cassette_path(self.config.cassettes, contract.vendor, rule.id))

@@ -11,7 +11,8 @@ from typing import Any
 from urllib.parse import quote
 
 import httpx
-from hypothesis import HealthCheck, Phase, settings
+from hypothesis import HealthCheck, Phase, Verbosity, example, given, settings
+from hypothesis.strategies import SearchStrategy
 
 from ._auth import Clock, Credentials, build_auth
 from ._contract import AuthOverride, Contract, Expect, RequestSpec, Rule, Step
@@ -102,6 +103,8 @@ class CheckContext:
         self.clock = clock
         self.variables: dict[str, Any] = dict(variables or {})
         self.exchanges: list[Exchange] = []
+        self.drawn_examples: list[list[Any]] = []
+        self.replay_examples: list[list[Any]] = []
         self._client_factory = client_factory
         self._client: httpx.Client | None = None
 
@@ -268,6 +271,29 @@ class CheckContext:
             self.variables[name] = found[0][1]
 
     # --- property-based checks --------------------------------------------------------------
+
+    def run_property(
+        self, strategy: SearchStrategy[Any], boundaries: list[Any], body: Callable[[Any], None], examples: int
+    ) -> None:
+        """Run `body` on the boundaries plus drawn examples; replay re-runs exactly the recorded draws."""
+        if self.mode == "replay":
+            if not self.replay_examples:
+                raise SetupError("the cassette holds no drawn examples for this property; re-record it")
+            for value in self.replay_examples.pop(0):
+                body(tuple(value) if isinstance(value, list) else value)
+            return
+        drawn: list[Any] = []
+        self.drawn_examples.append(drawn)
+
+        def attempt(value: Any) -> None:
+            drawn.append(value)
+            body(value)
+
+        prop = given(strategy)(attempt)
+        for value in reversed(boundaries):
+            prop = example(value)(prop)
+        configured = self.hypothesis_settings(examples)
+        settings(configured, verbosity=Verbosity.quiet)(prop)()
 
     def hypothesis_settings(self, examples: int) -> settings:
         """Settings for a rule's property: derandomized for CI, replay and record (cassettes must line up)."""

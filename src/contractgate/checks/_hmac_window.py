@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from hypothesis import Verbosity, example, given
 from hypothesis import strategies as st
 from pydantic import model_validator
 
@@ -61,9 +60,5 @@ def check_hmac_window(ctx: CheckContext, params: HmacWindowParams) -> None:
         verdict = "accepted" if accepted else "rejected"
         ctx.expect(response, expectation, context=f"Timestamp off by {offset:+d} s must be {verdict}")
 
-    prop = given(offset=clock_offsets(params.window, params.margin, params.span))(attempt)
-    for offset in reversed(boundary_offsets(params.window, params.margin)):
-        prop = example(offset=offset)(prop)
-    configured = ctx.hypothesis_settings(params.examples)
-    configured = type(configured)(configured, verbosity=Verbosity.quiet)
-    configured(prop)()
+    strategy = clock_offsets(params.window, params.margin, params.span)
+    ctx.run_property(strategy, boundary_offsets(params.window, params.margin), attempt, params.examples)

@@ -7,7 +7,6 @@ from typing import Any, Literal
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
-from hypothesis import Verbosity, example, given
 from hypothesis import strategies as st
 from pydantic import model_validator
 
@@ -186,11 +185,7 @@ def _run_property(
     boundaries: list[Any],
     body: Callable[[Any], None],
 ) -> None:
-    prop = given(strategy)(body)
-    for value in reversed(boundaries):
-        prop = example(value)(prop)
-    configured = ctx.hypothesis_settings(params.examples)
-    type(configured)(configured, verbosity=Verbosity.quiet)(prop)()
+    ctx.run_property(strategy, boundaries, body, params.examples)
 
 
 def _windows(listing: _Listing, total: int) -> tuple[st.SearchStrategy[tuple[int, int]], list[tuple[int, int]]]:
