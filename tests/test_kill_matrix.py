@@ -13,7 +13,12 @@ from contractgate.servers import Fault, serve_in_thread, server_class, vendors
 
 ROOT = Path(__file__).resolve().parents[1]
 VENDORS = [vendor for vendor in vendors() if (ROOT / "contracts" / f"{vendor}.yaml").is_file()]
-FAULTS = [(vendor, fault) for vendor in VENDORS for fault in server_class(vendor).faults.values()]
+FAULTS = [
+    pytest.param(vendor, fault, id=f"{vendor}:{fault.name}", marks=pytest.mark.xdist_group(vendor))
+    for vendor in VENDORS
+    for fault in server_class(vendor).faults.values()
+]
+PER_VENDOR = [pytest.param(vendor, marks=pytest.mark.xdist_group(vendor)) for vendor in VENDORS]
 # "Caught by that rule and by few others": a fault may trip a handful of related rules, no more.
 MAX_COLLATERAL = 4
 
@@ -31,13 +36,13 @@ def test_there_is_something_to_prove() -> None:
     assert VENDORS, "no vendor has both a contract and a reference server"
 
 
-@pytest.mark.parametrize("vendor", VENDORS)
+@pytest.mark.parametrize("vendor", PER_VENDOR)
 def test_clean_server_passes_every_rule(vendor: str) -> None:
     problems = [(o.rule_id, str(o.status), o.message) for o in matrix(vendor).clean_problems()]
     assert not problems
 
 
-@pytest.mark.parametrize("vendor", VENDORS)
+@pytest.mark.parametrize("vendor", PER_VENDOR)
 def test_every_rule_has_a_fault_aimed_at_it(vendor: str) -> None:
     assert not matrix(vendor).unproven_rules()
 
@@ -48,7 +53,7 @@ def test_every_fault_names_a_rule_of_the_contract(vendor: str) -> None:
     assert {f.name: f.rule for f in server_class(vendor).faults.values() if f.rule not in rules} == {}
 
 
-@pytest.mark.parametrize(("vendor", "fault"), FAULTS, ids=[f"{v}:{f.name}" for v, f in FAULTS])
+@pytest.mark.parametrize(("vendor", "fault"), FAULTS)
 def test_fault_is_caught_by_its_rule(vendor: str, fault: Fault) -> None:
     result = matrix(vendor)
     caught = result.caught.get(fault.name, [])
