@@ -15,8 +15,6 @@ from ._redact import Redactor
 
 __all__ = ["Cassette", "Interaction", "cassette_path"]
 
-# Request headers that never take part in matching: they carry time or secrets.
-_VOLATILE = {"authorization", "timestamp", "x-apikey", "cookie", "x-xsrf-token", "content-length"}
 _BASE_MARK = "{base_url:%s}"
 
 
@@ -190,8 +188,3 @@ class Cassette:
             examples=document.get("examples", []),
             interactions=[Interaction.from_dict(item) for item in document["interactions"]],
         )
-
-
-def volatile_header(name: str) -> bool:
-    """Whether a request header is left out of matching."""
-    return name.lower() in _VOLATILE

@@ -30,11 +30,6 @@ class TargetConfig:
     allow_writes: bool = False
     rate: float | None = None
 
-    @property
-    def vendor_target(self) -> str:
-        """The target name without its region (`acme` for `acme:eu-west`)."""
-        return self.key.partition(":")[0]
-
 
 @dataclass
 class RunConfig:

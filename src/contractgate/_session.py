@@ -16,7 +16,7 @@ from hypothesis.strategies import SearchStrategy
 
 from ._auth import Clock, Credentials, build_auth
 from ._contract import AuthOverride, Contract, Expect, RequestSpec, Rule, Step
-from ._errors import SetupError, Violation
+from ._errors import SetupError, SkipRule, Violation
 from ._expect import check_expect, json_body, resolve, substitute
 from ._outcome import Exchange
 from ._redact import Redactor
@@ -49,8 +49,6 @@ class Targets:
             region = None
         key = target_key(name, region)
         if key not in self.bases:
-            from ._errors import SkipRule
-
             raise SkipRule(f"target {key} is not configured (pass --target {key}=URL)")
         return key, self.bases[key]
 
@@ -237,13 +235,13 @@ class CheckContext:
         if expect is None:
             return
         try:
-            check_expect(response, expect, self.expectation_variables(response))
+            check_expect(response, expect, self.expectation_variables())
         except Violation as violation:
             if context:
                 violation.message = f"{context}: {violation.message}"
             raise
 
-    def expectation_variables(self, response: httpx.Response | None = None) -> dict[str, Any]:
+    def expectation_variables(self) -> dict[str, Any]:
         """Saved variables plus non-secret credentials, for placeholders in expectations."""
         return {**self.credentials.public_values(), **self.variables}
 
