@@ -133,7 +133,7 @@ class CheckContext:
             url += "?" + substitute(spec.raw_query, self.variables)
         elif spec.query:
             url += "?" + encode_query(substitute(spec.query, self.variables))
-        return self._request(spec, url, key), build_auth(self.contract, spec.auth, self.credentials, region, self.clock)
+        return self._request(spec, url, key), self.auth_for(spec.auth, region)
 
     def request_variables(self, region: str | None) -> dict[str, Any]:
         """Placeholders for requests: every credential (secrets too; redaction masks them) and saved values."""
@@ -202,9 +202,23 @@ class CheckContext:
                 where="link",
             ) from None
         region = key.partition(":")[2] or None
+        request = self.raw_request(method, url, key, headers=headers)
+        return self.dispatch(request, self.auth_for(auth, region))
+
+    def raw_request(
+        self, method: str, url: str, key: str, *, headers: Mapping[str, str] | None = None, **body: Any
+    ) -> httpx.Request:
+        """A request to an absolute URL of target `key`, with the contract's default headers (not sent yet)."""
         merged = {**self.contract.defaults.headers, **(headers or {})}
-        request = self.client.build_request(method, url, headers=merged, extensions={RETRY_429: True, TARGET: key})
-        return self.dispatch(request, build_auth(self.contract, auth, self.credentials, region, self.clock))
+        request = self.client.build_request(
+            method, url, headers=merged, extensions={RETRY_429: True, TARGET: key}, **body
+        )
+        request.read()
+        return request
+
+    def auth_for(self, reference: str | AuthOverride | None, region: str | None) -> httpx.Auth | None:
+        """The auth a request names (None: the contract default), bound to a region's credentials."""
+        return build_auth(self.contract, reference, self.credentials, region, self.clock)
 
     def dispatch(
         self, request: httpx.Request, auth: httpx.Auth | None, *, follow_redirects: bool = False

@@ -16,7 +16,7 @@ from .._expect import check_schema, json_body
 from .._session import CheckContext
 from ._registry import Params, registry
 
-__all__ = ["SchemaParams", "openapi_response_schema"]
+__all__ = ["SchemaParams", "openapi_file", "openapi_response_schema"]
 
 
 class SchemaParams(Params):
@@ -66,7 +66,7 @@ def openapi_response_schema(document: dict[str, Any], method: str, path: str, st
     raise SetupError(f"OpenAPI: no operation for {method} {route}")
 
 
-def _openapi_file(ctx: CheckContext, name: str) -> Path:
+def openapi_file(ctx: CheckContext, name: str) -> Path:
     base = ctx.contract.file.parent if ctx.contract.file else Path.cwd()
     for folder in (base, base.parent):
         if (folder / name).is_file():
@@ -85,6 +85,6 @@ def check_schema_kind(ctx: CheckContext, params: SchemaParams) -> None:
             schema = params.json_schema
         else:
             assert params.openapi is not None
-            document = _load(_openapi_file(ctx, params.openapi))
+            document = _load(openapi_file(ctx, params.openapi))
             schema = openapi_response_schema(document, spec.method, spec.path, response.status_code)
         check_schema(json_body(response), schema, where=label)

@@ -1,0 +1,225 @@
+"""Kind `fuzz`: schemathesis draws requests from an OpenAPI description and every answer is held to it."""
+
+from __future__ import annotations
+
+import base64
+import functools
+import re
+from collections.abc import Callable, Iterator
+from itertools import islice
+from pathlib import Path
+from typing import Any, Literal
+
+import httpx
+import schemathesis
+from hypothesis import strategies as st
+from pydantic import Field
+from schemathesis import APIOperation, Case, GenerationMode
+from schemathesis.core import NOT_SET
+from schemathesis.core.failures import Failure, FailureGroup
+from schemathesis.core.result import Err
+
+from .._contract import AuthOverride, Expect, StatusSpec
+from .._errors import SetupError, Violation
+from .._expect import status_matches
+from .._session import CheckContext
+from .._transport import READ_METHODS
+from ._registry import Params, registry
+from ._schema import openapi_file
+
+__all__ = ["FuzzParams", "ResponseRule", "case_record", "load_openapi", "select_operations"]
+
+CheckName = Literal[
+    "not_a_server_error",
+    "status_code_conformance",
+    "content_type_conformance",
+    "response_headers_conformance",
+    "response_schema_conformance",
+    "negative_data_rejection",
+    "positive_data_acceptance",
+    "missing_required_header",
+    "unsupported_method",
+    "allow_header_conformance",
+]
+DEFAULT_CHECKS: list[CheckName] = [
+    "not_a_server_error",
+    "status_code_conformance",
+    "content_type_conformance",
+    "response_headers_conformance",
+    "response_schema_conformance",
+]
+Operation = APIOperation[Any, Any, Any, Any]
+GeneratedCase = Case[Any]
+# Headers schemathesis adds for its own bookkeeping; they would only add noise to cassettes and curl lines.
+_TOOL_HEADERS = frozenset({"accept", "user-agent", "x-schemathesis-testcaseid", "accept-encoding", "connection"})
+
+
+class ResponseRule(Params):
+    """A vendor-wide expectation for every fuzzed response whose status matches `when` (all when unset)."""
+
+    when: StatusSpec | None = None
+    expect: Expect
+    name: str = ""
+
+
+class FuzzParams(Params):
+    """The OpenAPI description to fuzz, where and how to send, and what every answer must satisfy."""
+
+    openapi: str
+    target: str | None = None
+    regions: list[str] | None = None
+    auth: str | AuthOverride | None = None
+    include: list[str] = []
+    exclude: list[str] = []
+    examples: int = Field(default=5, ge=0)
+    boundaries: int = Field(default=12, ge=0)
+    negative: bool = False
+    checks: list[CheckName] = DEFAULT_CHECKS
+    responses: list[ResponseRule] = []
+
+
+@functools.cache
+def load_openapi(path: Path) -> schemathesis.BaseSchema:
+    """The schemathesis schema of an OpenAPI file (loaded once per process)."""
+    return schemathesis.openapi.from_path(path)
+
+
+def select_operations(schema: schemathesis.BaseSchema, include: list[str], exclude: list[str]) -> list[Operation]:
+    """Operations whose label (`GET /path`) matches an `include` pattern (all when none) and no `exclude` one."""
+    chosen = []
+    for result in schema.get_all_operations():
+        if isinstance(result, Err):
+            raise SetupError(f"the OpenAPI description has an operation schemathesis cannot use: {result.err()}")
+        operation = result.ok()
+        label = operation.label
+        if include and not any(re.search(pattern, label) for pattern in include):
+            continue
+        if any(re.search(pattern, label) for pattern in exclude):
+            continue
+        chosen.append(operation)
+    return chosen
+
+
+def _security_headers(schema: schemathesis.BaseSchema) -> frozenset[str]:
+    """Header names the description's security schemes put on requests; the contract's auth owns them."""
+    schemes = schema.raw_schema.get("components", {}).get("securitySchemes", {})
+    names = {"authorization"}
+    names.update(s["name"].lower() for s in schemes.values() if s.get("type") == "apiKey" and s.get("in") == "header")
+    return frozenset(names)
+
+
+def case_record(case: GeneratedCase, dropped: frozenset[str]) -> dict[str, Any]:
+    """A generated case as plain JSON (it goes into the cassette so replay re-sends exactly it)."""
+    headers = {k: v for k, v in (case.headers or {}).items() if k.lower() not in dropped}
+    record: dict[str, Any] = {
+        "method": case.method.upper(),
+        "path_parameters": dict(case.path_parameters or {}),
+        "query": dict(case.query or {}),
+        "headers": headers,
+    }
+    if case.body is not NOT_SET:
+        body = case.body
+        record["body"] = {"base64": base64.b64encode(body).decode()} if isinstance(body, bytes) else body
+        record["media_type"] = case.media_type
+    return record
+
+
+def _case(operation: Operation, record: dict[str, Any]) -> GeneratedCase:
+    body = record.get("body", NOT_SET)
+    if isinstance(body, dict) and set(body) == {"base64"}:
+        body = base64.b64decode(body["base64"])
+    return operation.Case(
+        method=record["method"],
+        path_parameters=record["path_parameters"],
+        query=record["query"],
+        headers=record["headers"],
+        body=body,
+        media_type=record.get("media_type"),
+    )
+
+
+def _boundaries(
+    operation: Operation, modes: list[GenerationMode], limit: int, allowed: Callable[[str], bool]
+) -> Iterator[GeneratedCase]:
+    """Schemathesis's coverage cases: each parameter's edges (minimum, maximum, lengths, enum members)."""
+    schema = operation.schema
+    cases = schema.iter_coverage_cases(
+        operation, generation_modes=modes, generation_config=schema.config.generation_for(operation=operation)
+    )
+    return islice((case for case in cases if allowed(case.method)), limit)
+
+
+def _failure_violation(failures: list[Failure], label: str, status: int) -> Violation:
+    first = failures[0]
+    others = "".join(f"; also: {f.title}" for f in failures[1:])
+    return Violation(
+        f"schemathesis: {first.title}{others}",
+        expected=f"an answer the OpenAPI description allows for {label}",
+        got=f"{status}: {first.message.strip()}",
+        where=label,
+    )
+
+
+def _judge(ctx: CheckContext, case: GeneratedCase, response: httpx.Response, params: FuzzParams) -> None:
+    label = f"{case.method} {case.formatted_path}"
+    if params.checks:
+        checks = [getattr(schemathesis.checks, name) for name in params.checks]
+        try:
+            case.validate_response(response, checks=checks)
+        except FailureGroup as group:
+            raise _failure_violation(list(group.exceptions), label, response.status_code) from None
+        except Failure as failure:
+            raise _failure_violation([failure], label, response.status_code) from None
+    for rule in params.responses:
+        if rule.when is None or status_matches(response.status_code, rule.when):
+            ctx.expect(response, rule.expect, context=f"{label}{f' ({rule.name})' if rule.name else ''}")
+
+
+def _send(
+    ctx: CheckContext, case: GeneratedCase, key: str, base: str, region: str | None, params: FuzzParams
+) -> httpx.Response:
+    kwargs = case.as_transport_kwargs(base_url=base)
+    dropped = _security_headers(case.operation.schema) | _TOOL_HEADERS
+    headers = {k: str(v) for k, v in (kwargs.get("headers") or {}).items() if k.lower() not in dropped}
+    body = {name: kwargs[name] for name in ("json", "data", "files", "content") if kwargs.get(name) is not None}
+    request = ctx.raw_request(
+        kwargs["method"], kwargs["url"], key, headers=headers, params=kwargs.get("params"), **body
+    )
+    return ctx.dispatch(request, ctx.auth_for(params.auth, region))
+
+
+def _fuzz_operation(
+    ctx: CheckContext, operation: Operation, key: str, base: str, region: str | None, params: FuzzParams
+) -> None:
+    def allowed(method: str) -> bool:
+        return method.upper() in READ_METHODS or ctx.rule.writes
+
+    if not allowed(operation.method):
+        return
+    dropped = _security_headers(operation.schema)
+    modes = [GenerationMode.POSITIVE] + ([GenerationMode.NEGATIVE] if params.negative else [])
+    boundaries = [case_record(case, dropped) for case in _boundaries(operation, modes, params.boundaries, allowed)]
+    strategy = st.one_of(*(operation.as_strategy(generation_mode=mode) for mode in modes))
+    drawn = strategy.map(lambda case: case_record(case, dropped))
+
+    def attempt(record: dict[str, Any]) -> None:
+        case = _case(operation, record)
+        _judge(ctx, case, _send(ctx, case, key, base, region, params), params)
+
+    ctx.run_property(drawn, boundaries, attempt, params.examples)
+
+
+@registry.register("fuzz", FuzzParams)
+def check_fuzz(ctx: CheckContext, params: FuzzParams) -> None:
+    """Every chosen operation, on boundary and drawn requests in every region, answers as its description says."""
+    schema = load_openapi(openapi_file(ctx, params.openapi))
+    operations = select_operations(schema, params.include, params.exclude)
+    if not operations:
+        raise SetupError(f"no operation of {params.openapi} matches include={params.include} exclude={params.exclude}")
+    name = params.target or ctx.contract.defaults.target
+    assert name is not None
+    regions: list[str | None] = [*(params.regions or ctx.contract.target(name).regions)] or [None]
+    for region in regions:
+        key, base = ctx.targets.base(ctx.contract, name, region)
+        for operation in operations:
+            _fuzz_operation(ctx, operation, key, base, key.partition(":")[2] or None, params)
