@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import shlex
 import time
@@ -228,6 +229,8 @@ class CheckContext:
         response = self.client.send(request, auth=auth or httpx.USE_CLIENT_DEFAULT, follow_redirects=follow_redirects)
         response.read()
         elapsed = (time.perf_counter() - started) * 1000
+        if not hasattr(response, "_elapsed"):  # a body the recorder read already never sets it
+            response.elapsed = dt.timedelta(milliseconds=elapsed)
         sent = response.request
         self.exchanges.append(
             Exchange(

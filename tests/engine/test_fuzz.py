@@ -1,0 +1,147 @@
+"""The fuzz kind on a small catalogue API: auth, vendor-wide rules, write safety, record and replay."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from contractgate._contract import Contract
+from contractgate._loader import load_contract
+from contractgate._outcome import Outcome, Status
+from contractgate._runner import Engine
+from contractgate._selftest import bundled_config
+from contractgate._transport import READ_METHODS
+from contractgate.servers import RunningServer, serve_in_thread
+from tests.fixtures.fuzz_server import FuzzServer
+
+FIXTURES = Path(__file__).parent.parent / "fixtures"
+
+
+@pytest.fixture(scope="module")
+def contract() -> Contract:
+    """The catalogue's contract: a negative-mode read fuzz, a write fuzz, a wrong-key fuzz."""
+    return load_contract(FIXTURES / "fuzz.yaml")
+
+
+@pytest.fixture(scope="module")
+def served() -> Iterator[tuple[FuzzServer, RunningServer]]:
+    """The catalogue on loopback; tests reset it and switch faults back."""
+    server = FuzzServer()
+    with serve_in_thread(server) as running:
+        yield server, running
+
+
+def _run(
+    contract: Contract, running: RunningServer, *rules: str, allow_writes: bool = False, **config: object
+) -> dict[str, Outcome]:
+    settings = bundled_config(contract, running, rule_globs=list(rules), **config)
+    for target in settings.targets.values():
+        target.allow_writes = allow_writes
+    return {o.rule_id: o for o in Engine([contract], settings).run().outcomes}
+
+
+def _relative(url: str) -> str:
+    return "/" + url.split("/", 3)[3]
+
+
+def test_clean_server_passes_and_each_read_carries_the_contract_auth(
+    contract: Contract, served: tuple[FuzzServer, RunningServer]
+) -> None:
+    server, running = served
+    server.reset()
+    outcomes = _run(contract, running, "FZ-READ-001", "FZ-AUTH-001")
+    assert {k: o.status for k, o in outcomes.items()} == {"FZ-READ-001": Status.PASSED, "FZ-AUTH-001": Status.PASSED}
+    read = outcomes["FZ-READ-001"]
+    # Boundaries plus drawn cases for two read operations.
+    assert len(read.exchanges) >= 12
+    assert all("x-key: REDACTED" in x.curl for x in read.exchanges)
+    assert any("limit=50" in x.url for x in read.exchanges), "the documented maximum is always a case"
+    assert any(x.url.endswith("/items/1") for x in read.exchanges), "the documented minimum is always a case"
+
+
+@pytest.mark.parametrize("fault", ["id-as-string", "error-no-title", "limit-unchecked"])
+def test_each_fault_is_caught_with_a_masked_curl_line(
+    contract: Contract, served: tuple[FuzzServer, RunningServer], fault: str
+) -> None:
+    server, running = served
+    server.switch.set([fault])
+    try:
+        outcome = _run(contract, running, "FZ-READ-001")["FZ-READ-001"]
+    finally:
+        server.switch.set(())
+    assert outcome.status == Status.FAILED, outcome.message
+    assert outcome.where.startswith(("GET /items", "OPTIONS /items")), outcome.where
+    last = outcome.exchanges[-1]
+    assert last.curl.startswith("curl -X ")
+    assert server.credentials["KEY"] not in last.curl
+    assert "REDACTED" in last.curl
+
+
+def test_vendor_wide_response_rule_catches_what_the_description_allows(
+    contract: Contract, served: tuple[FuzzServer, RunningServer]
+) -> None:
+    server, running = served
+    server.switch.set(["error-no-title"])
+    try:
+        outcome = _run(contract, running, "FZ-AUTH-001")["FZ-AUTH-001"]
+    finally:
+        server.switch.set(())
+    assert outcome.status == Status.FAILED
+    assert "refused" in outcome.message
+    assert outcome.where == "json title"
+
+
+def test_fuzzing_never_sends_a_write_to_a_target_that_did_not_opt_in(
+    contract: Contract, served: tuple[FuzzServer, RunningServer]
+) -> None:
+    server, running = served
+    server.reset()
+    outcomes = _run(contract, running, "FZ-*")
+    assert outcomes["FZ-WRITE-001"].status == Status.SKIPPED
+    assert outcomes["FZ-READ-001"].status == Status.PASSED
+    methods = {method for method, _ in server.received}
+    assert methods <= READ_METHODS, methods
+    assert len(server.received) >= 20
+
+
+def test_the_transport_refuses_fuzzed_writes_whatever_planned_them(
+    contract: Contract, served: tuple[FuzzServer, RunningServer], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    server, running = served
+    server.reset()
+    # Pretend the engine's own skip were missing: the write rule now runs, unopted, and plans writes.
+    monkeypatch.setattr(Engine, "_may_run", lambda self, contract, rule: None)
+    outcome = _run(contract, running, "FZ-WRITE-001")["FZ-WRITE-001"]
+    assert outcome.status == Status.ERROR
+    assert "was not sent" in outcome.message
+    assert server.received == []
+
+
+def test_opted_in_target_receives_the_fuzzed_writes(
+    contract: Contract, served: tuple[FuzzServer, RunningServer]
+) -> None:
+    server, running = served
+    server.reset()
+    outcome = _run(contract, running, "FZ-WRITE-001", allow_writes=True)["FZ-WRITE-001"]
+    assert outcome.status == Status.PASSED, outcome.message
+    assert {method for method, _ in server.received} == {"POST", "PUT", "DELETE"}
+
+
+def test_replay_re_sends_exactly_the_recorded_cases(
+    contract: Contract, served: tuple[FuzzServer, RunningServer], tmp_path: Path
+) -> None:
+    server, running = served
+    server.reset()
+    recorded = _run(contract, running, "FZ-*", allow_writes=True, mode="record", cassettes=tmp_path)
+    assert all(o.status == Status.PASSED for o in recorded.values()), {k: o.message for k, o in recorded.items()}
+    cassette = (tmp_path / "fuzzmini" / "FZ-READ-001.json").read_text()
+    assert server.credentials["KEY"] not in cassette
+    server.reset()
+    for _ in range(2):
+        replayed = _run(contract, running, "FZ-*", mode="replay", cassettes=tmp_path)
+        for rule, outcome in replayed.items():
+            assert outcome.status == Status.PASSED, (rule, outcome.message)
+            assert [_relative(x.url) for x in outcome.exchanges] == [_relative(x.url) for x in recorded[rule].exchanges]
+    assert server.received == [], "replay must not touch the network"
