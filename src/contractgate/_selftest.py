@@ -29,6 +29,11 @@ def bundled_config(contract: Contract, running: RunningServer, **overrides: obje
     return config
 
 
+# Kinds that sweep a whole API (every operation, many requests): they run against the faults that name them
+# in `Fault.also`, not against every fault, and do not count as collateral.
+BROAD_KINDS = frozenset({"fuzz"})
+
+
 @dataclass
 class MatrixResult:
     """Which rules each fault made fail, and how the clean server fared."""
@@ -36,6 +41,7 @@ class MatrixResult:
     vendor: str
     rules: list[str]
     faults: list[Fault]
+    broad: set[str] = field(default_factory=set)
     clean: list[Outcome] = field(default_factory=list)
     caught: dict[str, list[str]] = field(default_factory=dict)
     errors: dict[str, list[str]] = field(default_factory=dict)
@@ -44,23 +50,35 @@ class MatrixResult:
         """Rules that did not pass against the clean server (skips for credentials are problems too)."""
         return [o for o in self.clean if o.status != Status.PASSED]
 
+    def expected(self, fault: Fault) -> list[str]:
+        """The rules that must catch a fault: its own, and the broad rules it names (those selected)."""
+        return [rule for rule in (fault.rule, *fault.also) if rule in self.rules]
+
+    def missed(self, fault: Fault) -> list[str]:
+        """Expected rules the fault got past."""
+        return [rule for rule in self.expected(fault) if rule not in self.caught.get(fault.name, [])]
+
     def survivors(self) -> list[Fault]:
-        """Faults their intended rule did not catch."""
-        return [f for f in self.faults if f.rule not in self.caught.get(f.name, [])]
+        """Faults that got past a rule that must catch them."""
+        return [f for f in self.faults if self.missed(f)]
 
     def unproven_rules(self) -> list[str]:
         """Rules no fault is aimed at."""
-        aimed = {f.rule for f in self.faults}
+        aimed = {rule for f in self.faults for rule in (f.rule, *f.also)}
         return [rule for rule in self.rules if rule not in aimed]
 
     @property
     def ok(self) -> bool:
-        """Clean server passes everything, and every fault is caught by its rule."""
+        """Clean server passes everything, and every fault is caught by the rules that must catch it."""
         return not self.clean_problems() and not self.survivors()
 
     def collateral(self, fault: Fault) -> list[str]:
-        """Rules other than the intended one that the fault also tripped."""
-        return [rule for rule in self.caught.get(fault.name, []) if rule != fault.rule]
+        """Narrow rules other than the intended one that the fault also tripped."""
+        return [rule for rule in self.caught.get(fault.name, []) if rule != fault.rule and rule not in self.broad]
+
+    def broad_catches(self, fault: Fault) -> list[str]:
+        """Broad rules that caught the fault."""
+        return [rule for rule in self.caught.get(fault.name, []) if rule in self.broad]
 
 
 def _failed(outcomes: Iterable[Outcome]) -> tuple[list[str], list[str]]:
@@ -78,18 +96,26 @@ def kill_matrix(
     rule_globs: Iterable[str] = (),
     faults: Iterable[str] | None = None,
     cassettes: Path = Path("cassettes"),
+    *,
+    sweep: bool = False,
 ) -> MatrixResult:
-    """Run the contract against the clean server, then once per fault (server reset between runs)."""
+    """Run the contract against the clean server, then once per fault (server reset between runs).
+
+    Broad rules run against the faults that name them; with `sweep`, against every fault (their detection rate).
+    """
     globs = list(rule_globs)
     rules = [rule.id for rule in contract.rules if rule_selected(rule, globs)]
+    broad = {rule.id for rule in contract.rules if rule.kind in BROAD_KINDS and rule.id in rules}
     chosen = [server.faults[name] for name in faults] if faults is not None else list(server.faults.values())
-    chosen = [f for f in chosen if f.rule in rules or not globs]
-    result = MatrixResult(contract.vendor, rules, chosen)
-    config = bundled_config(contract, running, rule_globs=globs, cassettes=cassettes)
+    chosen = [f for f in chosen if not globs or {f.rule, *f.also} & set(rules)]
+    result = MatrixResult(contract.vendor, rules, chosen, broad)
+    config = bundled_config(contract, running, rule_globs=rules, cassettes=cassettes)
     server.switch.set(())
     server.reset()
     result.clean = Engine([contract], config).run().outcomes
     for fault in chosen:
+        wanted = broad if sweep else broad & {fault.rule, *fault.also}
+        config.rule_globs = [rule for rule in rules if rule not in broad or rule in wanted]
         server.switch.set([fault.name])
         server.reset()
         outcomes = Engine([contract], config).run().outcomes
@@ -107,6 +133,8 @@ def matrix_rows(result: MatrixResult) -> list[Mapping[str, Any]]:
             "rule": fault.rule,
             "caught": fault.rule in result.caught.get(fault.name, []),
             "also": result.collateral(fault),
+            "broad": result.broad_catches(fault),
+            "missed": result.missed(fault),
             "errors": result.errors.get(fault.name, []),
         }
         for fault in result.faults

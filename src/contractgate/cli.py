@@ -87,6 +87,11 @@ def _parser() -> argparse.ArgumentParser:
     selftest.add_argument("vendor", nargs="*")
     selftest.add_argument("--rule", action="append", default=[], metavar="GLOB")
     selftest.add_argument("--reports", type=Path, default=Path("reports"))
+    selftest.add_argument(
+        "--sweep",
+        action="store_true",
+        help="run the broad (fuzz) rules against every fault, not only the faults that name them",
+    )
 
     diff = commands.add_parser("diff", help="what changed between two runs (results.json files or report folders)")
     diff.add_argument("before", type=Path)
@@ -231,7 +236,7 @@ def _selftest(args: argparse.Namespace, console: Console) -> int:
         server = server_class(contract.vendor)()
         with serve_in_thread(server) as running:
             started = time.perf_counter()
-            result = kill_matrix(contract, server, running, args.rule)
+            result = kill_matrix(contract, server, running, args.rule, sweep=args.sweep)
             results.append(result)
         _print_matrix(console, result, time.perf_counter() - started)
     folder = _report_dir(args.reports)
@@ -267,13 +272,12 @@ def _print_matrix(console: Console, result: MatrixResult, seconds: float) -> Non
     table = Table(
         title=f"{result.vendor}: kill matrix ({len(result.faults)} faults x {len(result.rules)} rules, {seconds:.1f}s)"
     )
-    for column in ("fault", "intended rule", "caught", "also tripped", "errors"):
+    for column in ("fault", "intended rule", "caught", "also tripped", "fuzz rules", "errors"):
         table.add_column(column)
     for row in matrix_rows(result):
-        caught = "[green]yes[/]" if row["caught"] else "[bold red]NO[/]"
-        also = ", ".join(row["also"]) or "-"
-        errors = ", ".join(row["errors"]) or "-"
-        table.add_row(str(row["fault"]), str(row["rule"]), caught, also, errors)
+        caught = "[green]yes[/]" if not row["missed"] else f"[bold red]NO[/] ({', '.join(row['missed'])})"
+        also, broad, errors = (", ".join(row[key]) or "-" for key in ("also", "broad", "errors"))
+        table.add_row(str(row["fault"]), str(row["rule"]), caught, also, broad, errors)
     console.print(table)
     for outcome in result.clean_problems():
         console.print(
@@ -286,9 +290,12 @@ def _print_matrix(console: Console, result: MatrixResult, seconds: float) -> Non
     killed = len(result.faults) - len(result.survivors())
     passing = len(result.clean) - len(result.clean_problems())
     console.print(
-        f"{result.vendor}: {killed}/{len(result.faults)} faults killed by their rule; "
+        f"{result.vendor}: {killed}/{len(result.faults)} faults killed by the rules that must catch them; "
         f"clean server: {passing}/{len(result.clean)} rules pass"
     )
+    if result.broad:
+        seen = sum(1 for fault in result.faults if result.broad_catches(fault))
+        console.print(f"{result.vendor}: fuzz rules alone catch {seen}/{len(result.faults)} faults")
 
 
 def _diff(args: argparse.Namespace, console: Console) -> int:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import functools
 import re
+import threading
 from collections.abc import Callable, Iterator
 from itertools import islice
 from pathlib import Path
@@ -200,13 +201,35 @@ def _fuzz_operation(
     modes = [GenerationMode.POSITIVE] + ([GenerationMode.NEGATIVE] if params.negative else [])
     boundaries = [case_record(case, dropped) for case in _boundaries(operation, modes, params.boundaries, allowed)]
     strategy = st.one_of(*(operation.as_strategy(generation_mode=mode) for mode in modes))
-    drawn = strategy.map(lambda case: case_record(case, dropped))
+    drawn = strategy.map(functools.partial(case_record, dropped=dropped))  # a lambda would be parsed for its repr
 
     def attempt(record: dict[str, Any]) -> None:
         case = _case(operation, record)
         _judge(ctx, case, _send(ctx, case, key, base, region, params), params)
 
-    ctx.run_property(drawn, boundaries, attempt, params.examples)
+    _on_shallow_stack(lambda: ctx.run_property(drawn, boundaries, attempt, params.examples))
+
+
+def _on_shallow_stack(work: Callable[[], None]) -> None:
+    """Run `work` in a fresh thread (the caller waits) and re-raise what it raised.
+
+    Hypothesis parses whole schemathesis modules to describe their lambdas. On CPython 3.11 that parse,
+    started deep in a test runner's stack, can fail with "AST constructor recursion depth mismatch";
+    a new thread starts it from a shallow stack.
+    """
+    failure: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            work()
+        except BaseException as error:  # handed to the caller's thread as is
+            failure.append(error)
+
+    thread = threading.Thread(target=run, name="contractgate-fuzz")
+    thread.start()
+    thread.join()
+    if failure:
+        raise failure[0]
 
 
 @registry.register("fuzz", FuzzParams)

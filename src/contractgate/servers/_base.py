@@ -31,11 +31,12 @@ class UnknownFault(KeyError):
 
 @dataclass(frozen=True)
 class Fault:
-    """One deliberate deviation from the documented behaviour, and the rule that must catch it."""
+    """One deliberate deviation from the documented behaviour, the rule that must catch it, and broad rules too."""
 
     name: str
     rule: str
     description: str
+    also: tuple[str, ...] = ()
 
 
 class FaultSwitch:
