@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import functools
+import gc
 import re
 import threading
 from collections.abc import Callable, Iterator
@@ -210,18 +212,31 @@ def _fuzz_operation(
     _on_shallow_stack(lambda: ctx.run_property(drawn, boundaries, attempt, params.examples))
 
 
+@contextlib.contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Keep the cyclic garbage collector, and the finalizers it runs, out of hypothesis's source parses."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 def _on_shallow_stack(work: Callable[[], None]) -> None:
     """Run `work` in a fresh thread (the caller waits) and re-raise what it raised.
 
-    Hypothesis parses whole schemathesis modules to describe their lambdas. On CPython 3.11 that parse,
-    started deep in a test runner's stack, can fail with "AST constructor recursion depth mismatch";
-    a new thread starts it from a shallow stack.
+    Hypothesis parses whole schemathesis modules to describe their lambdas. On CPython 3.11 that parse
+    can fail with "AST constructor recursion depth mismatch" when it starts deep in a test runner's stack
+    or a garbage collection runs in its middle; a new thread with the collector paused avoids both.
     """
     failure: list[BaseException] = []
 
     def run() -> None:
         try:
-            work()
+            with _collector_paused():
+                work()
         except BaseException as error:  # handed to the caller's thread as is
             failure.append(error)
 
