@@ -145,3 +145,15 @@ def test_replay_re_sends_exactly_the_recorded_cases(
             assert outcome.status == Status.PASSED, (rule, outcome.message)
             assert [_relative(x.url) for x in outcome.exchanges] == [_relative(x.url) for x in recorded[rule].exchanges]
     assert server.received == [], "replay must not touch the network"
+
+
+def test_path_variants_are_drawn_over_the_description_with_case_flips(
+    contract: Contract, served: tuple[FuzzServer, RunningServer]
+) -> None:
+    server, running = served
+    outcome = _run(contract, running, "FZ-SLASH-001")["FZ-SLASH-001"]
+    assert outcome.status == Status.PASSED, outcome.message
+    paths = [_relative(x.url) for x in outcome.exchanges]
+    assert "/items/" in paths
+    flipped = {p for p in paths if p.lower() == "/items" and p != "/items"}
+    assert len(flipped) >= 2, paths

@@ -16,7 +16,7 @@ from .._expect import check_schema, json_body
 from .._session import CheckContext
 from ._registry import Params, registry
 
-__all__ = ["SchemaParams", "openapi_file", "openapi_response_schema"]
+__all__ = ["SchemaParams", "load_document", "openapi_file", "openapi_response_schema"]
 
 
 class SchemaParams(Params):
@@ -35,7 +35,8 @@ class SchemaParams(Params):
 
 
 @functools.cache
-def _load(path: Path) -> dict[str, Any]:
+def load_document(path: Path) -> dict[str, Any]:
+    """An OpenAPI (or JSON Schema) file, parsed once per process."""
     document: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
     return document
 
@@ -85,6 +86,6 @@ def check_schema_kind(ctx: CheckContext, params: SchemaParams) -> None:
             schema = params.json_schema
         else:
             assert params.openapi is not None
-            document = _load(openapi_file(ctx, params.openapi))
+            document = load_document(openapi_file(ctx, params.openapi))
             schema = openapi_response_schema(document, spec.method, spec.path, response.status_code)
         check_schema(json_body(response), schema, where=label)

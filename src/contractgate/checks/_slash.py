@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
+import re
 from typing import Literal
 
+from hypothesis import strategies as st
+from pydantic import Field
+
 from .._contract import Expect, RequestSpec
+from .._errors import SetupError
 from .._session import CheckContext
 from ._registry import Params, registry
+from ._schema import load_document, openapi_file
 
-__all__ = ["SlashParams", "Variant", "transform_path"]
+__all__ = ["DrawnPaths", "SlashParams", "Variant", "transform_path"]
 
-Transform = Literal["strip-slash", "add-slash", "double-slash", "upper-case"]
+Transform = Literal["strip-slash", "add-slash", "double-slash", "upper-case", "mixed-case"]
+# Which letters `mixed-case` flips: bit i of the mask flips the i-th letter (modulo the mask's width).
+MASK_BITS = 16
 
 
 class Variant(Params):
@@ -21,6 +29,16 @@ class Variant(Params):
     expect: Expect
 
 
+class DrawnPaths(Params):
+    """More canonical paths, drawn from the parameter-free operations of an OpenAPI description."""
+
+    openapi: str
+    method: str = "GET"
+    include: list[str] = []
+    exclude: list[str] = []
+    examples: int = Field(default=10, ge=1)
+
+
 class SlashParams(Params):
     """Canonical paths, the request template they are sent with, and the variants to try."""
 
@@ -28,9 +46,10 @@ class SlashParams(Params):
     request: RequestSpec = RequestSpec(path="/")
     canonical: Expect | None = None
     variants: list[Variant] = []
+    draw: DrawnPaths | None = None
 
 
-def transform_path(path: str, transform: Transform) -> str:
+def transform_path(path: str, transform: Transform, mask: int = 1) -> str:
     """Apply one path transformation (the query string, if any, is kept)."""
     route, question, query = path.partition("?")
     if transform == "strip-slash":
@@ -39,24 +58,63 @@ def transform_path(path: str, transform: Transform) -> str:
         route = route if route.endswith("/") else route + "/"
     elif transform == "double-slash":
         route = route.rstrip("/") + "//"
-    else:
+    elif transform == "upper-case":
         route = route.upper()
+    else:
+        route = _flip_case(route, mask)
     return route + question + query
+
+
+def _flip_case(route: str, mask: int) -> str:
+    """Swap the case of the letters the mask picks; at least one letter always changes."""
+    letters = [i for i, char in enumerate(route) if char.isalpha()]
+    picked = {index for n, index in enumerate(letters) if mask >> (n % MASK_BITS) & 1} or set(letters[:1])
+    return "".join(char.swapcase() if i in picked else char for i, char in enumerate(route))
+
+
+def drawn_paths(ctx: CheckContext, draw: DrawnPaths) -> list[str]:
+    """The description's paths without parameters that offer `draw.method`, filtered by include/exclude."""
+    document = load_document(openapi_file(ctx, draw.openapi))
+    paths = [
+        path
+        for path, item in document.get("paths", {}).items()
+        if "{" not in path
+        and draw.method.lower() in item
+        and (not draw.include or any(re.search(p, path) for p in draw.include))
+        and not any(re.search(p, path) for p in draw.exclude)
+    ]
+    if not paths:
+        raise SetupError(f"{draw.openapi} has no parameter-free {draw.method} path to draw from")
+    return sorted(paths)
+
+
+def _check_variant(ctx: CheckContext, params: SlashParams, path: str, variant: Variant, mask: int = 1) -> None:
+    changed = transform_path(path, variant.transform, mask)
+    spec = params.request.model_copy(update={"path": changed, "method": variant.method.upper()})
+    ctx.variables["canonical"] = path
+    response = ctx.send(spec)
+    ctx.expect(response, variant.expect, context=f"{variant.transform} variant {variant.method} {changed}")
 
 
 @registry.register("trailing-slash", SlashParams)
 def check_trailing_slash(ctx: CheckContext, params: SlashParams) -> None:
-    """For every path: the canonical form, then every variant, each held to its expectation."""
+    """Every listed path in canonical form and every variant, then drawn (path, variant) pairs as a property."""
     for path in params.paths:
         if params.canonical is not None:
+            ctx.variables["canonical"] = path
             response = ctx.send(params.request.model_copy(update={"path": path}))
             ctx.expect(response, params.canonical, context=f"canonical {params.request.method} {path}")
         for variant in params.variants:
-            changed = transform_path(path, variant.transform)
-            spec = params.request.model_copy(update={"path": changed, "method": variant.method.upper()})
-            response = ctx.send(spec)
-            ctx.expect(
-                response,
-                variant.expect,
-                context=f"{variant.transform} variant {variant.method} {changed}",
-            )
+            _check_variant(ctx, params, path, variant)
+    if params.draw is None or not params.variants:
+        return
+    paths = drawn_paths(ctx, params.draw)
+    last_variant = len(params.variants) - 1
+    cases = st.tuples(st.sampled_from(paths), st.integers(0, last_variant), st.integers(1, 2**MASK_BITS - 1))
+    boundaries = [(paths[0], 0, 1), (paths[-1], last_variant, 2**MASK_BITS - 1)]
+
+    def attempt(case: tuple[str, int, int]) -> None:
+        path, index, mask = case
+        _check_variant(ctx, params, path, params.variants[index], mask)
+
+    ctx.run_property(cases, boundaries, attempt, params.draw.examples)
