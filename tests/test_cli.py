@@ -110,3 +110,15 @@ def test_diff_names_what_broke(
     [before], [after] = (tmp_path / "a").iterdir(), (tmp_path / "b").iterdir()
     assert main(["diff", str(before), str(after)]) == 1
     assert "BROKEN   mini MINI-ERR-001: passed -> failed" in capsys.readouterr().out
+
+
+def test_bundled_run_puts_the_kill_matrix_in_the_reports(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(Path(__file__).resolve().parents[1])
+    code = main(["run", "--vendor", "assemblyline", "--rule", "AL-SLASH-00[12]", "--reports", str(tmp_path)])
+    assert code == 0
+    [folder] = tmp_path.iterdir()
+    page = (folder / "report.html").read_text()
+    assert "Kill matrix" in page and "slashless-200" in page
+    [matrix] = json.loads((folder / "kill-matrix.json").read_text())
+    assert matrix["vendor"] == "assemblyline" and matrix["survivors"] == []
+    assert {row["fault"] for row in matrix["faults"]} >= {"slashless-200"}

@@ -57,6 +57,11 @@ def _parser() -> argparse.ArgumentParser:
         help="only rules whose id matches (repeatable)",
     )
     run.add_argument(
+        "--no-matrix",
+        action="store_true",
+        help="against the bundled servers, skip the kill matrix (rules x faults) in the reports",
+    )
+    run.add_argument(
         "--allow-writes",
         action="append",
         default=[],
@@ -182,22 +187,60 @@ def _run(args: argparse.Namespace, console: Console) -> int:
             config.environ = environ
             console.print(f"no --target given: running against the bundled reference servers ({', '.join(running)})")
         folder = _report_dir(args.reports)
-        engine = Engine(contracts, config, _listeners(folder, console, args.verbose))
+        matrix_html = ""
+        if args.mode != "replay" and not targets and not args.no_matrix:
+            matrix_html = _write_matrix(folder, _matrices(contracts, running, args.rule, console))
+        engine = Engine(contracts, config, _listeners(folder, console, args.verbose, matrix_html))
         engine.preflight()
         result = engine.run()
     if not any(o.status == "passed" or o.status == "failed" for o in result.outcomes):
         raise SetupError("no rule could run (missing targets or credentials); see the skip reasons with -v")
-    console.print(f"reports: {folder}/ (junit.xml, results.json, report.html)")
+    extra = ", kill-matrix.json, kill-matrix.html" if matrix_html else ""
+    console.print(f"reports: {folder}/ (junit.xml, results.json, report.html{extra})")
     return result.exit_code
 
 
-def _listeners(folder: Path, console: Console, verbose: bool) -> list[Listener]:
+def _listeners(folder: Path, console: Console, verbose: bool, matrix_html: str = "") -> list[Listener]:
     return [
         TerminalReport(console, verbose),
         JunitReport(folder / "junit.xml"),
         JsonReport(folder / "results.json"),
-        HtmlReport(folder / "report.html"),
+        HtmlReport(folder / "report.html", matrix_html),
     ]
+
+
+def _matrices(
+    contracts: list[Contract], running: dict[str, RunningServer], globs: Sequence[str], console: Console
+) -> list[MatrixResult]:
+    """The kill matrix of every contract against its (already running) bundled server."""
+    results = []
+    for contract in contracts:
+        started = time.perf_counter()
+        served = running[contract.vendor]
+        result = kill_matrix(contract, served.server, served, globs)
+        killed = len(result.faults) - len(result.survivors())
+        console.print(
+            f"kill matrix {contract.vendor}: {killed}/{len(result.faults)} faults caught by their rules "
+            f"({time.perf_counter() - started:.1f}s)"
+        )
+        results.append(result)
+    return results
+
+
+def _write_matrix(folder: Path, results: list[MatrixResult]) -> str:
+    """Write kill-matrix.json and .html into the report folder; return the table for report.html."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "kill-matrix.json").write_text(
+        json.dumps([_matrix_json(r) for r in results], indent=2) + "\n", encoding="utf-8"
+    )
+    page = "".join(
+        f"<h3>{r.vendor}</h3>" + render_matrix(r.rules, [(f.name, f.rule) for f in r.faults], r.caught) for r in results
+    )
+    (folder / "kill-matrix.html").write_text(
+        f"<!doctype html><meta charset='utf-8'><title>contractgate kill matrix</title>{page}\n",
+        encoding="utf-8",
+    )
+    return page
 
 
 def _serve(args: argparse.Namespace, console: Console) -> int:
@@ -240,17 +283,7 @@ def _selftest(args: argparse.Namespace, console: Console) -> int:
             results.append(result)
         _print_matrix(console, result, time.perf_counter() - started)
     folder = _report_dir(args.reports)
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / "kill-matrix.json").write_text(
-        json.dumps([_matrix_json(r) for r in results], indent=2) + "\n", encoding="utf-8"
-    )
-    page = "".join(
-        f"<h2>{r.vendor}</h2>" + render_matrix(r.rules, [(f.name, f.rule) for f in r.faults], r.caught) for r in results
-    )
-    (folder / "kill-matrix.html").write_text(
-        f"<!doctype html><meta charset='utf-8'><title>contractgate kill matrix</title>{page}\n",
-        encoding="utf-8",
-    )
+    _write_matrix(folder, results)
     console.print(f"kill matrix written to {folder}/")
     return EXIT_OK if all(r.ok for r in results) else EXIT_VIOLATIONS
 
