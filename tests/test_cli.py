@@ -118,7 +118,9 @@ def test_bundled_run_puts_the_kill_matrix_in_the_reports(tmp_path: Path, monkeyp
     assert code == 0
     [folder] = tmp_path.iterdir()
     page = (folder / "report.html").read_text()
-    assert "Kill matrix" in page and "slashless-200" in page
+    assert "Kill matrix" in page
+    assert "slashless-200" in page
     [matrix] = json.loads((folder / "kill-matrix.json").read_text())
-    assert matrix["vendor"] == "assemblyline" and matrix["survivors"] == []
+    assert matrix["vendor"] == "assemblyline"
+    assert matrix["survivors"] == []
     assert {row["fault"] for row in matrix["faults"]} >= {"slashless-200"}

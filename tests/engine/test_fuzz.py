@@ -150,7 +150,7 @@ def test_replay_re_sends_exactly_the_recorded_cases(
 def test_path_variants_are_drawn_over_the_description_with_case_flips(
     contract: Contract, served: tuple[FuzzServer, RunningServer]
 ) -> None:
-    server, running = served
+    _, running = served
     outcome = _run(contract, running, "FZ-SLASH-001")["FZ-SLASH-001"]
     assert outcome.status == Status.PASSED, outcome.message
     paths = [_relative(x.url) for x in outcome.exchanges]
