@@ -216,4 +216,12 @@ _TABLE = [
     ),
 ]
 
-FAULTS: dict[str, Fault] = {name: Fault(name, rule, text) for name, rule, text in _TABLE}
+# Faults the broad fuzz rules must catch as well: they prove each fuzz rule can fail.
+_ALSO: dict[str, tuple[str, ...]] = {
+    "geo-coordinates-as-strings": ("TJ-FUZZ-001",),
+    "assess-score-string": ("TJ-FUZZ-001",),
+    "cross-region-key-accepted": ("TJ-FUZZ-002",),
+    "unknown-key-accepted": ("TJ-FUZZ-003",),
+}
+
+FAULTS: dict[str, Fault] = {name: Fault(name, rule, text, _ALSO.get(name, ())) for name, rule, text in _TABLE}
