@@ -107,7 +107,7 @@ def kill_matrix(
     rules = [rule.id for rule in contract.rules if rule_selected(rule, globs)]
     broad = {rule.id for rule in contract.rules if rule.kind in BROAD_KINDS and rule.id in rules}
     chosen = [server.faults[name] for name in faults] if faults is not None else list(server.faults.values())
-    chosen = [f for f in chosen if not globs or {f.rule, *f.also} & set(rules)]
+    chosen = [f for f in chosen if sweep or not globs or {f.rule, *f.also} & set(rules)]
     result = MatrixResult(contract.vendor, rules, chosen, broad)
     config = bundled_config(contract, running, rule_globs=rules, cassettes=cassettes)
     server.switch.set(())
