@@ -310,6 +310,17 @@ class CheckContext:
         configured = self.hypothesis_settings(examples)
         settings(configured, verbosity=Verbosity.quiet)(prop)()
 
+    def run_examples(self, values: list[Any], body: Callable[[Any], None]) -> None:
+        """Run `body` on a fixed list of cases; recorded and replayed like a property's draws."""
+        if self.mode == "replay":
+            if not self.replay_examples:
+                raise SetupError("the cassette holds no examples for this list of cases; re-record it")
+            values = self.replay_examples.pop(0)
+        else:
+            self.drawn_examples.append(list(values))
+        for value in values:
+            body(tuple(value) if isinstance(value, list) else value)
+
     def hypothesis_settings(self, examples: int) -> settings:
         """Settings for a rule's property: derandomized for CI, replay and record (cassettes must line up)."""
         deterministic = self.mode in {"replay", "record"} or os.environ.get("CI") == "true"

@@ -9,6 +9,7 @@ import gc
 import re
 import threading
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from itertools import islice
 from pathlib import Path
 from typing import Any, Literal
@@ -191,25 +192,57 @@ def _send(
     return ctx.dispatch(request, ctx.auth_for(params.auth, region))
 
 
-def _fuzz_operation(
-    ctx: CheckContext, operation: Operation, key: str, base: str, region: str | None, params: FuzzParams
-) -> None:
+@dataclass
+class _Plan:
+    """One operation in one region: where to send it, and its boundary cases (plain JSON)."""
+
+    operation: Operation
+    key: str
+    base: str
+    region: str | None
+    boundaries: list[dict[str, Any]]
+
+
+def _plan(ctx: CheckContext, operation: Operation, key: str, base: str, params: FuzzParams) -> _Plan | None:
     def allowed(method: str) -> bool:
         return method.upper() in READ_METHODS or ctx.rule.writes
 
     if not allowed(operation.method):
-        return
+        return None
     dropped = _security_headers(operation.schema)
-    modes = [GenerationMode.POSITIVE] + ([GenerationMode.NEGATIVE] if params.negative else [])
-    boundaries = [case_record(case, dropped) for case in _boundaries(operation, modes, params.boundaries, allowed)]
-    strategy = st.one_of(*(operation.as_strategy(generation_mode=mode) for mode in modes))
-    drawn = strategy.map(functools.partial(case_record, dropped=dropped))  # a lambda would be parsed for its repr
+    cases = _boundaries(operation, _modes(params), params.boundaries, allowed)
+    return _Plan(operation, key, base, key.partition(":")[2] or None, [case_record(case, dropped) for case in cases])
 
+
+def _modes(params: FuzzParams) -> list[GenerationMode]:
+    return [GenerationMode.POSITIVE] + ([GenerationMode.NEGATIVE] if params.negative else [])
+
+
+def _attempt(ctx: CheckContext, plan: _Plan, params: FuzzParams) -> Callable[[dict[str, Any]], None]:
     def attempt(record: dict[str, Any]) -> None:
-        case = _case(operation, record)
-        _judge(ctx, case, _send(ctx, case, key, base, region, params), params)
+        case = _case(plan.operation, record)
+        _judge(ctx, case, _send(ctx, case, plan.key, plan.base, plan.region, params), params)
 
-    _on_shallow_stack(lambda: ctx.run_property(drawn, boundaries, attempt, params.examples))
+    return attempt
+
+
+def _sweep_first_cases(ctx: CheckContext, plans: list[_Plan], params: FuzzParams) -> None:
+    """Breadth first: each operation's first boundary (its default valid request) before any depth."""
+    firsts = [[index, plan.boundaries[0]] for index, plan in enumerate(plans) if plan.boundaries]
+
+    def attempt(entry: tuple[int, dict[str, Any]]) -> None:
+        index, record = entry
+        _attempt(ctx, plans[index], params)(record)
+
+    ctx.run_examples(firsts, attempt)
+
+
+def _fuzz_deeper(ctx: CheckContext, plan: _Plan, params: FuzzParams) -> None:
+    """The operation's remaining boundaries, then drawn cases."""
+    dropped = _security_headers(plan.operation.schema)
+    strategy = st.one_of(*(plan.operation.as_strategy(generation_mode=mode) for mode in _modes(params)))
+    drawn = strategy.map(functools.partial(case_record, dropped=dropped))  # a lambda would be parsed for its repr
+    ctx.run_property(drawn, plan.boundaries[1:], _attempt(ctx, plan, params), params.examples)
 
 
 @contextlib.contextmanager
@@ -257,7 +290,12 @@ def check_fuzz(ctx: CheckContext, params: FuzzParams) -> None:
     name = params.target or ctx.contract.defaults.target
     assert name is not None
     regions: list[str | None] = [*(params.regions or ctx.contract.target(name).regions)] or [None]
-    for region in regions:
-        key, base = ctx.targets.base(ctx.contract, name, region)
-        for operation in operations:
-            _fuzz_operation(ctx, operation, key, base, key.partition(":")[2] or None, params)
+    bases = [ctx.targets.base(ctx.contract, name, region) for region in regions]
+
+    def sweep() -> None:
+        plans = [plan for key, base in bases for op in operations if (plan := _plan(ctx, op, key, base, params))]
+        _sweep_first_cases(ctx, plans, params)
+        for plan in plans:
+            _fuzz_deeper(ctx, plan, params)
+
+    _on_shallow_stack(sweep)
