@@ -161,4 +161,11 @@ _TABLE: tuple[tuple[str, str, str], ...] = (
     ),
 )
 
-FAULTS: dict[str, Fault] = {name: Fault(name, rule, text) for name, rule, text in _TABLE}
+# Faults the broad fuzz rules must catch as well: they prove each fuzz rule can fail.
+_ALSO: dict[str, tuple[str, ...]] = {
+    "v2-status-word-ok": ("TC-FUZZ-001",),
+    "missing-resource-500": ("TC-FUZZ-001",),
+    "signature-not-checked": ("TC-FUZZ-002",),
+}
+
+FAULTS: dict[str, Fault] = {name: Fault(name, rule, text, _ALSO.get(name, ())) for name, rule, text in _TABLE}
