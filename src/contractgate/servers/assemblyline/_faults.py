@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 from .._base import Fault
 
 __all__ = ["FAULTS"]
@@ -230,4 +232,11 @@ _LIST = [
     ),
 ]
 
-FAULTS = {fault.name: fault for fault in _LIST}
+# Faults the broad fuzz rules must catch as well: they prove each fuzz rule can fail.
+_ALSO: dict[str, tuple[str, ...]] = {
+    "is-completed-string": ("AL-FUZZ-001",),
+    "search-offset-string": ("AL-FUZZ-001",),
+    "status-code-mismatch": ("AL-FUZZ-002",),
+}
+
+FAULTS = {fault.name: dataclasses.replace(fault, also=_ALSO.get(fault.name, ())) for fault in _LIST}
