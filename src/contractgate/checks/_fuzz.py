@@ -179,17 +179,18 @@ def _judge(ctx: CheckContext, case: GeneratedCase, response: httpx.Response, par
             ctx.expect(response, rule.expect, context=f"{label}{f' ({rule.name})' if rule.name else ''}")
 
 
-def _send(
-    ctx: CheckContext, case: GeneratedCase, key: str, base: str, region: str | None, params: FuzzParams
-) -> httpx.Response:
-    kwargs = case.as_transport_kwargs(base_url=base)
-    dropped = _security_headers(case.operation.schema) | _TOOL_HEADERS
-    headers = {k: str(v) for k, v in (kwargs.get("headers") or {}).items() if k.lower() not in dropped}
+def _send(ctx: CheckContext, case: GeneratedCase, plan: _Plan, params: FuzzParams) -> httpx.Response:
+    kwargs = case.as_transport_kwargs(base_url=plan.base)
+    headers = {
+        k: str(v)
+        for k, v in (kwargs.get("headers") or {}).items()
+        if k.lower() not in plan.dropped and k.lower() not in _TOOL_HEADERS
+    }
     body = {name: kwargs[name] for name in ("json", "data", "files", "content") if kwargs.get(name) is not None}
     request = ctx.raw_request(
-        kwargs["method"], kwargs["url"], key, headers=headers, params=kwargs.get("params"), **body
+        kwargs["method"], kwargs["url"], plan.key, headers=headers, params=kwargs.get("params"), **body
     )
-    return ctx.dispatch(request, ctx.auth_for(params.auth, region))
+    return ctx.dispatch(request, ctx.auth_for(params.auth, plan.region))
 
 
 @dataclass
@@ -200,6 +201,7 @@ class _Plan:
     key: str
     base: str
     region: str | None
+    dropped: frozenset[str]
     boundaries: list[dict[str, Any]]
 
 
@@ -211,7 +213,8 @@ def _plan(ctx: CheckContext, operation: Operation, key: str, base: str, params: 
         return None
     dropped = _security_headers(operation.schema)
     cases = _boundaries(operation, _modes(params), params.boundaries, allowed)
-    return _Plan(operation, key, base, key.partition(":")[2] or None, [case_record(case, dropped) for case in cases])
+    records = [case_record(case, dropped) for case in cases]
+    return _Plan(operation, key, base, key.partition(":")[2] or None, dropped, records)
 
 
 def _modes(params: FuzzParams) -> list[GenerationMode]:
@@ -221,7 +224,7 @@ def _modes(params: FuzzParams) -> list[GenerationMode]:
 def _attempt(ctx: CheckContext, plan: _Plan, params: FuzzParams) -> Callable[[dict[str, Any]], None]:
     def attempt(record: dict[str, Any]) -> None:
         case = _case(plan.operation, record)
-        _judge(ctx, case, _send(ctx, case, plan.key, plan.base, plan.region, params), params)
+        _judge(ctx, case, _send(ctx, case, plan, params), params)
 
     return attempt
 
@@ -239,9 +242,8 @@ def _sweep_first_cases(ctx: CheckContext, plans: list[_Plan], params: FuzzParams
 
 def _fuzz_deeper(ctx: CheckContext, plan: _Plan, params: FuzzParams) -> None:
     """The operation's remaining boundaries, then drawn cases."""
-    dropped = _security_headers(plan.operation.schema)
     strategy = st.one_of(*(plan.operation.as_strategy(generation_mode=mode) for mode in _modes(params)))
-    drawn = strategy.map(functools.partial(case_record, dropped=dropped))  # a lambda would be parsed for its repr
+    drawn = strategy.map(functools.partial(case_record, dropped=plan.dropped))  # a lambda would be parsed for its repr
     ctx.run_property(drawn, plan.boundaries[1:], _attempt(ctx, plan, params), params.examples)
 
 
