@@ -124,3 +124,23 @@ def test_bundled_run_puts_the_kill_matrix_in_the_reports(tmp_path: Path, monkeyp
     assert matrix["vendor"] == "assemblyline"
     assert matrix["survivors"] == []
     assert {row["fault"] for row in matrix["faults"]} >= {"slashless-200"}
+
+
+def test_serve_prints_the_ca_of_a_tls_server(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    class _Clock:
+        """Stands in for `time` inside the CLI only: the first wait is a Ctrl-C."""
+
+        @staticmethod
+        def sleep(_seconds: float) -> None:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr("contractgate.cli.time", _Clock)
+    assert main(["serve", "threatconnect"]) == 0
+    out = capsys.readouterr().out
+    assert "--target threatconnect=https://127.0.0.1:" in out
+    assert "--target threatconnect-http=http://127.0.0.1:" in out
+    assert "ca.pem" in out
+    assert 'ca_bundle = "<that path>"' in out
+    assert "REQUESTS_CA_BUNDLE" in out

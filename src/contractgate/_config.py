@@ -23,12 +23,17 @@ __all__ = [
 
 @dataclass
 class TargetConfig:
-    """One base URL and its safety settings."""
+    """One base URL and its safety settings.
+
+    `ca_bundle` is a PEM file of CA certificates trusted for this target only (a private instance's CA,
+    the bundled servers' CA); without it the system's trust store applies.
+    """
 
     key: str
     url: str
     allow_writes: bool = False
     rate: float | None = None
+    ca_bundle: Path | None = None
 
 
 @dataclass
@@ -84,7 +89,7 @@ def _targets_from(table: Mapping[str, Any], source: Path) -> dict[str, TargetCon
     for key, entry in table.items():
         if not isinstance(entry, dict) or "url" not in entry:
             raise SetupError(f"{source}: targets.{key} needs a `url`")
-        unknown = set(entry) - {"url", "allow_writes", "rate"}
+        unknown = set(entry) - {"url", "allow_writes", "rate", "ca_bundle"}
         if unknown:
             raise SetupError(f"{source}: targets.{key}: unknown keys {sorted(unknown)}")
         if {"api_key", "token", "secret", "password"} & {k.lower() for k in entry}:
@@ -94,8 +99,21 @@ def _targets_from(table: Mapping[str, Any], source: Path) -> dict[str, TargetCon
             str(entry["url"]).rstrip("/"),
             bool(entry.get("allow_writes", False)),
             entry.get("rate"),
+            _ca_bundle(entry.get("ca_bundle"), f"{source}: targets.{key}.ca_bundle", source.parent),
         )
     return targets
+
+
+def _ca_bundle(value: object, where: str, folder: Path) -> Path | None:
+    """The CA file a target trusts, relative to the config file; it must exist."""
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value:
+        raise SetupError(f"{where}: expected the path of a PEM file, got {value!r}")
+    path = Path(value) if Path(value).is_absolute() else folder / value
+    if not path.is_file():
+        raise SetupError(f"{where}: no such file {path}")
+    return path
 
 
 def check_reachable(url: str, timeout: float = 3.0) -> None:

@@ -5,10 +5,12 @@ from __future__ import annotations
 import datetime as dt
 import fnmatch
 import platform
+import ssl
 import time
 import traceback
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Protocol
 
 import httpx
@@ -22,7 +24,7 @@ from ._errors import CredentialsMissing, SetupError, SkipRule, Violation, WriteB
 from ._outcome import Outcome, RunResult, Status
 from ._redact import Redactor
 from ._session import CheckContext, Targets, target_key
-from ._transport import LiveTransport, RateBudget, RecordingTransport, ReplayTransport
+from ._transport import TARGET, LiveTransport, RateBudget, RecordingTransport, ReplayTransport, locate
 from .checks import registry
 
 __all__ = ["Engine", "Listener", "rule_selected"]
@@ -63,6 +65,7 @@ class Engine:
     listeners: list[Listener] = field(default_factory=list)
     transport: httpx.BaseTransport | None = None
     _budgets: dict[str, RateBudget] = field(default_factory=dict)
+    _pools: dict[Path | None, httpx.BaseTransport] = field(default_factory=dict)
 
     def run(self) -> RunResult:
         """Run every selected rule, tell the listeners, return the result."""
@@ -96,6 +99,7 @@ class Engine:
         if self.config.mode == "replay":
             return
         for target in self.config.targets.values():
+            self._pool(target.ca_bundle)  # an unreadable CA file is a set-up mistake, found before any rule
             check_reachable(target.url)
 
     def outcomes(self) -> Iterator[Outcome]:
@@ -240,19 +244,54 @@ class Engine:
             return ReplayTransport(cassette, redactor, bases)
         writes = any(self.config.writes_allowed(contract.vendor, key) for key in bases) and rule.writes
         budget = self._budget(contract.vendor)
-        if self.transport is None:
-            # One connection pool (and one TLS context, costly to build) for the whole run.
-            self.transport = httpx.HTTPTransport()
-        live = LiveTransport(self.transport, allow_writes=writes, budget=budget)
+        inner = self.transport if self.transport is not None else self._trusting(bases)
+        live = LiveTransport(inner, allow_writes=writes, budget=budget)
         if self.config.mode == "record":
             assert cassette is not None
             return RecordingTransport(live, cassette, redactor, bases)
         return live
 
+    def _trusting(self, bases: dict[str, str]) -> httpx.BaseTransport:
+        """The pools of a rule's targets, each trusting only its target's CA (or the system store)."""
+        targets = self.config.targets
+        pools = {key: self._pool(targets[key].ca_bundle if key in targets else None) for key in bases}
+        return _TrustPerTarget(pools, bases, self._pool(None))
+
+    def _pool(self, ca_bundle: Path | None) -> httpx.BaseTransport:
+        """One connection pool per distinct CA for the whole run (a TLS context is costly to build)."""
+        if ca_bundle not in self._pools:
+            verify: ssl.SSLContext | bool = True
+            if ca_bundle is not None:
+                try:
+                    verify = ssl.create_default_context(cafile=str(ca_bundle))
+                except (OSError, ssl.SSLError) as error:
+                    raise SetupError(f"ca_bundle {ca_bundle}: not a readable PEM CA file ({error})") from None
+            self._pools[ca_bundle] = httpx.HTTPTransport(verify=verify)
+        return self._pools[ca_bundle]
+
     def _budget(self, vendor: str) -> RateBudget:
         rates = [t.rate for t in self.config.targets.values() if t.rate]
         rate = min(rates) if rates else self.config.rate
         return self._budgets.setdefault(vendor, RateBudget(rate))
+
+
+class _TrustPerTarget(httpx.BaseTransport):
+    """Sends each request through the pool of the target it belongs to, so a target's CA is trusted there only."""
+
+    def __init__(
+        self, pools: Mapping[str, httpx.BaseTransport], bases: dict[str, str], default: httpx.BaseTransport
+    ) -> None:
+        self.pools = pools
+        self.bases = bases
+        self.default = default
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        """Forward to the target's pool; a URL under no target gets the system trust store."""
+        try:
+            key, _ = locate(str(request.url), request.extensions.get(TARGET), self.bases)
+        except SetupError:
+            return self.default.handle_request(request)
+        return self.pools.get(key, self.default).handle_request(request)
 
 
 def _text(value: object) -> str:

@@ -21,7 +21,8 @@ def bundled_config(contract: Contract, running: RunningServer, **overrides: obje
     prefix = f"CONTRACTGATE_{contract.vendor.upper()}_"
     environ = {prefix + name: value for name, value in running.server.credentials.items()}
     targets = {
-        key: TargetConfig(key, url, allow_writes=running.server.allow_writes) for key, url in running.urls.items()
+        key: TargetConfig(key, url, allow_writes=running.server.allow_writes, ca_bundle=running.ca_pem)
+        for key, url in running.urls.items()
     }
     config = RunConfig(mode="live", targets=targets, environ=environ)
     for key, value in overrides.items():

@@ -251,6 +251,13 @@ def _serve(args: argparse.Namespace, console: Console) -> int:
         )
         for target, url in running.urls.items():
             console.print(f"  --target {target}={url}")
+        if running.ca_pem is not None:
+            console.print(f"its TLS certificate is signed by a CA made for this run: {running.ca_pem}", markup=False)
+            console.print(
+                '  trust it for these targets only: ca_bundle = "<that path>" under [targets.NAME] in '
+                "contractgate.toml (other clients: REQUESTS_CA_BUNDLE / SSL_CERT_FILE / curl --cacert)",
+                markup=False,
+            )
         console.print("credentials it accepts (export them to run against it):")
         for name, value in server.credentials.items():
             console.print(f"  export CONTRACTGATE_{args.vendor.upper()}_{name}='{value}'", markup=False)

@@ -110,3 +110,45 @@ def test_writes_are_skipped_without_opt_in(mini_contract: Contract, mode: str, t
         outcome = Engine([contract], config).run().outcomes[0]
     assert outcome.status == Status.SKIPPED
     assert "does not allow writes" in outcome.message
+
+
+class _TlsMini(MiniServer):
+    tls = True
+
+
+def test_a_tls_target_is_trusted_through_its_own_ca_bundle(mini_contract: Contract) -> None:
+    with serve_in_thread(_TlsMini()) as running:
+        assert running.ca_pem is not None
+        config = bundled_config(mini_contract, running)
+        assert {t.ca_bundle for t in config.targets.values()} == {running.ca_pem}
+        result = Engine([mini_contract], config).run()
+        assert {str(o.status) for o in result.outcomes} == {"passed"}
+        assert result.outcomes[0].exchanges[0].url.startswith("https://127.0.0.1:")
+
+
+def test_a_tls_target_without_its_ca_never_passes(mini_contract: Contract, tmp_path: Path) -> None:
+    import trustme
+
+    stranger = tmp_path / "other-ca.pem"
+    trustme.CA().cert_pem.write_to_path(str(stranger))
+    with serve_in_thread(_TlsMini()) as running:
+        for ca_bundle in (None, stranger):  # the system store, or another target's CA
+            config = bundled_config(mini_contract, running, rule_globs=["MINI-ERR-001"])
+            for target in config.targets.values():
+                target.ca_bundle = ca_bundle
+            outcome = Engine([mini_contract], config).run().outcomes[0]
+            assert outcome.status == Status.ERROR
+            assert "CERTIFICATE_VERIFY_FAILED" in outcome.message
+
+
+def test_an_unreadable_ca_bundle_is_a_setup_error(mini_contract: Contract, tmp_path: Path) -> None:
+    from contractgate._errors import SetupError
+
+    bogus = tmp_path / "ca.pem"
+    bogus.write_text("not a certificate")
+    with serve_in_thread(_TlsMini()) as running:
+        config = bundled_config(mini_contract, running)
+        for target in config.targets.values():
+            target.ca_bundle = bogus
+        with pytest.raises(SetupError, match="not a readable PEM CA file"):
+            Engine([mini_contract], config).preflight()

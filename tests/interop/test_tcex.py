@@ -1,7 +1,8 @@
-"""tcex's own auth classes against the ThreatConnect reference server, and tcex's signer vs ours.
+"""tcex against the ThreatConnect reference server: its auth classes, its signer vs ours, and its own paging.
 
 `reference_authorization` is an independent implementation of the documented HMAC scheme; other
-tests (the engine's signer) can compare against it.
+tests (the engine's signer) can compare against it. The server is HTTPS with a CA made at start; tcex
+trusts it the way its users trust a private CA, through `REQUESTS_CA_BUNDLE`.
 """
 
 from __future__ import annotations
@@ -14,13 +15,17 @@ from urllib.parse import urlsplit
 
 import pytest
 import requests
+from tcex.api.tc.v2.threat_intelligence.threat_intelligence import ThreatIntelligence
+from tcex.api.tc.v3.v3 import V3
 from tcex.input.field_type.sensitive import Sensitive
 from tcex.requests_tc.auth import hmac_auth
 from tcex.requests_tc.auth.hmac_auth import HmacAuth
 from tcex.requests_tc.auth.token_auth import TokenAuth
+from tcex.requests_tc.tc_session import TcSession
 
 from contractgate.servers import RunningServer, serve_in_thread
 from contractgate.servers.threatconnect import ThreatConnectServer
+from contractgate.servers.threatconnect._data import Store
 
 __all__ = ["reference_authorization", "reference_signature", "signed_string"]
 
@@ -86,10 +91,12 @@ def running() -> Iterator[RunningServer]:
 
 
 @pytest.fixture
-def base(running: RunningServer) -> str:
+def base(running: RunningServer, monkeypatch: pytest.MonkeyPatch) -> str:
     server = running.server
     server.switch.set(())
     server.reset()
+    # requests lets REQUESTS_CA_BUNDLE override a session's `verify`, so this is how a tcex user trusts a CA.
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(running.ca_pem))
     return running.urls["threatconnect"]
 
 
@@ -222,16 +229,86 @@ def test_tcex_expired_token_is_refused(base: str, running: RunningServer) -> Non
     assert response.json()["status"] == "Error"
 
 
-def test_tcex_style_iteration_over_next_links(base: str, running: RunningServer) -> None:
-    auth = _hmac(running)
-    params = {"owner": "Demo Source", "resultLimit": 6, "fields": "tags", "count": "true"}
-    first = requests.get(f"{base}/v3/indicators", params=params, auth=auth, timeout=5).json()
-    seen = [item["id"] for item in first["data"]]
-    link = first.get("next")
-    while link:
-        # tcex drops its own params and requests the link unchanged, signing it as it stands.
-        page = requests.get(link, auth=auth, timeout=5)
-        assert page.status_code == 200, page.text
-        seen += [item["id"] for item in page.json()["data"]]
-        link = page.json().get("next")
-    assert len(seen) == len(set(seen)) == first["count"]
+# --- tcex's own paging, v3 and v2, with no loop of ours ----------------------------------------
+
+
+def _session(running: RunningServer, base: str, *, token: bool = True) -> tuple[TcSession, list[str]]:
+    """tcex's TcSession on the server's base, as a tcex App builds it, and the URLs it requested."""
+    known = running.server.credentials
+    auth: HmacAuth | TokenAuth = TokenAuth(Sensitive(known["API_TOKEN"])) if token else _hmac(running)
+    session = TcSession(auth=auth, base_url=base, verify=str(running.ca_pem))
+    requested: list[str] = []
+    session.hooks["response"].append(lambda response, *_, **__: requested.append(response.request.url))
+    return session, requested
+
+
+def _store(running: RunningServer) -> Store:
+    server = running.server
+    assert isinstance(server, ThreatConnectServer)
+    return server.store
+
+
+def test_tcex_v3_iterates_every_indicator_page(base: str, running: RunningServer) -> None:
+    session, requested = _session(running, base)
+    seen = [indicator.model.id for indicator in V3(session).indicators(params={"result_limit": 50})]
+    store = _store(running)
+    wanted = [item.id for item in store.indicators if item.owner.readable and item.active]
+    assert len(seen) == len(wanted) == 260
+    assert seen == wanted
+    assert len(requested) == 6  # five full pages and a short one, each via the previous page's next link
+    assert all(url.startswith(base + "/v3/indicators?") for url in requested)
+
+
+def test_tcex_v3_iterates_every_group_page(base: str, running: RunningServer) -> None:
+    session, requested = _session(running, base, token=False)
+    seen = [group.model.id for group in V3(session).groups(params={"result_limit": 10})]
+    wanted = [group.id for group in _store(running).groups if group.owner.readable]
+    assert len(seen) == len(wanted) == 44
+    assert seen == wanted
+    assert len(requested) == 5
+    assert all(url.startswith(base + "/v3/groups?") for url in requested)
+
+
+def test_tcex_v3_users_and_deleted_indicators(base: str, running: RunningServer) -> None:
+    session, _ = _session(running, base)
+    api = V3(session)
+    store = _store(running)
+    assert [user.model.user_name for user in api.users()] == [user.user_name for user in store.users]
+    deleted = [(item.model.type, item.model.summary) for item in api.indicators().deleted(deleted_since=None)]
+    assert deleted == [(entry.kind.name, entry.summary) for entry in store.deleted]
+
+
+@pytest.mark.parametrize("page", [10000, 40], ids=["tcex-default-page", "small-pages"])
+def test_tcex_v2_iterates_every_indicator_and_group(base: str, running: RunningServer, page: int) -> None:
+    session, requested = _session(running, base, token=False)
+    intel = ThreatIntelligence(session)
+    indicators, groups = intel.indicator(), intel.group()
+    indicators.tc_requests.result_limit = groups.tc_requests.result_limit = page  # tcex's own page size knob
+    seen_indicators = [item["id"] for item in indicators.many()]
+    seen_groups = [item["id"] for item in groups.many()]
+    store = _store(running)
+    own = store.organization
+    assert seen_indicators == [item.id for item in store.indicators if item.owner == own and item.active]
+    assert seen_groups == [group.id for group in store.groups if group.owner == own]
+    assert (len(seen_indicators), len(seen_groups)) == (150, 35)
+    pages = [url for url in requested if "/v2/indicators?" in url or "/v2/groups?" in url]
+    assert len(pages) == (2 if page == 10000 else 4 + 1)
+
+
+def test_tcex_is_refused_over_plain_http(running: RunningServer, base: str) -> None:
+    session, _ = _session(running, running.urls["threatconnect-http"])
+    with pytest.raises(RuntimeError, match="403"):
+        list(V3(session).indicators(params={"result_limit": 50}))
+
+
+def test_a_plain_http_next_link_breaks_tcex_after_page_one(base: str, running: RunningServer) -> None:
+    running.server.switch.set(["next-plain-http"])
+    try:
+        session, requested = _session(running, base)
+        with pytest.raises(RuntimeError, match="Error during pagination"):
+            [indicator.model.id for indicator in V3(session).indicators(params={"result_limit": 50})]
+    finally:
+        running.server.switch.set(())
+    # tcex took the http:// link as relative and glued it to its base: page 2 was never reached.
+    assert len(requested) == 2
+    assert requested[1].startswith(base + "http://")

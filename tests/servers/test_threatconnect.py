@@ -47,8 +47,10 @@ class Api:
     def __init__(self, server: ThreatConnectServer) -> None:
         self.server = server
         apps = {app.target: app.asgi for app in server.apps()}
-        self.licensed = TestClient(apps["threatconnect"])
-        self.unlicensed = TestClient(apps["threatconnect-unlicensed"])
+        # The instance is HTTPS (the scheme reaches the app through the ASGI scope); plain HTTP is refused.
+        self.licensed = TestClient(apps["threatconnect"], base_url="https://testserver")
+        self.unlicensed = TestClient(apps["threatconnect-unlicensed"], base_url="https://testserver")
+        self.plain = TestClient(apps["threatconnect-http"], base_url="http://testserver")
 
     def hmac(
         self,
@@ -62,8 +64,9 @@ class Api:
         access_id: str | None = None,
         timestamp: str | None = None,
         headers: dict[str, str] | None = None,
+        plain: bool = False,
     ) -> httpx.Response:
-        """A request with `Authorization: TC id:signature` and `Timestamp`."""
+        """A request with `Authorization: TC id:signature` and `Timestamp` (over plain HTTP with `plain`)."""
         stamp = timestamp if timestamp is not None else str(int(time.time()) + offset)
         known = self.server.credentials
         signature = sign(
@@ -76,7 +79,8 @@ class Api:
             "Authorization": f"TC {access_id or known['ACCESS_ID']}:{signature}",
             "Timestamp": stamp,
         }
-        return self.licensed.request(method, target, headers={**auth, **(headers or {})})
+        client = self.plain if plain else self.licensed
+        return client.request(method, target, headers={**auth, **(headers or {})})
 
     def token(
         self,
@@ -371,7 +375,7 @@ def test_v3_links_keep_the_query_and_clamp_prev(api: Api) -> None:
     body = api.v3(f"{INDICATORS}?{query}")
     assert "count" not in body
     following = urlsplit(body["next"])
-    assert (following.scheme, following.netloc) == ("http", "testserver")
+    assert (following.scheme, following.netloc) == ("https", "testserver")
     assert following.path == INDICATORS
     assert parse_qs(following.query) == {
         "owner": [COMMUNITY],
@@ -388,7 +392,7 @@ def test_v3_walk_by_next_links_returns_each_item_once(api: Api) -> None:
     total, seen = first["count"], [item["id"] for item in first["data"]]
     link = first.get("next")
     while link:
-        page = api.v3(link.removeprefix("http://testserver"))
+        page = api.v3(link.removeprefix("https://testserver"))
         assert "count" not in page
         seen += [item["id"] for item in page["data"]]
         link = page.get("next")
@@ -528,6 +532,14 @@ def v3_delete_body(api: Api) -> Any:
     return api.v3(f"{INDICATORS}/{created.json()['data']['id']}", "DELETE")
 
 
+def update_then_read(api: Api) -> tuple[int, int]:
+    """(confidence in the PUT answer, confidence read back) after a PUT of confidence 77."""
+    created = api.create({"type": "Host", "hostName": "put.contractgate.example", "confidence": 10})
+    url = f"{INDICATORS}/{created.json()['data']['id']}"
+    answered = api.v3(url, "PUT", json={"confidence": 77})
+    return 77 if answered["message"] == "Updated" else -1, api.v3(url)["data"]["confidence"]
+
+
 def encoded_lookup(api: Api) -> int:
     text = "http://encoded.contractgate.example/x"
     api.create({"type": "URL", "text": text})
@@ -656,6 +668,7 @@ FAULT_EFFECTS: dict[str, tuple[Probe, Any, Any]] = {
         200,
     ),
     "no-credentials-401": (status(lambda a: a.anonymous(f"{V2}/owners")), 403, 401),
+    "plain-http-served": (status(lambda a: a.hmac(f"{V2}/owners", plain=True)), 403, 200),
     "unlicensed-200": (status(lambda a: a.token(f"{V2}/owners", licensed=False)), 503, 200),
     "v2-status-word-ok": (lambda a: a.hmac(f"{V2}/owners").json()["status"], "Success", "OK"),
     "indicator-types-plural-key": (
@@ -738,7 +751,7 @@ FAULT_EFFECTS: dict[str, tuple[Probe, Any, Any]] = {
         False,
     ),
     "next-relative": (
-        lambda a: a.v3(f"{INDICATORS}?resultLimit=5")["next"].startswith("http://testserver/"),
+        lambda a: a.v3(f"{INDICATORS}?resultLimit=5")["next"].startswith("https://testserver/"),
         True,
         False,
     ),
@@ -746,6 +759,27 @@ FAULT_EFFECTS: dict[str, tuple[Probe, Any, Any]] = {
     "prev-on-first-page": (v3_has(f"{INDICATORS}?resultLimit=5", "prev"), False, True),
     "count-always": (v3_has(f"{INDICATORS}?resultLimit=5", "count"), False, True),
     "count-ignored": (v3_has(f"{INDICATORS}?resultLimit=5&count=true", "count"), True, False),
+    "next-plain-http": (
+        lambda a: urlsplit(a.v3(f"{INDICATORS}?resultLimit=5")["next"]).scheme,
+        "https",
+        "http",
+    ),
+    "groups-next-skips-item": (
+        lambda a: parse_qs(urlsplit(a.v3(f"{V3}/groups?resultLimit=4")["next"]).query)["resultStart"],
+        ["4"],
+        ["5"],
+    ),
+    "update-not-applied": (update_then_read, (77, 77), (77, 10)),
+    "deleted-without-summary": (
+        lambda a: all("summary" in entry for entry in a.v3(f"{INDICATORS}/deleted")["data"]),
+        True,
+        False,
+    ),
+    "user-id-string": (
+        lambda a: {type(user["id"]) for user in a.v3(f"{V3}/security/users")["data"]},
+        {int},
+        {str},
+    ),
     "next-skips-item": (
         lambda a: next_query(a, "resultLimit=10")["resultStart"],
         ["10"],
@@ -812,6 +846,72 @@ FAULT_EFFECTS: dict[str, tuple[Probe, Any, Any]] = {
     "whoami-no-role": (lambda a: "role" in a.v2(f"{V2}/whoami")["user"], True, False),
     "encoded-indicator-404": (encoded_lookup, 200, 404),
 }
+
+
+# --- TLS, and the endpoints added with it ------------------------------------------------------
+
+
+def test_the_instance_is_https_with_a_plain_http_port_that_refuses() -> None:
+    apps = {app.target: app for app in ThreatConnectServer().apps()}
+    assert ThreatConnectServer.tls is True
+    assert [apps[name].tls for name in ("threatconnect", "threatconnect-unlicensed")] == [None, None]
+    assert apps["threatconnect-http"].tls is False
+    assert apps["threatconnect-http"].asgi is apps["threatconnect"].asgi
+
+
+@pytest.mark.parametrize("path", [f"{V2}/owners", f"{V3}/security/owners", f"{INDICATORS}?resultLimit=1"])
+def test_plain_http_is_refused_with_403_even_when_signed(api: Api, path: str) -> None:
+    response = api.hmac(path, plain=True)
+    assert response.status_code == 403
+    assert response.json() == {"status": "Error", "message": "Requests to the API must use HTTPS"}
+    assert api.hmac(path).status_code == 200
+
+
+def test_v3_put_updates_and_answers_updated(api: Api) -> None:
+    created = api.create({"type": "Host", "hostName": "put2.contractgate.example", "rating": 1})
+    url = f"{INDICATORS}/{created.json()['data']['id']}"
+    answered = api.token(url, "PUT", json={"rating": 4, "description": "changed"})
+    assert answered.status_code == 200
+    body = answered.json()
+    assert (body["message"], body["status"]) == ("Updated", "Success")
+    assert (body["data"]["rating"], body["data"]["description"]) == (4.0, "changed")
+    assert api.v3(url)["data"]["rating"] == 4.0
+    assert api.token(url, "PUT", json=None).status_code == 400
+    assert api.token(f"{INDICATORS}/999999999", "PUT", json={"rating": 1}).status_code == 404
+
+
+def test_v3_groups_page_like_indicators(api: Api, server: ThreatConnectServer) -> None:
+    first = api.v3(f"{V3}/groups?owner=Common%20Community&resultLimit=4&count=true")
+    wanted = [g.id for g in server.store.groups if g.owner.name == COMMUNITY]
+    seen, link = [item["id"] for item in first["data"]], first.get("next")
+    while link:
+        page = api.v3(link.removeprefix("https://testserver"))
+        seen += [item["id"] for item in page["data"]]
+        link = page.get("next")
+    assert seen == wanted
+    assert first["count"] == len(wanted) == 9
+    group = first["data"][0]
+    assert {"id", "type", "name", "ownerName", "dateAdded", "webLink", "createdBy"} <= set(group)
+    assert (group["upVoteCount"], group["downVoteCount"]) == ("0", "0")
+
+
+def test_v3_security_users_lists_the_organizations_users(api: Api) -> None:
+    body = api.v3(f"{V3}/security/users")
+    assert body["status"] == "Success"
+    assert [user["userName"] for user in body["data"]][:2] == ["olivia.grant@example.org", "marcus.lee@example.org"]
+    assert set(body["data"][0]) == {"id", "userName", "firstName", "lastName", "pseudonym", "owner"}
+
+
+def test_v3_deleted_lists_seeded_and_newly_deleted_indicators(api: Api) -> None:
+    before = api.v3(f"{INDICATORS}/deleted")["data"]
+    assert len(before) == 3
+    assert set(before[0]) == {"ownerName", "dateAdded", "type", "summary"}
+    v3_delete_body(api)
+    after = api.v3(f"{INDICATORS}/deleted")["data"]
+    assert after[-1]["summary"] == "gone.contractgate.example"
+    assert after[-1]["type"] == "Host"
+    only_source = api.v3(f"{INDICATORS}/deleted?owner=Demo%20Source")["data"]
+    assert only_source == []
 
 
 def test_every_fault_has_an_effect_test() -> None:

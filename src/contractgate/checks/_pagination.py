@@ -108,6 +108,13 @@ class _Listing:
         self.ctx.expect(response, self.params.ok, context=label or self.label(start, limit))
         return response, json_body(response)
 
+    def base(self) -> str:
+        """The base URL of the target the listing lives on."""
+        spec = self.params.request
+        name = spec.target or self.ctx.contract.defaults.target
+        assert name is not None
+        return self.ctx.targets.base(self.ctx.contract, name, spec.region)[1]
+
     def label(self, start: int | None, limit: int | None) -> str:
         return f"page window {self.params.start_param}={start} {self.params.limit_param}={limit}"
 
@@ -367,6 +374,16 @@ def check_links(ctx: CheckContext, listing: _Listing, which: Literal["next", "pr
         if value is MISSING or not isinstance(value, str):
             raise Violation(f"the {which} link is missing", expected=f"a URL at {path}", got=value, where=label)
         query = _link_query(value, label, which)
+        base = listing.base()
+        if not value.startswith(base + "/"):
+            # A link off the target's base (another scheme such as plain http, another host) takes the
+            # client, and the credentials it signs every request with, somewhere the target never was.
+            raise Violation(
+                f"the {which} link leaves the target's base URL",
+                expected=f"{base}/...",
+                got=value,
+                where=f"{label}: json {path}",
+            )
         expected_start = start + limit if which == "next" else max(p.default_start, start - limit)
         original = listing.query(start, limit)
         original[p.start_param] = expected_start

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import contextlib
 import socket
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
+import trustme
 import uvicorn
 
 __all__ = [
@@ -69,17 +72,23 @@ class FaultSwitch:
 
 @dataclass(frozen=True)
 class App:
-    """One ASGI application of a reference server and the base path its API lives under."""
+    """One ASGI application of a reference server, the base path its API lives under, and its scheme.
+
+    `tls` None follows the server's `tls`; False serves this app over plain HTTP even on a TLS server
+    (a port whose documented behaviour is to refuse plain HTTP, for instance).
+    """
 
     target: str
     asgi: ASGIApp
     base_path: str = ""
+    tls: bool | None = None
 
 
 class ReferenceServer:
     """A documented-behaviour simulator of one vendor API, with fault switches.
 
-    Subclasses set `vendor`, `faults` and `default_credentials`, and implement `build_apps`.
+    Subclasses set `vendor`, `faults` and `default_credentials`, and implement `build_apps`; a vendor whose
+    docs require HTTPS sets `tls = True` and is served with a certificate from a CA made at start.
     `credentials` uses the contract's environment names (e.g. ``ACCESS_ID``, or ``KEY_DUBLIN``
     for a per-region credential) so a run can export them as ``CONTRACTGATE_<VENDOR>_<NAME>``.
     """
@@ -88,6 +97,7 @@ class ReferenceServer:
     faults: Mapping[str, Fault] = {}
     default_credentials: Mapping[str, str] = {}
     allow_writes: bool = True
+    tls: bool = False
 
     def __init__(
         self,
@@ -117,10 +127,15 @@ class ReferenceServer:
 
 @dataclass
 class RunningServer:
-    """A reference server listening on loopback: its base URL per target, and how to stop it."""
+    """A reference server listening on loopback: its base URL per target, the CA to trust, and how to stop it.
+
+    `ca_pem` is the PEM file of the CA that signed the server certificate (None when nothing is TLS);
+    clients trust it for this server only.
+    """
 
     server: ReferenceServer
     urls: dict[str, str] = field(default_factory=dict)
+    ca_pem: Path | None = None
     _stops: list[Callable[[], None]] = field(default_factory=list)
 
     def stop(self) -> None:
@@ -136,8 +151,33 @@ def _free_port(host: str) -> int:
         return int(sock.getsockname()[1])
 
 
-def _start_uvicorn(app: ASGIApp, host: str, port: int) -> Callable[[], None]:
-    config = uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False, lifespan="off")
+@dataclass(frozen=True)
+class _Certificate:
+    """A server certificate (chain) and key on disk, and the CA that issued it."""
+
+    ca_pem: Path
+    cert_pem: Path
+    key_pem: Path
+
+
+def _certificate(folder: Path, host: str) -> _Certificate:
+    """A fresh CA and a certificate for loopback (and `host`), written as PEM files under `folder`."""
+    ca = trustme.CA()
+    names = dict.fromkeys([host, "127.0.0.1", "localhost"])
+    issued = ca.issue_cert(*names)
+    files = _Certificate(folder / "ca.pem", folder / "server-chain.pem", folder / "server-key.pem")
+    ca.cert_pem.write_to_path(str(files.ca_pem))
+    issued.private_key_pem.write_to_path(str(files.key_pem))
+    for index, blob in enumerate(issued.cert_chain_pems):
+        blob.write_to_path(str(files.cert_pem), append=index > 0)
+    return files
+
+
+def _start_uvicorn(app: ASGIApp, host: str, port: int, certificate: _Certificate | None = None) -> Callable[[], None]:
+    tls: dict[str, Any] = {}
+    if certificate is not None:
+        tls = {"ssl_certfile": str(certificate.cert_pem), "ssl_keyfile": str(certificate.key_pem)}
+    config = uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False, lifespan="off", **tls)
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, name=f"refserver:{port}", daemon=True)
     thread.start()
@@ -158,13 +198,24 @@ def _start_uvicorn(app: ASGIApp, host: str, port: int) -> Callable[[], None]:
 def serve_in_thread(
     server: ReferenceServer, host: str = "127.0.0.1", first_port: int | None = None
 ) -> Iterator[RunningServer]:
-    """Run every app of `server` with uvicorn on loopback, in daemon threads, for the block's duration."""
+    """Run every app of `server` with uvicorn on loopback, in daemon threads, for the block's duration.
+
+    Apps that use TLS get a certificate from a CA made for this run; its PEM is `RunningServer.ca_pem`.
+    """
     running = RunningServer(server)
-    try:
-        for index, app in enumerate(server.apps()):
-            port = first_port + index if first_port else _free_port(host)
-            running._stops.append(_start_uvicorn(app.asgi, host, port))
-            running.urls[app.target] = f"http://{host}:{port}{app.base_path}"
-        yield running
-    finally:
-        running.stop()
+    with tempfile.TemporaryDirectory(prefix="contractgate-tls-") as folder:
+        apps = server.apps()
+        certificate = None
+        if any(server.tls if app.tls is None else app.tls for app in apps):
+            certificate = _certificate(Path(folder), host)
+            running.ca_pem = certificate.ca_pem
+        try:
+            for index, app in enumerate(apps):
+                port = first_port + index if first_port else _free_port(host)
+                secure = server.tls if app.tls is None else app.tls
+                running._stops.append(_start_uvicorn(app.asgi, host, port, certificate if secure else None))
+                scheme = "https" if secure else "http"
+                running.urls[app.target] = f"{scheme}://{host}:{port}{app.base_path}"
+            yield running
+        finally:
+            running.stop()

@@ -23,6 +23,7 @@ from ._data import (
     INDICATOR_KINDS,
     SECURITY_LABELS,
     Attribute,
+    DeletedIndicator,
     Group,
     GroupKind,
     Indicator,
@@ -57,8 +58,11 @@ from ._render import (
     v2_user,
     v2_xml,
     v2_xml_error,
+    v3_deleted,
+    v3_group,
     v3_indicator,
     v3_security_owner,
+    v3_user,
     xml_response,
 )
 from ._v3meta import TQL_KEYWORDS, field_options, object_descriptor
@@ -69,6 +73,8 @@ MOUNT = "/api"
 NOT_FOUND = "The requested resource was not found"
 _LICENCE_HELP = "please contact sales@threatconnect.com if you wish to enable it"
 NOT_LICENSED = f"API access has not been licensed for this system, {_LICENCE_HELP}"
+# The docs say a request that is not HTTPS gets a 403 but give no text for it.
+PLAIN_HTTP = "Requests to the API must use HTTPS"
 _API_USER = User("", "Integration", "Account", "IntegrationAcct", "Api User")
 _ACTIVE_IN_TQL = re.compile(r"\bactive\b", re.IGNORECASE)
 
@@ -193,6 +199,8 @@ class _Api:
         async def run(request: Request) -> Response:
             call = await self._call(request)
             try:
+                if call.origin.startswith("http://") and not self.on("plain-http-served"):
+                    raise _Failure(403, PLAIN_HTTP)
                 if not self.licensed and not self.on("unlicensed-200"):
                     raise _Failure(503, NOT_LICENSED)
                 denial = self.gate.check(self._received(call))
@@ -557,7 +565,14 @@ class _Api:
         query = "&".join(f"{quote(key, safe='')}={quote(value, safe='')}" for key, value in pairs)
         return f"{call.origin}{call.raw_path}?{query}"
 
-    def v3_list(self, call: _Call, items: Sequence[Any], show: Callable[[Any], Any]) -> Response:
+    def v3_list(
+        self,
+        call: _Call,
+        items: Sequence[Any],
+        show: Callable[[Any], Any],
+        *,
+        skip_fault: str = "next-skips-item",
+    ) -> Response:
         window = parse_window(
             call.param("resultStart"),
             call.param("resultLimit"),
@@ -571,8 +586,10 @@ class _Api:
             body["count"] = total
         body["status"] = "Success"
         if start + limit < total:
-            step = limit + 1 if self.on("next-skips-item") else limit
+            step = limit + 1 if self.on(skip_fault) else limit
             link = self.v3_link(call, start + step, limit, keep=not self.on("next-drops-params"))
+            if self.on("next-plain-http"):
+                link = link.replace("https://", "http://", 1)
             body["next"] = link.removeprefix(call.origin) if self.on("next-relative") else link
         if start > 0 or self.on("prev-on-first-page"):
             back = start - limit if self.on("prev-not-clamped") else max(0, start - limit)
@@ -633,13 +650,63 @@ class _Api:
 
     def v3_indicator(self, call: _Call) -> Response:
         item = self.v3_lookup(call)
+        if call.request.method == "PUT":
+            return self.v3_update(call, item)
         if call.request.method == "DELETE":
             self.store.indicators.remove(item)
+            now = dt.datetime.now(dt.UTC).replace(microsecond=0)
+            self.store.deleted.append(DeletedIndicator(item.owner, item.kind, item.summary, now))
             if self.on("v3-delete-no-message"):
                 return self.json({"status": "Success"})
             return self.json({"message": "Deleted", "status": "Success"})
         groups = {group.id: group for group in self.store.groups}
         return self.v3_single(v3_indicator(item, call.origin, self.v3_fields(call), groups))
+
+    def v3_update(self, call: _Call, item: Indicator) -> Response:
+        """A v3 PUT: the settable fields of the body applied, answered with the object and "Updated"."""
+        body = call.body if isinstance(call.body, dict) else None
+        if body is None:
+            raise _Failure(400, "The request body must be a JSON object")
+        if not self.on("update-not-applied"):
+            _apply(item, body, dt.datetime.now(dt.UTC).replace(microsecond=0))
+        return self.v3_written(v3_indicator(item, call.origin, self.v3_fields(call)), 200, "Updated")
+
+    def v3_deleted(self, call: _Call) -> Response:
+        """v3 /indicators/deleted: what was removed from the owners in scope."""
+        owners = {owner.id for owner in self.v3_scope(call)}
+        gone = [entry for entry in self.store.deleted if entry.owner.id in owners]
+
+        def show(entry: DeletedIndicator) -> dict[str, Any]:
+            shown = v3_deleted(entry)
+            if self.on("deleted-without-summary"):
+                del shown["summary"]
+            return shown
+
+        return self.v3_list(call, gone, show)
+
+    def v3_groups(self, call: _Call) -> Response:
+        """v3 /groups: the groups of the owners in scope, paged like indicators."""
+        owners = {owner.id for owner in self.v3_scope(call)}
+        found = [group for group in self.store.groups if group.owner.id in owners]
+        creator, organization, origin = self.store.users[0], self.store.organization, call.origin
+        return self.v3_list(
+            call,
+            found,
+            lambda group: v3_group(group, origin, creator, organization),
+            skip_fault="groups-next-skips-item",
+        )
+
+    def security_users(self, call: _Call) -> Response:
+        """v3 /security/users: the Organization's users."""
+        organization = self.store.organization
+
+        def show(user: User) -> dict[str, Any]:
+            shown = v3_user(user, organization)
+            if self.on("user-id-string"):
+                shown["id"] = str(user.id)
+            return shown
+
+        return self.v3_list(call, self.store.users, show)
 
     def v3_create(self, call: _Call) -> Response:
         body = call.body if isinstance(call.body, dict) else None
@@ -760,8 +827,11 @@ class _Api:
             ("/v3/indicators", self.options_object, ["OPTIONS"]),
             ("/v3/indicators/fields", self.options_fields, ["OPTIONS"]),
             ("/v3/indicators/tql", self.options_tql, ["OPTIONS"]),
-            ("/v3/indicators/{rest:path}", self.v3_indicator, ["GET", "DELETE"]),
+            ("/v3/indicators/deleted", self.v3_deleted, read),
+            ("/v3/indicators/{rest:path}", self.v3_indicator, ["GET", "PUT", "DELETE"]),
+            ("/v3/groups", self.v3_groups, read),
             ("/v3/security/owners", self.security_owners, read),
+            ("/v3/security/users", self.security_users, read),
             ("/v3/security/owners/{owner_id:int}", self.security_owner, read),
         ]
         routes: list[BaseRoute] = [

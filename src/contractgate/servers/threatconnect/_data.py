@@ -13,6 +13,7 @@ __all__ = [
     "SECURITY_LABELS",
     "TAG_DESCRIPTIONS",
     "Attribute",
+    "DeletedIndicator",
     "Group",
     "GroupKind",
     "Indicator",
@@ -54,6 +55,7 @@ class User:
     last_name: str
     pseudonym: str
     role: str
+    id: int = 0
 
 
 @dataclass(frozen=True)
@@ -161,6 +163,16 @@ class Group:
     status: str | None = None
     tags: list[str] = field(default_factory=list)
     attributes: list[Attribute] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class DeletedIndicator:
+    """What v3 /indicators/deleted remembers of an indicator removed from an owner."""
+
+    owner: Owner
+    kind: IndicatorKind
+    summary: str
+    date_deleted: dt.datetime
 
 
 @dataclass(frozen=True)
@@ -313,6 +325,7 @@ class Store:
     indicators: list[Indicator]
     groups: list[Group]
     next_id: int
+    deleted: list[DeletedIndicator] = field(default_factory=list)
 
     def owner_named(self, name: str) -> Owner | None:
         """The owner with this exact name, if any (readable or not)."""
@@ -515,12 +528,19 @@ def seed() -> Store:
         linked = seeder.rng.sample(groups[:35], seeder.rng.randint(0, 2))
         indicator.group_ids = [group.id for group in linked]
     users = [
-        User("olivia.grant@example.org", "Olivia", "Grant", "OGrant", "Organization Administrator"),
-        User("marcus.lee@example.org", "Marcus", "Lee", "MLee", "Standard User"),
-        User("priya.raman@example.org", "Priya", "Raman", "PRaman", "Standard User"),
-        User("tomas.novak@example.org", "Tomas", "Novak", "TNovak", "Read Only User"),
+        User("olivia.grant@example.org", "Olivia", "Grant", "OGrant", "Organization Administrator", 11),
+        User("marcus.lee@example.org", "Marcus", "Lee", "MLee", "Standard User", 12),
+        User("priya.raman@example.org", "Priya", "Raman", "PRaman", "Standard User", 13),
+        User("tomas.novak@example.org", "Tomas", "Novak", "TNovak", "Read Only User", 14),
     ]
     indicators = sorted([*shared, *feed, *private, *own], key=lambda item: item.id)
+    # Indicators deleted before the seed (fixed values: the seeded random stream stays as it was).
+    kinds = {kind.name: kind for kind in INDICATOR_KINDS}
+    deleted = [
+        DeletedIndicator(organization, kinds["Host"], "retired-c2.example.net", EPOCH + dt.timedelta(days=40)),
+        DeletedIndicator(organization, kinds["Address"], "198.51.100.77", EPOCH + dt.timedelta(days=41)),
+        DeletedIndicator(community, kinds["URL"], "http://phish.example.com/login", EPOCH + dt.timedelta(days=42)),
+    ]
     return Store(
         owners=[organization, community, source, hidden],
         organization=organization,
@@ -528,4 +548,5 @@ def seed() -> Store:
         indicators=indicators,
         groups=sorted(groups, key=lambda item: item.id),
         next_id=seeder.next_id + 1_000,
+        deleted=deleted,
     )

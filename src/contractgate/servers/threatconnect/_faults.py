@@ -52,6 +52,7 @@ _TABLE: tuple[tuple[str, str, str], ...] = (
     ("expired-token-accepted", "TC-AUTH-011", "accepts an expired API token"),
     ("no-credentials-401", "TC-AUTH-012", "answers a request without credentials with 401"),
     ("unlicensed-200", "TC-AUTH-013", "the unlicensed instance serves the API normally"),
+    ("plain-http-served", "TC-AUTH-014", "serves signed requests over plain HTTP instead of refusing them"),
     # envelopes
     ("v2-status-word-ok", "TC-ENV-001", "v2 JSON successes carry status 'OK' instead of 'Success'"),
     (
@@ -82,6 +83,8 @@ _TABLE: tuple[tuple[str, str, str], ...] = (
     ("json-charset", "TC-ENV-010", "JSON responses say 'application/json; charset=utf-8'"),
     ("create-returns-200", "TC-ENV-011", "a v3 POST that creates answers 200 instead of 201"),
     ("v3-delete-no-message", "TC-ENV-012", "a v3 DELETE success leaves out message 'Deleted'"),
+    ("update-not-applied", "TC-ENV-013", "a v3 PUT answers 'Updated' but leaves the indicator unchanged"),
+    ("deleted-without-summary", "TC-ENV-014", "v3 /indicators/deleted entries leave the summary out"),
     # pagination and queries
     ("default-limit-50", "TC-PAGE-001", "v2 lists default to 50 items instead of 100"),
     ("limit-below-10-raised", "TC-PAGE-002", "v2 raises any resultLimit below 10 to 10"),
@@ -107,6 +110,7 @@ _TABLE: tuple[tuple[str, str, str], ...] = (
     ("v3-over-limit-accepted", "TC-PAGE-008", "v3 accepts resultLimit above 10000"),
     ("next-drops-params", "TC-PAGE-009", "v3 next links keep only resultStart and resultLimit"),
     ("next-relative", "TC-PAGE-009", "v3 next links are relative, not absolute URLs"),
+    ("next-plain-http", "TC-PAGE-009", "v3 next links send the client to plain http:// (HTTPS dropped)"),
     ("prev-not-clamped", "TC-PAGE-010", "v3 prev links may point at a negative resultStart"),
     ("prev-on-first-page", "TC-PAGE-010", "v3 lists carry a prev link on the first page too"),
     ("count-always", "TC-PAGE-011", "v3 lists carry count without count=true"),
@@ -120,6 +124,7 @@ _TABLE: tuple[tuple[str, str, str], ...] = (
     ("modified-since-ignored", "TC-PAGE-016", "v2 ignores the modifiedSince parameter"),
     ("inactive-listed", "TC-PAGE-017", "lists include inactive indicators by default"),
     ("get-body-ignored", "TC-PAGE-018", "v3 ignores parameters sent as a JSON body on GET"),
+    ("groups-next-skips-item", "TC-PAGE-019", "v3 /groups next links advance resultStart one item too far"),
     # owners and includes
     ("v2-default-all-owners", "TC-OWN-001", "v2 without owner returns data of every owner"),
     ("owner-ignored", "TC-OWN-002", "v2 ignores the owner parameter"),
@@ -159,6 +164,7 @@ _TABLE: tuple[tuple[str, str, str], ...] = (
         "TC-MISC-003",
         "v2 looks a percent-encoded indicator up without decoding it",
     ),
+    ("user-id-string", "TC-MISC-004", "v3 /security/users gives each user's id as a string"),
 )
 
 # Faults the broad fuzz rules must catch as well: they prove each fuzz rule can fail.

@@ -14,6 +14,7 @@ from ._data import (
     SECURITY_LABELS,
     TAG_DESCRIPTIONS,
     Attribute,
+    DeletedIndicator,
     Group,
     Indicator,
     IndicatorKind,
@@ -39,8 +40,11 @@ __all__ = [
     "v2_user",
     "v2_xml",
     "v2_xml_error",
+    "v3_deleted",
+    "v3_group",
     "v3_indicator",
     "v3_security_owner",
+    "v3_user",
     "xml_response",
 ]
 
@@ -418,3 +422,44 @@ def v3_security_owner(owner: Owner, organization: Owner) -> dict[str, Any]:
     if not own:
         shown |= {"permUsers": "NONE", "permSettings": "NONE", "permInvite": "NONE"}
     return shown
+
+
+def v3_user(user: User, organization: Owner) -> dict[str, Any]:
+    """A user of the Organization in v3 security/users."""
+    return {
+        "id": user.id,
+        "userName": user.user_name,
+        "firstName": user.first_name,
+        "lastName": user.last_name,
+        "pseudonym": user.pseudonym,
+        "owner": organization.name,
+    }
+
+
+def v3_group(group: Group, origin: str, creator: User, organization: Owner) -> dict[str, Any]:
+    """A group in v3 (the default fields)."""
+    entity = group.kind.entity.lower()
+    return {
+        "id": group.id,
+        "dateAdded": iso(group.date_added),
+        "ownerId": group.owner.id,
+        "ownerName": group.owner.name,
+        "webLink": f"{origin}/#/details/groups/{group.id}/overview",
+        "type": group.kind.name,
+        "name": group.name,
+        "createdBy": v3_user(creator, organization),
+        "upVoteCount": "0",
+        "downVoteCount": "0",
+        "lastModified": iso(group.date_added),
+        "legacyLink": f"{origin}/auth/{entity}/{entity}.xhtml?{entity}={group.id}",
+    }
+
+
+def v3_deleted(item: DeletedIndicator) -> dict[str, Any]:
+    """An entry of v3 /indicators/deleted: who held it, when it went, what it was."""
+    return {
+        "ownerName": item.owner.name,
+        "dateAdded": iso(item.date_deleted),
+        "type": item.kind.name,
+        "summary": item.summary,
+    }

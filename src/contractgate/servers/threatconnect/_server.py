@@ -18,9 +18,10 @@ _EXPIRED_TAIL = "Vb8nQ2xK5mT9rL3wP7zC1yF4hJ6sD0gA2eU5iO8pR1s="
 
 
 class ThreatConnectServer(ReferenceServer):
-    """ThreatConnect v2/v3 as documented, at /api, with an unlicensed twin that answers 503."""
+    """ThreatConnect v2/v3 as documented: HTTPS at /api, an unlicensed twin that answers 503, and plain HTTP refused."""
 
     vendor = "threatconnect"
+    tls = True
     _store: Store
     faults: Mapping[str, Fault] = FAULTS
     default_credentials: Mapping[str, str] = {
@@ -56,8 +57,10 @@ class ThreatConnectServer(ReferenceServer):
         return self._lock
 
     def build_apps(self) -> list[App]:
-        """The licensed instance and an unlicensed one, both with the API under /api."""
+        """The licensed instance (over HTTPS, and its plain-HTTP port) and an unlicensed one, the API under /api."""
+        licensed = build_app(self, licensed=True)
         return [
-            App("threatconnect", build_app(self, licensed=True), MOUNT),
+            App("threatconnect", licensed, MOUNT),
             App("threatconnect-unlicensed", build_app(self, licensed=False), MOUNT),
+            App("threatconnect-http", licensed, MOUNT, tls=False),
         ]
