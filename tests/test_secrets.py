@@ -82,11 +82,14 @@ def test_a_run_leaves_no_hypothesis_files_in_the_working_directory(tmp_path: Pat
     """Hypothesis caches string constants of local modules (credential literals too) under `.hypothesis/`."""
     environ = {k: v for k, v in os.environ.items() if k != "HYPOTHESIS_STORAGE_DIRECTORY"}
     environ["PYTHONPATH"] = os.pathsep.join([str(ROOT / "src"), environ.get("PYTHONPATH", "")])
-    argv = ["--contracts", str(ROOT / "contracts"), "run", "--vendor", "threatconnect", "--rule", "TC-AUTH-008"]
-    argv += ["--no-matrix", "--reports", "reports", "-v"]  # TC-AUTH-008 is a hypothesis property (hmac-window)
+    # TC-AUTH-008 is a hypothesis property (hmac-window), TC-FUZZ-001 draws its requests with schemathesis.
+    rules = ["--rule", "TC-AUTH-008", "--rule", "TC-FUZZ-001"]
+    argv = ["--contracts", str(ROOT / "contracts"), "run", "--vendor", "threatconnect", *rules]
+    argv += ["--no-matrix", "--reports", "reports", "-v"]
     code = f"from contractgate.cli import main; raise SystemExit(main({argv!r}))"
     run = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=environ, capture_output=True, text=True)
     assert run.returncode == 0, run.stdout + run.stderr
     assert "passed" in run.stdout
     assert "TC-AUTH-008" in run.stdout
+    assert "TC-FUZZ-001" in run.stdout
     assert not (tmp_path / ".hypothesis").exists()

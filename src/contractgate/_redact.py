@@ -15,7 +15,7 @@ MASK = "REDACTED"  # URL-safe, so a masked link still replays as the same path
 # Parts split out of a compound secret (`name:password`), values learned from cookies and the stable core of
 # a secret's base64 inside a longer base64 run are masked only from this length on: shorter ones are too
 # likely to be ordinary text. A configured credential is masked whatever its length.
-_MIN_DERIVED = 8
+_MIN_DERIVED = 6
 # A configured secret this short is masked only as a whole word (not inside a longer run of letters and
 # digits), so a one-letter password does not turn every word holding that letter into noise.
 _WHOLE_WORD_BELOW = 4
