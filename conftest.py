@@ -15,5 +15,5 @@ if not any(ep.name == "contractgate" for ep in entry_points(group="pytest11")):
 settings.register_profile(
     "ci", derandomize=True, deadline=None, database=None, print_blob=True, suppress_health_check=[HealthCheck.too_slow]
 )
-settings.register_profile("dev", deadline=None, max_examples=50)
+settings.register_profile("dev", deadline=None, max_examples=50, database=None)
 settings.load_profile("ci" if os.environ.get("CI") == "true" else "dev")

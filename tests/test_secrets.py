@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -73,3 +76,20 @@ def test_shipped_cassettes_hold_no_reference_secret(vendor: str) -> None:
             assert secret not in text, f"{path.name} holds a reference-server secret"
         for pattern in LEAK_PATTERNS:
             assert not pattern.search(text), f"{path.name} matches {pattern.pattern}"
+
+
+def test_a_run_leaves_no_hypothesis_files_in_the_working_directory(tmp_path: Path) -> None:
+    """Hypothesis caches string constants of local modules (credential literals too) under `.hypothesis/`."""
+    environ = {k: v for k, v in os.environ.items() if k != "HYPOTHESIS_STORAGE_DIRECTORY"}
+    environ["PYTHONPATH"] = os.pathsep.join([str(ROOT / "src"), environ.get("PYTHONPATH", "")])
+    # TC-AUTH-008 is a hypothesis property (hmac-window), TC-FUZZ-001 draws its requests with schemathesis.
+    rules = ["--rule", "TC-AUTH-008", "--rule", "TC-FUZZ-001"]
+    argv = ["--contracts", str(ROOT / "contracts"), "run", "--vendor", "threatconnect", *rules]
+    argv += ["--no-matrix", "--reports", "reports", "-v"]
+    code = f"from contractgate.cli import main; raise SystemExit(main({argv!r}))"
+    run = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=environ, capture_output=True, text=True)
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "passed" in run.stdout
+    assert "TC-AUTH-008" in run.stdout
+    assert "TC-FUZZ-001" in run.stdout
+    assert not (tmp_path / ".hypothesis").exists()

@@ -119,17 +119,20 @@ class Cassette:
         bases: dict[str, str],
     ) -> None:
         """Append one exchange, redacted and with live base URLs replaced by marks."""
+        # Headers first: masking a cookie learns its value, which a body may echo.
+        headers = redactor.header_dict(
+            request.headers.multi_items(), skip={"host", "user-agent", "accept-encoding", "connection"}
+        )
+        response_headers = [(k, _mark(v, bases)) for k, v in redactor.headers_of(response.headers.multi_items())]
         content = response.content
         try:
-            body, encoding = _mark(redactor.body(content), bases), "utf-8"
             content.decode("utf-8")
         except UnicodeDecodeError:
-            body, encoding = base64.b64encode(content).decode(), "base64"
-        headers = {
-            name: redactor.header(name, value)
-            for name, value in request.headers.items()
-            if name.lower() not in {"host", "user-agent", "accept-encoding", "connection"}
-        }
+            # Bytes that are not text are stored as base64 of the MASKED bytes: base64 would hide a secret
+            # from the masking of text, not from whoever decodes the cassette.
+            body, encoding = base64.b64encode(redactor.raw(content)).decode(), "base64"
+        else:
+            body, encoding = _mark(redactor.body(content), bases), "utf-8"
         self.interactions.append(
             Interaction(
                 target=target,
@@ -138,9 +141,7 @@ class Cassette:
                 request_headers=headers,
                 request_body=redactor.body(request.content),
                 status=response.status_code,
-                response_headers=[
-                    (name, _mark(redactor.header(name, value), bases)) for name, value in response.headers.multi_items()
-                ],
+                response_headers=response_headers,
                 response_body=body,
                 body_encoding=encoding,
             )

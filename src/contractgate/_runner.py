@@ -178,14 +178,14 @@ class Engine:
             outcome.status = Status.FAILED
             outcome.message = redactor.text(violation.message)
             outcome.expected = redactor.text(_text(violation.expected))
-            outcome.got = redactor.text(_text(violation.got))
-            outcome.where = violation.where
+            outcome.got = _shown(redactor, violation.got)
+            outcome.where = redactor.text(violation.where)
         except (SkipRule, CredentialsMissing) as skip:
             outcome.status = Status.SKIPPED
-            outcome.message = str(skip)
+            outcome.message = redactor.text(str(skip))
         except WriteBlocked as blocked:
             outcome.status = Status.ERROR
-            outcome.message = f"{blocked} (mark the rule `writes: true` if it must write)"
+            outcome.message = redactor.text(f"{blocked} (mark the rule `writes: true` if it must write)")
         except SetupError as error:
             outcome.status = Status.ERROR
             outcome.message = redactor.text(str(error))
@@ -296,6 +296,15 @@ class _TrustPerTarget(httpx.BaseTransport):
 
 def _text(value: object) -> str:
     return "" if value is None else value if isinstance(value, str) else repr(value)
+
+
+_SHOWN_LIMIT = 300  # as `Violation.__str__` shows `got`
+
+
+def _shown(redactor: Redactor, value: object) -> str:
+    """A violation's `got` as reports show it (a body, say): masked first, then cut, never the reverse."""
+    text = redactor.text(_text(value))
+    return text if len(text) <= _SHOWN_LIMIT else text[:_SHOWN_LIMIT] + "…"
 
 
 def _now() -> str:

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import atexit
 import datetime as dt
+import functools
 import os
 import shlex
+import shutil
+import tempfile
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -13,6 +17,7 @@ from urllib.parse import quote
 
 import httpx
 from hypothesis import HealthCheck, Phase, Verbosity, example, given, settings
+from hypothesis.configuration import set_hypothesis_home_dir
 from hypothesis.strategies import SearchStrategy
 
 from ._auth import Clock, Credentials, build_auth
@@ -69,12 +74,25 @@ def curl_line(request: httpx.Request, redactor: Redactor) -> str:
     """The request as a curl command, secrets masked."""
     words = ["curl", "-X", request.method, shlex.quote(redactor.url(str(request.url)))]
     skip = {"host", "user-agent", "accept-encoding", "connection", "content-length"}
-    for name, value in request.headers.items():
-        if name.lower() not in skip:
-            words += ["-H", shlex.quote(f"{name}: {redactor.header(name, value)}")]
+    for name, value in redactor.headers_of(request.headers.multi_items(), skip):
+        words += ["-H", shlex.quote(f"{name}: {value}")]
     if request.content:
-        words += ["--data-raw", shlex.quote(redactor.body(request.content)[:2000])]
+        words += ["--data-raw", shlex.quote(redactor.body(request.content)[:2000])]  # masked first, then cut
     return " ".join(words)
+
+
+@functools.cache
+def keep_hypothesis_files_out_of_cwd() -> None:
+    """Point hypothesis's files at a private directory, removed at exit, unless the user chose one.
+
+    Even with no example database hypothesis writes `.hypothesis/` into the working directory: its cache
+    of the string constants of local modules holds whatever credential literals those modules carry.
+    """
+    if os.environ.get("HYPOTHESIS_STORAGE_DIRECTORY"):
+        return
+    private = tempfile.mkdtemp(prefix="contractgate-hypothesis-")
+    atexit.register(shutil.rmtree, private, ignore_errors=True)
+    set_hypothesis_home_dir(private)
 
 
 class CheckContext:
@@ -239,8 +257,8 @@ class CheckContext:
                 curl=curl_line(sent, self.redactor),
                 status=response.status_code,
                 elapsed_ms=elapsed,
-                response_headers={k: self.redactor.header(k, v) for k, v in response.headers.items()},
-                response_excerpt=self.redactor.body(response.content[:600]),
+                response_headers=self.redactor.header_dict(response.headers.multi_items()),
+                response_excerpt=self.redactor.body(response.content)[:600],  # masked first, then cut
             )
         )
         return response
@@ -304,6 +322,7 @@ class CheckContext:
             drawn.append(value)
             body(value)
 
+        keep_hypothesis_files_out_of_cwd()
         prop = given(strategy)(attempt)
         for value in reversed(boundaries):
             prop = example(value)(prop)
