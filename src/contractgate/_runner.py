@@ -15,6 +15,7 @@ import httpx
 
 from . import __name__ as _package
 from ._auth import Credentials
+from ._bounds import BoundedTransport, Breakers, Limits, deadline_http_transport
 from ._cassettes import Cassette, cassette_path
 from ._config import RunConfig, check_reachable
 from ._contract import Contract, Rule
@@ -63,6 +64,7 @@ class Engine:
     listeners: list[Listener] = field(default_factory=list)
     transport: httpx.BaseTransport | None = None
     _budgets: dict[str, RateBudget] = field(default_factory=dict)
+    _breakers: Breakers = field(default_factory=Breakers)
 
     def run(self) -> RunResult:
         """Run every selected rule, tell the listeners, return the result."""
@@ -242,8 +244,12 @@ class Engine:
         budget = self._budget(contract.vendor)
         if self.transport is None:
             # One connection pool (and one TLS context, costly to build) for the whole run.
-            self.transport = httpx.HTTPTransport()
-        live = LiveTransport(self.transport, allow_writes=writes, budget=budget)
+            self.transport = deadline_http_transport()
+        defaults = contract.defaults
+        limits = Limits.of(defaults.timeout, defaults.deadline, defaults.max_body_bytes)
+        # Directly on the wire, so the guards, the recorder and every reader see only bounded answers.
+        bounded = BoundedTransport(self.transport, limits, self._breakers)
+        live = LiveTransport(bounded, allow_writes=writes, budget=budget)
         if self.config.mode == "record":
             assert cassette is not None
             return RecordingTransport(live, cassette, redactor, bases)
