@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextvars
 import threading
 import time
+import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
@@ -36,6 +37,7 @@ DEADLINE_FACTOR = 3.0
 BREAKER_THRESHOLD = 3
 """Consecutive timeouts, deadline hits or connection failures after which a target gets no more requests."""
 
+_INFLATE_STEP = 64 << 10  # the most decompressed bytes held at once while measuring a compressed body
 _MIN_WAIT = 0.001  # a socket timeout of 0 would make the socket non-blocking instead of failing fast
 
 _deadline: contextvars.ContextVar[float | None] = contextvars.ContextVar("contractgate_deadline", default=None)
@@ -237,6 +239,59 @@ def _failed(
     return exc
 
 
+class _TooLarge(Exception):
+    """The decompressed body passed the cap."""
+
+
+class _Inflation:
+    """How large a gzip/deflate body becomes once httpx decodes it, measured without holding it."""
+
+    def __init__(self, codings: list[str], limit: int) -> None:
+        # Undo the last coding first; a zlib-or-gzip header is auto-detected, raw deflate is tried on failure.
+        self._stages: list[zlib._Decompress] | None = [zlib.decompressobj(zlib.MAX_WBITS | 32) for _ in codings]
+        self._raw_allowed = [coding == "deflate" for coding in reversed(codings)]
+        self._limit = limit
+        self.size = 0
+
+    @classmethod
+    def of(cls, header: str, limit: int) -> _Inflation | None:
+        """A meter for the codings httpx decodes (gzip, deflate), or None when the body is not compressed."""
+        codings = [c.strip().lower() for c in header.split(",") if c.strip().lower() not in {"", "identity"}]
+        if not codings or not set(codings) <= {"gzip", "x-gzip", "deflate"}:
+            return None
+        return cls(codings, limit)
+
+    def feed(self, data: bytes) -> None:
+        """Account for one raw chunk; raise _TooLarge past the cap. A corrupt body is left to httpx to report."""
+        if self._stages is None:
+            return
+        try:
+            self._inflate(self._stages, 0, data)
+        except zlib.error:
+            self._stages = None
+
+    def _inflate(self, stages: list[zlib._Decompress], stage: int, data: bytes) -> None:
+        if stage == len(stages):
+            self.size += len(data)
+            if self.size > self._limit:
+                raise _TooLarge
+            return
+        while data:
+            try:
+                out = stages[stage].decompress(data, _INFLATE_STEP)
+            except zlib.error:
+                if not self._raw_allowed[stage]:
+                    raise
+                self._raw_allowed[stage] = False  # as httpx does: deflate without the zlib wrapper
+                stages[stage] = zlib.decompressobj(-zlib.MAX_WBITS)
+                continue
+            self._raw_allowed[stage] = False
+            self._inflate(stages, stage + 1, out)
+            data = stages[stage].unconsumed_tail
+            if not out:
+                break
+
+
 def _size(value: float) -> str:
     for unit, size in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
         if value >= size:
@@ -258,6 +313,8 @@ class _BoundedStream(httpx.SyncByteStream):
         self._deadline = deadline
         announced = response.headers.get("Content-Length", "")
         self._announced = int(announced) if announced.isdigit() else None
+        self._coding = response.headers.get("Content-Encoding", "")
+        self._inflation = _Inflation.of(self._coding, limits.max_body_bytes)
 
     def __iter__(self) -> Iterator[bytes]:
         cap = self._limits.max_body_bytes
@@ -278,6 +335,11 @@ class _BoundedStream(httpx.SyncByteStream):
             received += len(chunk)
             if received > cap:
                 raise self._too_large(f"more than {cap} bytes (stopped reading there)")
+            if self._inflation is not None:
+                try:
+                    self._inflation.feed(chunk)
+                except _TooLarge:
+                    raise self._too_large(f"more than {cap} bytes once decompressed ({self._coding})") from None
             if time.monotonic() > self._deadline:
                 late = httpx.ReadTimeout("the request's total deadline passed", request=self._request)
                 raise _failed(self._request, late, self._breaker, self._limits, self._deadline)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import gzip
 import http.server
 import time
-from collections.abc import Iterator
+import zlib
+from collections.abc import Callable, Iterator
 
 import httpx
 import pydantic
@@ -174,3 +176,33 @@ def test_an_open_breaker_sends_nothing() -> None:
     assert len(sent) == BREAKER_THRESHOLD
     with pytest.raises(httpx.ConnectError):  # another origin has its own breaker
         client.get("http://elsewhere.invalid/items")
+
+
+@pytest.mark.parametrize(
+    ("coding", "compress"),
+    [
+        ("gzip", lambda data: gzip.compress(data)),
+        ("deflate", lambda data: zlib.compress(data)),
+        ("deflate", lambda data: zlib.compress(data, wbits=-zlib.MAX_WBITS)),  # raw deflate, as httpx accepts
+        ("gzip, gzip", lambda data: gzip.compress(gzip.compress(data))),
+    ],
+    ids=["gzip", "deflate", "raw-deflate", "gzip-twice"],
+)
+def test_a_compression_bomb_is_cut_at_the_cap(coding: str, compress: Callable[[bytes], bytes]) -> None:
+    bomb = compress(b"\0" * (16 << 20))
+    assert len(bomb) < CAP  # small on the wire, 16 MiB once decoded
+    client = _bounded(
+        httpx.MockTransport(lambda r: httpx.Response(200, headers={"Content-Encoding": coding}, content=bomb))
+    )
+    with pytest.raises(BodyTooLarge, match="body cap") as raised:
+        client.get("http://target.invalid/items")
+    assert "once decompressed" in str(raised.value.got)
+
+
+def test_a_compressed_body_within_the_cap_decodes_unchanged() -> None:
+    data = b'{"items": [1, 2]}' * 1000
+    packed = gzip.compress(data)
+    client = _bounded(
+        httpx.MockTransport(lambda r: httpx.Response(200, headers={"Content-Encoding": "gzip"}, content=packed))
+    )
+    assert client.get("http://target.invalid/items").content == data

@@ -6,6 +6,7 @@ loopback target, with small bounds so it stays fast: timeout 0.5 s, deadline 2 s
 
 from __future__ import annotations
 
+import gzip
 import http.server
 import tracemalloc
 from pathlib import Path
@@ -119,6 +120,27 @@ def test_huge_body_is_read_only_up_to_the_cap(tmp_path: Path, monkeypatch: pytes
         finally:
             tracemalloc.stop()
     _bounded_by_the_cap(run.status("MINI-AUTH-001"), run.message("MINI-AUTH-001"), sent, peak)
+    assert run.exit_code == 1
+    assert run.seconds < DEADLINE + SLACK
+
+
+def test_compression_bomb_is_cut_at_the_cap(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """About 50 KiB on the wire, 48 MiB once httpx decodes it."""
+    bomb = gzip.compress(b" " * HUGE, compresslevel=9)
+    sent = [len(bomb)]
+
+    def inflating(request: http.server.BaseHTTPRequestHandler, seen: Seen) -> None:
+        send_json(request, 200, bomb, Content_Encoding="gzip")
+
+    with hostile_server(inflating) as server:
+        tracemalloc.start()
+        try:
+            run = run_mini(server.url, tmp_path, monkeypatch, "MINI-AUTH-001", **SMALL)
+            peak = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+    _bounded_by_the_cap(run.status("MINI-AUTH-001"), run.message("MINI-AUTH-001"), sent, peak)
+    assert "once decompressed (gzip)" in run.rules[0]["got"]
     assert run.exit_code == 1
     assert run.seconds < DEADLINE + SLACK
 
