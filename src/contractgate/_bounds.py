@@ -207,7 +207,10 @@ class BoundedTransport(httpx.BaseTransport):
         try:
             response = self.inner.handle_request(request)
         except httpx.TransportError as exc:
-            raise _failed(request, exc, breaker, self.limits, deadline) from exc
+            error = _failed(request, exc, breaker, self.limits, deadline)
+            if error is exc:
+                raise
+            raise error from exc
         finally:
             _deadline.reset(token)
         stream = _BoundedStream(response, request, self.limits, breaker, deadline)
@@ -233,8 +236,9 @@ def _failed(
         )
     if isinstance(exc, httpx.TimeoutException):
         breaker.failure(type(exc).__name__)
-        waited = request.extensions.get("timeout", {})
-        return TargetUnreachable(f"{what}: no answer within the {waited.get('read')}s timeout ({type(exc).__name__})")
+        phase = {httpx.ConnectTimeout: "connect", httpx.WriteTimeout: "write", httpx.PoolTimeout: "pool"}
+        waited = request.extensions.get("timeout", {}).get(phase.get(type(exc), "read"))
+        return TargetUnreachable(f"{what}: no answer within the {waited}s timeout ({type(exc).__name__})")
     breaker.failure(type(exc).__name__)
     return exc
 
@@ -329,7 +333,10 @@ class _BoundedStream(httpx.SyncByteStream):
             except StopIteration:
                 break
             except httpx.TransportError as exc:
-                raise _failed(self._request, exc, self._breaker, self._limits, self._deadline) from exc
+                error = _failed(self._request, exc, self._breaker, self._limits, self._deadline)
+                if error is exc:
+                    raise
+                raise error from exc
             finally:
                 _deadline.reset(token)
             received += len(chunk)
