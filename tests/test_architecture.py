@@ -19,6 +19,7 @@ FORBIDDEN = {
     "_contract": {"_runner", "_session", "_transport", "checks", "reports", "servers", "cli", "pytest_plugin"},
     "_expect": {"_runner", "_session", "_transport", "checks", "reports", "servers", "cli"},
     "_auth": {"_runner", "_session", "_transport", "checks", "reports", "servers", "cli"},
+    "_bounds": {"_runner", "_session", "_transport", "_contract", "checks", "reports", "servers", "cli"},
     "_transport": {"_runner", "_session", "checks", "reports", "servers", "cli"},
     "_session": {"_runner", "checks", "reports", "servers", "cli", "_selftest"},
     "checks": {"_runner", "_loader", "reports", "servers", "cli", "pytest_plugin", "_selftest"},

@@ -14,7 +14,7 @@ import base64
 import html
 import json
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import quote, quote_plus
 
@@ -23,7 +23,7 @@ import pytest
 from contractgate import cli
 from contractgate._loader import load_contract
 from contractgate._selftest import bundled_config
-from contractgate.servers import serve_in_thread, server_class
+from contractgate.servers import RunningServer, serve_in_thread, server_class
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -108,9 +108,14 @@ def _unmasked_cookies(where: str, text: str) -> list[str]:
     ]
 
 
-def _run(vendor: str, urls: Mapping[str, str], *extra: str) -> int:
-    targets = [arg for key, url in urls.items() for arg in ("--target", f"{key}={url}")]
-    argv = ["--contracts", str(ROOT / "contracts"), "run", "--vendor", vendor, "--no-matrix", *targets, *extra]
+def _run(vendor: str, running: RunningServer, *extra: str) -> int:
+    """A run configured as a user would: the targets (and the TLS server's CA) in ./contractgate.toml."""
+    ca = f"ca_bundle = {json.dumps(str(running.ca_pem))}\n" if running.ca_pem is not None else ""
+    Path("contractgate.toml").write_text(
+        "".join(f"[targets.{json.dumps(key)}]\nurl = {json.dumps(url)}\n{ca}" for key, url in running.urls.items()),
+        encoding="utf-8",
+    )
+    argv = ["--contracts", str(ROOT / "contracts"), "run", "--vendor", vendor, "--no-matrix", *extra]
     return cli.main(argv)
 
 
@@ -131,10 +136,10 @@ def test_no_form_of_a_canary_secret_is_written_or_printed(
         for name, value in bundled_config(contract, running).environ.items():
             monkeypatch.setenv(name, value)
         allow = ["--allow-writes", vendor]
-        recorded = _run(vendor, running.urls, "--mode", "record", "--cassettes", "cassettes", "--reports", "r1", *allow)
+        recorded = _run(vendor, running, "--mode", "record", "--cassettes", "cassettes", "--reports", "r1", *allow)
     faulty = server_class(vendor)(credentials=canaries, faults=FAULTS[vendor])
     with serve_in_thread(faulty) as running:
-        failed = _run(vendor, running.urls, "--mode", "live", "--reports", "r2", "-v", *allow)
+        failed = _run(vendor, running, "--mode", "live", "--reports", "r2", "-v", *allow)
     printed = capsys.readouterr()
 
     assert recorded == 0, printed.out[-3000:]

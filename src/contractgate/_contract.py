@@ -269,6 +269,16 @@ class Defaults(_Strict):
     auth: str = "none"
     headers: dict[str, str] = {}
     timeout: float = 10.0
+    deadline: float | None = Field(
+        default=None,
+        gt=0,
+        description="seconds a whole request (connect, headers and body) may take; default: 3 x timeout",
+    )
+    max_body_bytes: int = Field(
+        default=16 * 1024 * 1024,
+        gt=0,
+        description="largest response body read, in bytes (default 16 MiB); a larger answer is a violation",
+    )
 
 
 class Secrets(_Strict):

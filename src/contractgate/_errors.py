@@ -5,11 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 __all__ = [
+    "BodyTooLarge",
     "ContractError",
     "ContractGateError",
     "CredentialsMissing",
+    "DeadlineExceeded",
     "SetupError",
     "SkipRule",
+    "TargetNotAnswering",
     "TargetUnreachable",
     "Violation",
     "WriteBlocked",
@@ -30,6 +33,14 @@ class ContractError(SetupError):
 
 class TargetUnreachable(SetupError):
     """The target did not answer at the transport level (DNS, refused, timeout)."""
+
+
+class DeadlineExceeded(TargetUnreachable):
+    """A request did not complete (headers and body) within its total deadline: the target trickles."""
+
+
+class TargetNotAnswering(TargetUnreachable):
+    """The circuit breaker of a target is open: earlier requests timed out, so nothing more is sent to it."""
 
 
 class CredentialsMissing(SetupError):
@@ -70,3 +81,8 @@ class Violation(ContractGateError):
 def _short(value: object, limit: int = 300) -> str:
     text = repr(value)
     return text if len(text) <= limit else text[:limit] + "…"
+
+
+@dataclass
+class BodyTooLarge(Violation):
+    """An answer grew past the body size cap; it is reported as a violation of the rule that asked."""

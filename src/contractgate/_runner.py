@@ -17,6 +17,7 @@ import httpx
 
 from . import __name__ as _package
 from ._auth import Credentials
+from ._bounds import BoundedTransport, Breakers, Limits, deadline_http_transport
 from ._cassettes import Cassette, cassette_path
 from ._config import RunConfig, check_reachable
 from ._contract import Contract, Rule
@@ -66,6 +67,7 @@ class Engine:
     transport: httpx.BaseTransport | None = None
     _budgets: dict[str, RateBudget] = field(default_factory=dict)
     _pools: dict[Path | None, httpx.BaseTransport] = field(default_factory=dict)
+    _breakers: Breakers = field(default_factory=Breakers)
 
     def run(self) -> RunResult:
         """Run every selected rule, tell the listeners, return the result."""
@@ -245,7 +247,11 @@ class Engine:
         writes = any(self.config.writes_allowed(contract.vendor, key) for key in bases) and rule.writes
         budget = self._budget(contract.vendor)
         inner = self.transport if self.transport is not None else self._trusting(bases)
-        live = LiveTransport(inner, allow_writes=writes, budget=budget)
+        defaults = contract.defaults
+        limits = Limits.of(defaults.timeout, defaults.deadline, defaults.max_body_bytes)
+        # Directly on the wire, so the guards, the recorder and every reader see only bounded answers.
+        bounded = BoundedTransport(inner, limits, self._breakers)
+        live = LiveTransport(bounded, allow_writes=writes, budget=budget)
         if self.config.mode == "record":
             assert cassette is not None
             return RecordingTransport(live, cassette, redactor, bases)
@@ -266,7 +272,7 @@ class Engine:
                     verify = ssl.create_default_context(cafile=str(ca_bundle))
                 except (OSError, ssl.SSLError) as error:
                     raise SetupError(f"ca_bundle {ca_bundle}: not a readable PEM CA file ({error})") from None
-            self._pools[ca_bundle] = httpx.HTTPTransport(verify=verify)
+            self._pools[ca_bundle] = deadline_http_transport(verify=verify)
         return self._pools[ca_bundle]
 
     def _budget(self, vendor: str) -> RateBudget:
