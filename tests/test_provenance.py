@@ -199,3 +199,13 @@ def test_verbose_terminal_shows_the_source_link_and_evidence() -> None:
     console = Console(record=True, width=200)
     TerminalReport(console=console, verbose=True).outcome(_outcome(Status.PASSED))
     assert "source: https://example.invalid/docs#section (inferred)" in console.export_text()
+
+
+def test_a_misfit_citation_names_the_rules_source_line(tmp_path: Path) -> None:
+    path = _mini(tmp_path, "section: Auth, anchor: auth}", "section: Auth}")
+    with pytest.raises(ContractError) as caught:
+        load_contract(path)
+    message = str(caught.value)
+    assert "rules.0.source" in message
+    line = int(message.split(f"{path}:")[1].split(":")[0])
+    assert path.read_text().splitlines()[line - 1].strip().startswith("source: {doc: DOC, section: Auth}")

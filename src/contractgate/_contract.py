@@ -337,19 +337,30 @@ class RuleSource(_Strict):
             raise ValueError(f"operation {value!r} must be 'METHOD /path' as the OpenAPI document names it")
         return value
 
-    def fits(self, source: Source) -> str | None:
-        """Why this citation does not fit the kind of source it names, or None when it does."""
-        if source.kind == "doc" and (self.anchor is None or self.operation is not None):
+    @model_validator(mode="after")
+    def _fits_its_source(self, info: ValidationInfo) -> RuleSource:
+        # The loader passes the raw `sources` so a misfit is reported at the rule's own line.
+        sources = (info.context or {}).get("sources")
+        raw = sources.get(self.doc) if isinstance(sources, dict) else None
+        if isinstance(raw, dict):
+            misfit = self.misfit(str(raw.get("kind", "doc")))
+            if misfit:
+                raise ValueError(misfit)
+        return self
+
+    def misfit(self, kind: str) -> str | None:
+        """Why this citation does not fit a source of this kind, or None when it does."""
+        if kind == "doc" and (self.anchor is None or self.operation is not None):
             return "a doc source needs `anchor` (the section's fragment) and no `operation`"
-        if source.kind == "openapi" and (self.anchor is None) == (self.operation is None):
+        if kind == "openapi" and (self.anchor is None) == (self.operation is None):
             return "an openapi source needs either `operation` ('METHOD /path') or `anchor` (a JSON pointer)"
-        if source.kind == "openapi" and self.anchor is not None and not self.anchor.startswith("/"):
+        if kind == "openapi" and self.anchor is not None and not self.anchor.startswith("/"):
             return "an openapi anchor is a JSON pointer starting with '/'"
-        if source.kind == "file" and (
+        if kind == "file" and (
             self.operation is not None or (self.anchor is not None and not _LINES.match(self.anchor))
         ):
             return "a file source takes only an optional line anchor such as 'L10-L20'"
-        if source.kind == "issue" and self.operation is not None:
+        if kind == "issue" and self.operation is not None:
             return "an issue source takes no `operation`"
         return None
 
@@ -417,7 +428,7 @@ class Contract(_Strict):
             seen.add(rule.id)
             if rule.source.doc not in self.sources:
                 raise ValueError(f"rule {rule.id}: source.doc {rule.source.doc!r} is not in sources")
-            misfit = rule.source.fits(self.sources[rule.source.doc])
+            misfit = rule.source.misfit(self.sources[rule.source.doc].kind)
             if misfit:
                 raise ValueError(f"rule {rule.id}: source: {misfit}")
         return self
