@@ -6,7 +6,15 @@ import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 __all__ = [
     "MODES",
@@ -16,6 +24,7 @@ __all__ = [
     "Contract",
     "CredentialDecl",
     "Defaults",
+    "Evidence",
     "Expect",
     "FileSpec",
     "HeaderAssertion",
@@ -215,12 +224,39 @@ class Step(_Strict):
 # --- the contract ---------------------------------------------------------------------------
 
 
+_HTTPS_URL = re.compile(r"^https://[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+(:\d+)?/[^\s#]*$")
+_PINNED = re.compile(r"/[0-9a-f]{40}/")
+_THREAD = re.compile(r"^https://github\.com/[^/]+/[^/]+/(issues|pull|discussions)/\d+$")
+_ANCHOR = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._~%!$&'()*+,;=:@/-]*$")
+_OPERATION = re.compile(r"^(GET|PUT|POST|DELETE|PATCH|HEAD|OPTIONS) (/\S*)$")
+_LINES = re.compile(r"^L\d+(-L\d+)?$")
+
+SourceKind = Literal["doc", "file", "openapi", "issue"]
+Evidence = Literal["documented", "observed", "inferred"]
+
+
 class Source(_Strict):
-    """A document rules cite."""
+    """A public vendor artefact rules cite, so every rule can be traced to what the vendor published.
+
+    `doc`: a documentation page (rules give the section anchor); `file`: a vendor file (source code
+    or a document's source) at a pinned commit, rules may give a line anchor; `openapi`: the vendor's
+    published OpenAPI document (rules give an operation or a JSON pointer); `issue`: a public issue,
+    pull request or discussion thread.
+    """
 
     title: str
-    url: str | None = None
-    file: str | None = None
+    kind: SourceKind = "doc"
+    url: str
+
+    @model_validator(mode="after")
+    def _public_form(self) -> Source:
+        if not _HTTPS_URL.match(self.url):
+            raise ValueError(f"url {self.url!r} must be an https URL with a host and no fragment")
+        if self.kind == "file" and not _PINNED.search(self.url):
+            raise ValueError(f"a file source must pin a 40-hex commit in its url: {self.url!r}")
+        if self.kind == "issue" and not _THREAD.match(self.url):
+            raise ValueError(f"an issue source must be a GitHub issue, pull or discussion url: {self.url!r}")
+        return self
 
 
 class TargetDecl(_Strict):
@@ -290,10 +326,61 @@ class Secrets(_Strict):
 
 
 class RuleSource(_Strict):
-    """Where a rule comes from: a document key and a section in it."""
+    """Where a rule comes from: a source key, the section in words, and where in it (anchor or operation)."""
 
     doc: str
     section: str
+    anchor: str | None = None
+    operation: str | None = None
+
+    @field_validator("anchor")
+    @classmethod
+    def _anchor_form(cls, value: str | None) -> str | None:
+        if value is not None and not _ANCHOR.match(value.lstrip("/")):
+            raise ValueError(f"anchor {value!r} is not a URL fragment (give it without '#')")
+        return value
+
+    @field_validator("operation")
+    @classmethod
+    def _operation_form(cls, value: str | None) -> str | None:
+        if value is not None and not _OPERATION.match(value):
+            raise ValueError(f"operation {value!r} must be 'METHOD /path' as the OpenAPI document names it")
+        return value
+
+    @model_validator(mode="after")
+    def _fits_its_source(self, info: ValidationInfo) -> RuleSource:
+        # The loader passes the raw `sources` so a misfit is reported at the rule's own line.
+        sources = (info.context or {}).get("sources")
+        raw = sources.get(self.doc) if isinstance(sources, dict) else None
+        if isinstance(raw, dict):
+            misfit = self.misfit(str(raw.get("kind", "doc")))
+            if misfit:
+                raise ValueError(misfit)
+        return self
+
+    def misfit(self, kind: str) -> str | None:
+        """Why this citation does not fit a source of this kind, or None when it does."""
+        if kind == "doc" and (self.anchor is None or self.operation is not None):
+            return "a doc source needs `anchor` (the section's fragment) and no `operation`"
+        if kind == "openapi" and (self.anchor is None) == (self.operation is None):
+            return "an openapi source needs either `operation` ('METHOD /path') or `anchor` (a JSON pointer)"
+        if kind == "openapi" and self.anchor is not None and not self.anchor.startswith("/"):
+            return "an openapi anchor is a JSON pointer starting with '/'"
+        if kind == "file" and (
+            self.operation is not None or (self.anchor is not None and not _LINES.match(self.anchor))
+        ):
+            return "a file source takes only an optional line anchor such as 'L10-L20'"
+        if kind == "issue" and self.operation is not None:
+            return "an issue source takes no `operation`"
+        return None
+
+    def url(self, source: Source) -> str:
+        """The public URL of the cited place: the page and its anchor, or the operation's JSON pointer."""
+        if self.operation is not None:
+            method, path = self.operation.split(" ", 1)
+            escaped = path.replace("~", "~0").replace("/", "~1").replace("{", "%7B").replace("}", "%7D")
+            return f"{source.url}#/paths/{escaped}/{method.lower()}"
+        return f"{source.url}#{self.anchor}" if self.anchor else source.url
 
 
 class Rule(_Strict):
@@ -302,6 +389,7 @@ class Rule(_Strict):
     id: str = Field(pattern=r"^[A-Z][A-Z0-9]*(-[A-Z0-9]+)+$")
     title: str
     source: RuleSource
+    evidence: Evidence
     severity: Literal["must", "should"]
     kind: str
     writes: bool = False
@@ -309,6 +397,13 @@ class Rule(_Strict):
     tags: list[str] = []
     rationale: str = ""
     params: dict[str, Any] = {}
+
+    @field_validator("severity")
+    @classmethod
+    def _inferred_is_not_must(cls, value: str, info: ValidationInfo) -> str:
+        if value == "must" and info.data.get("evidence") == "inferred":
+            raise ValueError("an `inferred` rule cannot be `must`: cite a document or an observation, or use `should`")
+        return value
 
 
 class Contract(_Strict):
@@ -343,6 +438,9 @@ class Contract(_Strict):
             seen.add(rule.id)
             if rule.source.doc not in self.sources:
                 raise ValueError(f"rule {rule.id}: source.doc {rule.source.doc!r} is not in sources")
+            misfit = rule.source.misfit(self.sources[rule.source.doc].kind)
+            if misfit:
+                raise ValueError(f"rule {rule.id}: source: {misfit}")
         return self
 
     def target(self, name: str) -> TargetDecl:
@@ -351,6 +449,10 @@ class Contract(_Strict):
             if target.name == name:
                 return target
         raise KeyError(name)
+
+    def citation(self, rule: Rule) -> str:
+        """The public URL a rule cites (its source's page plus the anchor or operation)."""
+        return rule.source.url(self.sources[rule.source.doc])
 
     def rule(self, rule_id: str) -> Rule:
         """The rule with this id."""

@@ -99,7 +99,8 @@ def load_contract(path: Path | str) -> Contract:
         raise ContractError(f"{path}: no such contract file")
     data, lines = _parse(path)
     try:
-        contract = Contract.model_validate(data)
+        sources = data.get("sources") if isinstance(data, dict) else None
+        contract = Contract.model_validate(data, context={"sources": sources})
     except ValidationError as exc:
         raise ContractError(_report(path, exc, data, lines)) from None
     contract._file = path

@@ -55,6 +55,7 @@ class Outcome:
     severity: str
     kind: str
     status: Status
+    evidence: str = ""
     message: str = ""
     expected: str = ""
     got: str = ""
@@ -70,6 +71,7 @@ class Outcome:
             "title": self.title,
             "source": self.source,
             "source_url": self.source_url,
+            "evidence": self.evidence,
             "severity": self.severity,
             "kind": self.kind,
             "status": str(self.status),

@@ -51,10 +51,7 @@ def rule_selected(rule: Rule, globs: Iterable[str]) -> bool:
 
 def _source_text(contract: Contract, rule: Rule) -> tuple[str, str]:
     source = contract.sources[rule.source.doc]
-    return (
-        f"{source.title} ({rule.source.doc}), {rule.source.section}",
-        source.url or source.file or "",
-    )
+    return f"{source.title} ({rule.source.doc}), {rule.source.section}", contract.citation(rule)
 
 
 @dataclass
@@ -141,6 +138,7 @@ class Engine:
             severity=rule.severity,
             kind=rule.kind,
             status=Status.PASSED,
+            evidence=rule.evidence,
         )
         redactor = Redactor(
             credentials.secret_values(),

@@ -146,6 +146,7 @@ def contractgate_check(
         for name, value in (
             ("rule_id", outcome.rule_id),
             ("source", outcome.source),
+            ("evidence", outcome.evidence),
             ("severity", outcome.severity),
             ("requests", len(outcome.exchanges)),
         ):

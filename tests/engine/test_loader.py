@@ -61,7 +61,7 @@ def test_undeclared_auth_scheme_is_named(tmp_path: Path) -> None:
 
 
 def test_missing_source_document_is_named(tmp_path: Path) -> None:
-    path = _broken(tmp_path, "source: {doc: DOC, section: Errors}", "source: {doc: NOPE, section: Errors}")
+    path = _broken(tmp_path, "source: {doc: DOC, section: Errors,", "source: {doc: NOPE, section: Errors,")
     with pytest.raises(ContractError, match=r"source.doc 'NOPE' is not in sources"):
         load_contract(path)
 

@@ -46,7 +46,8 @@ secrets:
 rules:
   - id: TINY-GET-001
     title: The thing answers 200
-    source: {doc: DOC, section: Things}
+    source: {doc: DOC, section: Things, anchor: things}
+    evidence: documented
     severity: must
     kind: request
     params:
@@ -54,7 +55,8 @@ rules:
       expect: {status: 200}
   - id: TINY-POST-001
     title: A write sent by a rule that did not declare it
-    source: {doc: DOC, section: Things}
+    source: {doc: DOC, section: Things, anchor: things}
+    evidence: documented
     severity: must
     kind: request
     params:

@@ -30,11 +30,13 @@ class LinksParams(Params):
     allow_empty: bool = True
     max_follow: int = 40
     follow: Expect = Expect(status=200)
+    not_followed: str | None = None
 
-    @field_validator("pattern")
+    @field_validator("pattern", "not_followed")
     @classmethod
-    def _regex(cls, value: str) -> str:
-        re.compile(value)
+    def _regex(cls, value: str | None) -> str | None:
+        if value is not None:
+            re.compile(value)
         return value
 
 
@@ -79,6 +81,8 @@ def check_links(ctx: CheckContext, params: LinksParams) -> None:
     for where, value in pending:
         if not value or value in followed or len(followed) >= params.max_follow:
             continue
+        if params.not_followed is not None and re.search(params.not_followed, value):
+            continue  # the vendor documents no way to read this reference back
         followed.add(value)
         path, _, query = value.partition("?")
         spec = base_spec.model_copy(

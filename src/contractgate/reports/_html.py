@@ -56,6 +56,8 @@ def _rule_row(outcome: Outcome) -> str:
     source = _e(outcome.source)
     if outcome.source_url.startswith("http"):
         source = f"<a href='{_e(outcome.source_url)}'>{source}</a>"
+    if outcome.evidence:
+        source += f" <span class='evidence ev-{_e(outcome.evidence)}'>({_e(outcome.evidence)})</span>"
     return (
         f"<tr><td><span class='badge b-{status}'>{status}</span></td>"
         f"<td><code>{_e(outcome.rule_id)}</code></td><td>{_e(outcome.title)}{detail}</td>"

@@ -16,7 +16,7 @@ def failure_text(outcome: Outcome) -> str:
     """The full explanation of a failed or errored rule, as printed everywhere."""
     lines = [
         f"{outcome.rule_id} {outcome.title}",
-        f"source: {outcome.source} {outcome.source_url}".rstrip(),
+        f"source: {outcome.source} {outcome.source_url}".rstrip() + _evidence(outcome),
     ]
     if outcome.message:
         lines.append(outcome.message)
@@ -66,6 +66,10 @@ class JunitReport:
         ET.ElementTree(root).write(self.path, encoding="utf-8", xml_declaration=True)
 
 
+def _evidence(outcome: Outcome) -> str:
+    return f" ({outcome.evidence})" if outcome.evidence else ""
+
+
 def _case(suite: ET.Element, outcome: Outcome) -> None:
     case = ET.SubElement(
         suite,
@@ -79,6 +83,7 @@ def _case(suite: ET.Element, outcome: Outcome) -> None:
         ("rule_id", outcome.rule_id),
         ("source", outcome.source),
         ("source_url", outcome.source_url),
+        ("evidence", outcome.evidence),
         ("severity", outcome.severity),
         ("kind", outcome.kind),
         ("requests", str(len(outcome.exchanges))),

@@ -39,6 +39,8 @@ class TerminalReport:
         if self.verbose:
             style = _STYLE[outcome.status]
             self.console.print(f"  [{style}]{outcome.status:7}[/] {outcome.rule_id} {outcome.title}")
+            cited = f"{outcome.source_url} ({outcome.evidence})" if outcome.evidence else outcome.source_url
+            self.console.print(f"           source: {cited}", markup=False, soft_wrap=True)
 
     def finished(self, result: RunResult) -> None:
         """The table, then every failure and error in full."""

@@ -222,6 +222,7 @@ _ALSO: dict[str, tuple[str, ...]] = {
     "assess-score-string": ("TJ-FUZZ-001",),
     "cross-region-key-accepted": ("TJ-FUZZ-002",),
     "unknown-key-accepted": ("TJ-FUZZ-003",),
+    "bearer-prefix-optional": ("TJ-FUZZ-004",),
 }
 
 FAULTS: dict[str, Fault] = {name: Fault(name, rule, text, _ALSO.get(name, ())) for name, rule, text in _TABLE}

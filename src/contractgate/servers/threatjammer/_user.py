@@ -5,7 +5,6 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Awaitable, Callable
 from typing import Any
-from urllib.parse import unquote
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
@@ -83,16 +82,6 @@ def _public(address: Address, loc_value: str) -> Address:
     return address
 
 
-def _cidr(text: str) -> Network:
-    """A CIDR taken from a prefix URI's last segment, however many times its slash was decoded."""
-    while "%" in text and unquote(text) != text:
-        text = unquote(text)
-    try:
-        return ipaddress.ip_network(text)
-    except ValueError:
-        raise not_found(text) from None
-
-
 # --- token ------------------------------------------------------------------------------------
 
 
@@ -106,13 +95,6 @@ async def test(call: Call) -> Json | Response:
 async def token(call: Call) -> Json:
     """GET /v1/token: the token and its quota counters."""
     return token_view(call.rt, call.token, meter_of(call.rt, call.token))
-
-
-async def token_by_key(call: Call) -> Json:
-    """GET /v1/token/{key}: the token object at its own URI (only the caller's own key)."""
-    if call.param("key") != call.token.key:
-        raise not_found(call.param("key")[:8] + "...")
-    return await token(call)
 
 
 def _page_window(call: Call) -> tuple[int, int, int, int]:
@@ -136,15 +118,6 @@ async def activities(call: Call) -> Json:
         "page_size": size,
         "activities": [activity_view(event) for event in events],
     }
-
-
-async def activity(call: Call) -> Json:
-    """GET /v1/token/activity/{id}: one event, at the URI its `self` names."""
-    number = parse_int(call.param("id"), ("path", "activity_id"))
-    for event in call.rt.catalogue.activities:
-        if event.id == number:
-            return activity_view(event)
-    raise not_found(number)
 
 
 # --- autonomous systems -----------------------------------------------------------------------
@@ -246,15 +219,6 @@ async def asn_prefix_post(call: Call) -> Json:
     """POST /v1/asn/prefix {"prefix": CIDR}: the announced prefix covering a network."""
     network = await _prefix_body(call)
     prefix = _covering(call.rt.catalogue.prefixes, network)
-    if prefix is None:
-        raise not_found(network)
-    return asn_prefix_view(call.rt, prefix)
-
-
-async def asn_prefix_get(call: Call) -> Json:
-    """GET /v1/asn/prefix/{cidr}: a prefix at the URI its `self` names."""
-    network = _cidr(call.param("cidr"))
-    prefix = next((p for p in call.rt.catalogue.prefixes if p.network == network), None)
     if prefix is None:
         raise not_found(network)
     return asn_prefix_view(call.rt, prefix)
@@ -368,16 +332,6 @@ async def datacenter_prefix_post(call: Call) -> Json:
     """POST /v1/datacenter/prefix {"prefix": CIDR}."""
     network = await _prefix_body(call)
     prefix = _covering(call.rt.catalogue.datacenter_prefixes, network)
-    if prefix is None:
-        raise not_found(network)
-    return datacenter_prefix_view(call.rt, prefix)
-
-
-async def datacenter_prefix_get(call: Call) -> Json:
-    """GET /v1/datacenter/prefix/{cidr}: a datacenter prefix at the URI its `self` names."""
-    network = _cidr(call.param("cidr"))
-    prefixes = call.rt.catalogue.datacenter_prefixes
-    prefix = next((p for p in prefixes if p.network == network), None)
     if prefix is None:
         raise not_found(network)
     return datacenter_prefix_view(call.rt, prefix)
@@ -670,13 +624,6 @@ def _list_handlers(family: str) -> list[tuple[str, Handler]]:
 
         return one
 
-    def origin(public: bool) -> Handler:
-        async def origins(call: Call) -> Json:
-            found: Json = list_view(_one_list(call, kind, public, family))["origins"]
-            return found
-
-        return origins
-
     async def content(call: Call) -> Json:
         acl = _one_list(call, kind, False, family)
         _, _, first, last = _page_window(call)
@@ -701,14 +648,12 @@ def _list_handlers(family: str) -> list[tuple[str, Handler]]:
         (f"{base}/private/ip/{{address}}", by_address(False)),
         (f"{base}/private/{{list_id}}", single(False)),
         (f"{base}/private/{{list_id}}/content", content),
-        (f"{base}/private/{{list_id}}/origin", origin(False)),
         (f"{base}/public/all", collection(True)),
         (f"{base}/public/all/{{resource_type}}", collection(True, typed=True)),
         (f"{base}/public/owned", collection(True, owned=True)),
         (f"{base}/public/owned/{{resource_type}}", collection(True, owned=True, typed=True)),
         (f"{base}/public/ip/{{address}}", by_address(True)),
         (f"{base}/public/{{list_id}}", single(True)),
-        (f"{base}/public/{{list_id}}/origin", origin(True)),
     ]
 
 
@@ -788,15 +733,12 @@ def user_routes(rt: Runtime, region: str) -> tuple[list[BaseRoute], _VersionAlia
         Route("/openapi.json", _openapi(rt)),
         Route("/v1/token", ep(token)),
         Route("/v1/token/activity", ep(activities)),
-        Route("/v1/token/activity/{id}", ep(activity)),
-        Route("/v1/token/{key}", ep(token_by_key)),
         Route("/v1/asn/registry/all", ep(registry_all)),
         Route("/v1/asn/registry/{code}", ep(registry_one)),
         Route("/v1/asn/status/all", ep(status_all)),
         Route("/v1/asn/status/{code}", ep(status_one)),
         Route("/v1/asn/ip/{ip}", ep(asn_by_ip)),
         Route("/v1/asn/prefix", ep(asn_prefix_post), methods=["POST"]),
-        Route("/v1/asn/prefix/{cidr:path}", ep(asn_prefix_get)),
         Route("/v1/asn/{number}", ep(asn_one)),
         Route("/v1/asn/{number}/prefixes", ep(asn_prefixes)),
         Route("/v1/assess/ip", ep(assess_batch), methods=["POST"]),
@@ -805,7 +747,6 @@ def user_routes(rt: Runtime, region: str) -> tuple[list[BaseRoute], _VersionAlia
         Route("/v1/geo/{ip}", ep(geo_one)),
         Route("/v1/datacenter/ip/{ip}", ep(datacenter_by_ip)),
         Route("/v1/datacenter/prefix", ep(datacenter_prefix_post), methods=["POST"]),
-        Route("/v1/datacenter/prefix/{cidr:path}", ep(datacenter_prefix_get)),
         Route("/v1/datacenter/{code}", ep(datacenter_one)),
         Route("/v1/datacenter/{code}/prefixes", ep(datacenter_prefixes)),
         Route("/v1/dataset/ip", ep(datasets)),
