@@ -30,8 +30,9 @@ from contractgate._errors import Violation
 from contractgate._expect import check_expect, status_matches
 from contractgate._loader import load_contract
 from contractgate.checks._fuzz import FuzzParams, ResponseRule, _on_shallow_stack
-from contractgate.servers import RunningServer, serve_in_thread, server_class
+from contractgate.servers import ReferenceServer, RunningServer, serve_in_thread, server_class
 from contractgate.servers.assemblyline import AssemblylineServer
+from contractgate.servers.threatconnect import ThreatConnectServer
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")  # starlette asks for httpx2, which this project does not use
@@ -106,9 +107,10 @@ class Served:
         return self.client.request(operation.method.upper(), url, params=query)
 
 
-def _auth(contract: Contract, running: RunningServer, region: str | None) -> httpx.Auth:
+def _auth(contract: Contract, server: ReferenceServer, region: str | None) -> httpx.Auth:
+    """The contract's default auth, with the credentials the reference server accepts."""
     prefix = f"CONTRACTGATE_{contract.vendor.upper()}_"
-    environ = {prefix + name: value for name, value in running.server.credentials.items()}
+    environ = {prefix + name: value for name, value in server.credentials.items()}
     auth = build_auth(contract, None, Credentials.from_env(contract, environ), region)
     assert auth is not None, "every contract's default auth signs requests"
     return auth
@@ -144,7 +146,7 @@ def served(request: pytest.FixtureRequest) -> Iterator[Served]:
     schema = _schema(vendor.name)
     operations = [result.ok() for result in schema.get_all_operations()]
     with serve_in_thread(server_class(vendor.name)()) as running:
-        auth = _auth(contract, running, vendor.region)
+        auth = _auth(contract, running.server, vendor.region)
         with httpx.Client(auth=auth, timeout=10, follow_redirects=False) as client:
             yield Served(vendor, running, client, operations, _error_shapes(contract), _security_headers(schema))
 
@@ -341,3 +343,67 @@ def test_assemblyline_post_search_answers_odd_json_values_without_a_server_error
         assert document["api_error_message"].startswith("SearchException: failed to parse field [")
     else:
         assert document["api_response"]["rows"] == rows
+
+
+@pytest.mark.parametrize(
+    ("body", "status"),
+    [
+        ({"name": "x.txt", "plaintext": "hello", "params": {"ttl": "abc"}}, 400),
+        ({"name": "x.txt", "plaintext": "hello", "params": {"priority": [1]}}, 400),
+        ({"name": "x.txt", "plaintext": "hello", "params": {"priority": True}}, 400),
+        ({"name": "x.txt", "plaintext": "hello", "params": {"priority": None}}, 200),  # a null keeps the default
+        ({"name": "x.txt", "plaintext": "hello", "params": {"priority": "300", "ttl": 2}}, 200),
+    ],
+)
+@pytest.mark.parametrize("path", ["/api/v4/submit/", "/api/v4/ingest/"])
+def test_assemblyline_submission_params_that_are_not_integers_are_a_400(
+    assemblyline: tuple[TestClient, dict[str, str]], path: str, body: dict[str, Any], status: int
+) -> None:
+    client, headers = assemblyline
+    response = client.post(path, json=body, headers=headers)
+    assert response.status_code == status, response.text
+    document = response.json()
+    assert document["api_status_code"] == status
+    if status == 400:
+        assert document["api_response"] == {}
+        assert document["api_error_message"].startswith("Invalid value for params.")
+    elif path == "/api/v4/submit/" and body["params"]["priority"] is not None:
+        assert document["api_response"]["params"]["priority"] == 300
+
+
+@pytest.fixture
+def threatconnect() -> Iterator[tuple[TestClient, httpx.Auth]]:
+    """The ThreatConnect app in process, and the contract's HMAC signing with the server's credentials."""
+    server = ThreatConnectServer()
+    auth = _auth(load_contract(ROOT / "contracts" / "threatconnect.yaml"), server, None)
+    with TestClient(server.apps()[0].asgi, base_url="http://tc.test", raise_server_exceptions=False) as client:
+        yield client, auth
+
+
+@pytest.mark.parametrize(
+    ("fields", "status"),
+    [
+        ({"rating": "abc"}, 400),
+        ({"confidence": "abc"}, 400),
+        ({"confidence": 2.5}, 400),
+        ({"rating": [1]}, 400),
+        ({"rating": True}, 400),
+        ({"rating": 10**400}, 400),
+        ({"rating": "NaN"}, 400),
+        ({"rating": "3", "confidence": 50}, 201),
+        ({"rating": None, "confidence": None}, 201),
+    ],
+)
+def test_threatconnect_v3_create_refuses_non_numeric_rating_and_confidence_with_the_error_body(
+    threatconnect: tuple[TestClient, httpx.Auth], fields: dict[str, Any], status: int
+) -> None:
+    client, auth = threatconnect
+    body = {"type": "Host", "hostName": "fuzz.example.org", **fields}
+    response = client.post("/api/v3/indicators", json=body, auth=auth)
+    assert response.status_code == status, response.text
+    document = response.json()
+    assert document["status"] == ("Error" if status == 400 else "Success")
+    if status == 400:
+        assert next(iter(fields)) in document["message"]
+    listed = client.get("/api/v3/indicators", params={"tql": 'summary EQ "fuzz.example.org"'}, auth=auth)
+    assert len(listed.json()["data"]) == (0 if status == 400 else 1), "a refused create stores nothing"
