@@ -5,11 +5,13 @@ from __future__ import annotations
 import base64
 import copy
 import json
+import re
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from starlette.datastructures import QueryParams
 from starlette.responses import Response
 
 from ._auth import forbidden
@@ -136,6 +138,7 @@ class Params:
     filters: list[str]
     deep_paging_id: str | None
     archive: bool
+    unparsable: str | None = None  # the SearchException a bad offset or rows gets once the search runs
 
 
 def _sort_keys(index: IndexDef, sort: str) -> list[tuple[str, bool]]:
@@ -211,25 +214,56 @@ def _flag(value: Any) -> bool:
     return value is True or (isinstance(value, str) and value.lower() in ("", "true"))
 
 
+_INTEGER = re.compile(r"[+-]?[0-9]+")
+
+
+def _window_value(source: Mapping[str, Any], name: str, default: int, es_name: str) -> int | str:
+    """`offset` or `rows` as an int, or the reason Elasticsearch refuses it (`from`/`size` must be integers).
+
+    AL hands both to Elasticsearch unchecked (a null in a JSON body counts as absent); Elasticsearch
+    rejects a non-integer with a 400 that AL answers as a SearchException, never a crash.
+    """
+    value = source.get(name)
+    if value is None:
+        return default
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, str) and _INTEGER.fullmatch(value.strip()):
+        return int(value)
+    return f"failed to parse field [{es_name}]"
+
+
 def _params_from(source: Mapping[str, Any], filters: list[str], default_rows: int) -> Params:
     query = source.get("query")
     deep = source.get("deep_paging_id")
+    offset = _window_value(source, "offset", 0, "from")
+    rows = _window_value(source, "rows", default_rows, "size")
+    problems = [value for value in (offset, rows) if isinstance(value, str)]
     return Params(
         query=str(query) if query not in (None, "") else None,
-        offset=int(source.get("offset", 0)),
-        rows=int(source.get("rows", default_rows)),
+        offset=offset if isinstance(offset, int) else 0,
+        rows=rows if isinstance(rows, int) else default_rows,
         sort=str(source["sort"]) if source.get("sort") else None,
         fl=str(source["fl"]) if source.get("fl") else None,
         filters=filters,
         deep_paging_id=str(deep) if deep not in (None, "") else None,
         archive=any(_flag(source[name]) for name in ("use_archive", "archive_only") if name in source),
+        unparsable=problems[0] if problems else None,
     )
+
+
+def _first_values(query: QueryParams) -> dict[str, str]:
+    """A query string as Flask's `request.args.get` reads it: the first of repeated values."""
+    first: dict[str, str] = {}
+    for name, value in query.multi_items():
+        first.setdefault(name, value)
+    return first
 
 
 def _read_params(ctx: Ctx, call: Call) -> Params | Response:
     rows = 10 if ctx.on("default-rows-10") else DEFAULT_ROWS
     if call.method == "GET" or ctx.on("post-search-ignores-body"):
-        return _params_from(dict(call.query), call.query.getlist("filters"), rows)
+        return _params_from(_first_values(call.query), call.query.getlist("filters"), rows)
     if "application/json" not in (call.content_type or ""):
         return api_response(ctx, "", UNSUPPORTED_MEDIA, 415 if ctx.on("415-as-http-415") else 200)
     try:
@@ -333,10 +367,7 @@ def search(ctx: Ctx, call: Call) -> Response:
     index = _check_index(ctx, call, call.args["index"])
     if isinstance(index, Response):
         return index
-    try:
-        params = _read_params(ctx, call)
-    except ValueError:
-        return api_response(ctx, "", "Internal Server Error", 500)
+    params = _read_params(ctx, call)
     if isinstance(params, Response):
         return params
     if params.query is None and not ctx.on("missing-query-matches-all"):
@@ -345,6 +376,8 @@ def search(ctx: Ctx, call: Call) -> Response:
         return api_response(ctx, "", "User is not allowed to view the archive", 403)
     run = _deep_page if params.deep_paging_id is not None else _page
     try:
+        if params.unparsable is not None:
+            raise SearchError(params.unparsable)
         result = run(ctx, index, params)
     except SearchError as error:
         if ctx.on("search-error-500"):

@@ -8,6 +8,7 @@ import datetime as dt
 import hashlib
 import ntpath
 import posixpath
+import re
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -22,6 +23,7 @@ __all__ = ["SubmitError", "finish_due", "get_message", "get_message_list", "inge
 
 HASH_METHODS = ("sha256", "sha1", "md5")
 INGEST_MAX_PRIORITY = 250
+_INTEGER = re.compile(r"[+-]?[0-9]+")
 
 
 class SubmitError(Exception):
@@ -156,6 +158,30 @@ def _flatten_metadata(metadata: Any, prefix: str = "") -> dict[str, str]:
     return flat
 
 
+def _checked_params(defaults: Document, given: dict[str, Any]) -> Document:
+    """The caller's overrides of known parameters; a null keeps the default, a non-integer for an integer is a 400."""
+    overrides: Document = {}
+    for key, value in given.items():
+        if key not in defaults or value is None:
+            continue
+        default = defaults[key]
+        if isinstance(default, int) and not isinstance(default, bool):
+            number = _integer(value)
+            if number is None:
+                raise SubmitError(400, f"Invalid value for params.{key}: {value!r} is not an integer")
+            value = number
+        overrides[key] = value
+    return overrides
+
+
+def _integer(value: Any) -> int | None:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, str) and _INTEGER.fullmatch(value.strip()):
+        return int(value)
+    return None
+
+
 def _create(ctx: Ctx, identity: Identity, draft: Draft, kind: str) -> Document:
     data = draft.data
     profile = _check_profile(ctx, identity, data)
@@ -176,7 +202,7 @@ def _create(ctx: Ctx, identity: Identity, draft: Draft, kind: str) -> Document:
     info = _stored_file(ctx, draft, name)
     now = dt.datetime.now(dt.UTC)
     params = submission_params(identity.user.uname, name, profile)
-    params.update({key: value for key, value in params_in.items() if key in params})
+    params.update(_checked_params(params, params_in))
     params["quota_item"] = kind == "submit"
     if kind != "submit":
         params["type"] = str(params_in.get("type") or data.get("type") or "INGEST").upper()

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
+import math
 import re
 import threading
 from collections.abc import Awaitable, Callable, Iterable, Sequence
@@ -866,12 +868,28 @@ def _group_kind(branch: str) -> GroupKind:
     return kind
 
 
+def _number(body: dict[str, Any], name: str, whole: bool) -> float | None:
+    """A numeric field of a write body (a number or a numeric string; None when absent), else a 400 naming it."""
+    value = body.get(name)
+    if value is None:
+        return None
+    number = None
+    if isinstance(value, int | float | str) and not isinstance(value, bool):
+        with contextlib.suppress(ValueError, OverflowError):
+            number = float(value)
+    if number is None or not math.isfinite(number) or (whole and not number.is_integer()):
+        kind = "a whole number" if whole else "a number"
+        raise _Failure(400, f"The {name} must be {kind}, not {json.dumps(value)[:100]}")
+    return number
+
+
 def _apply(item: Indicator, body: dict[str, Any], now: dt.datetime) -> None:
-    """Copy the settable fields of a v3 write body onto an indicator."""
-    if body.get("rating") is not None:
-        item.rating = float(body["rating"])
-    if body.get("confidence") is not None:
-        item.confidence = int(body["confidence"])
+    """Copy the settable fields of a v3 write body onto an indicator (checked first: a refusal changes nothing)."""
+    rating, confidence = _number(body, "rating", whole=False), _number(body, "confidence", whole=True)
+    if rating is not None:
+        item.rating = rating
+    if confidence is not None:
+        item.confidence = int(confidence)
     if body.get("description") is not None:
         item.description = str(body["description"])
     if isinstance(body.get("active"), bool):
