@@ -17,12 +17,12 @@ from . import __name__ as _package
 from ._auth import Credentials
 from ._cassettes import Cassette, cassette_path
 from ._config import RunConfig, check_reachable
-from ._contract import Contract, Rule
+from ._contract import Contract, Rule, requests_in
 from ._errors import CredentialsMissing, SetupError, SkipRule, Violation, WriteBlocked
 from ._outcome import Outcome, RunResult, Status
 from ._redact import Redactor
 from ._session import CheckContext, Targets, target_key
-from ._transport import LiveTransport, RateBudget, RecordingTransport, ReplayTransport
+from ._transport import LiveTransport, RateBudget, RecordingTransport, ReplayTransport, TargetGuard
 from .checks import registry
 
 __all__ = ["Engine", "Listener", "rule_selected"]
@@ -63,9 +63,11 @@ class Engine:
     listeners: list[Listener] = field(default_factory=list)
     transport: httpx.BaseTransport | None = None
     _budgets: dict[str, RateBudget] = field(default_factory=dict)
+    _writable: set[str] | None = None
 
     def run(self) -> RunResult:
         """Run every selected rule, tell the listeners, return the result."""
+        self.writable_targets()  # a wrong --allow-writes stops the run before any request
         run_info = self.describe()
         for listener in self.listeners:
             listener.started(run_info)
@@ -92,7 +94,8 @@ class Engine:
         }
 
     def preflight(self) -> None:
-        """In live and record modes, fail fast (exit 2) when a configured target does not answer."""
+        """Fail fast (exit 2) on an ambiguous --allow-writes, and in live/record modes on a silent target."""
+        self.writable_targets()
         if self.config.mode == "replay":
             return
         for target in self.config.targets.values():
@@ -122,6 +125,14 @@ class Engine:
         if self.config.mode == "replay":
             return {key: REPLAY_HOST.format(key.replace(":", "-")) for key in keys}
         return {key: self.config.targets[key].url for key in keys if key in self.config.targets}
+
+    def writable_targets(self) -> set[str]:
+        """The configured target keys that opted in to writes (a SetupError for an ambiguous --allow-writes)."""
+        if self._writable is None:
+            live = self.config.mode != "replay"
+            vendors = {c.vendor: list(self.bases(c)) if live else [] for c in self.contracts}
+            self._writable = self.config.writable_targets(vendors)
+        return self._writable
 
     def run_rule(self, contract: Contract, rule: Rule, credentials: Credentials) -> Outcome:
         """Run one rule and turn whatever happened into an Outcome."""
@@ -203,15 +214,32 @@ class Engine:
     def _may_run(self, contract: Contract, rule: Rule) -> None:
         if self.config.mode not in rule.modes:
             raise SkipRule(f"this rule cannot run in {self.config.mode} mode (it runs in {', '.join(rule.modes)})")
-        if (
-            rule.writes
-            and self.config.mode != "replay"
-            and not any(self.config.writes_allowed(contract.vendor, key) for key in self.bases(contract))
-        ):
-            vendor = contract.vendor
-            raise SkipRule(f"the rule writes and the {vendor} target does not allow writes (--allow-writes {vendor})")
         if self.config.mode != "replay" and not self.bases(contract):
             raise SkipRule(f"no {contract.vendor} target configured (--target {contract.targets[0].name}=URL)")
+        if rule.writes and self.config.mode != "replay":
+            closed = [key for key in self._written_keys(contract, rule) if key not in self.writable_targets()]
+            if closed:
+                raise SkipRule(
+                    f"the rule writes and target {', '.join(closed)} does not allow writes "
+                    f"(allow_writes = true on that target, or --allow-writes {closed[0]})"
+                )
+
+    def _written_keys(self, contract: Contract, rule: Rule) -> list[str]:
+        """The configured targets a writing rule may write to: those its unmarked writing requests name."""
+        kind = registry.get(rule.kind)
+        assert kind is not None, "the loader validated the kind"
+        params = kind.parse(rule.params)
+        default = contract.defaults.target
+        named = {(spec.target or default, spec.region) for spec in requests_in(params) if spec.writes}
+        if not named:  # a kind that plans its own writes (fuzz): the target its params name
+            named = {(getattr(params, "target", None) or default, None)}
+        bases = self.bases(contract)
+        return sorted(
+            key
+            for key in bases
+            for name, region in named
+            if key.partition(":")[0] == name and region in (None, key.partition(":")[2])
+        )
 
     def _cassette(self, contract: Contract, rule: Rule) -> Cassette | None:
         path = cassette_path(self.config.cassettes, contract.vendor, rule.id)
@@ -238,21 +266,22 @@ class Engine:
         if self.config.mode == "replay":
             assert cassette is not None
             return ReplayTransport(cassette, redactor, bases)
-        writes = any(self.config.writes_allowed(contract.vendor, key) for key in bases) and rule.writes
-        budget = self._budget(contract.vendor)
+        writable = self.writable_targets() if rule.writes else set()
+        guards = [TargetGuard(key, base, key in writable, self._budget(key)) for key, base in bases.items()]
         if self.transport is None:
             # One connection pool (and one TLS context, costly to build) for the whole run.
             self.transport = httpx.HTTPTransport()
-        live = LiveTransport(self.transport, allow_writes=writes, budget=budget)
+        live = LiveTransport(self.transport, targets=guards, redactor=redactor)
         if self.config.mode == "record":
             assert cassette is not None
             return RecordingTransport(live, cassette, redactor, bases)
         return live
 
-    def _budget(self, vendor: str) -> RateBudget:
-        rates = [t.rate for t in self.config.targets.values() if t.rate]
-        rate = min(rates) if rates else self.config.rate
-        return self._budgets.setdefault(vendor, RateBudget(rate))
+    def _budget(self, key: str) -> RateBudget:
+        """One budget per target key for the whole run, shared by every rule that reaches that target."""
+        if key not in self._budgets:
+            self._budgets[key] = RateBudget(self.config.rate_for(key))
+        return self._budgets[key]
 
 
 def _text(value: object) -> str:
