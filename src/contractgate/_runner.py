@@ -219,9 +219,10 @@ class Engine:
         if rule.writes and self.config.mode != "replay":
             closed = [key for key in self._written_keys(contract, rule) if key not in self.writable_targets()]
             if closed:
+                which = f"target {closed[0]} does not" if len(closed) == 1 else f"targets {', '.join(closed)} do not"
                 raise SkipRule(
-                    f"the rule writes and target {', '.join(closed)} does not allow writes "
-                    f"(allow_writes = true on that target, or --allow-writes {closed[0]})"
+                    f"the rule writes and {which} allow writes "
+                    f"(set allow_writes = true on the target, or pass --allow-writes {closed[0]})"
                 )
 
     def _written_keys(self, contract: Contract, rule: Rule) -> list[str]:
