@@ -128,10 +128,10 @@ class Engine:
 
     def writable_targets(self) -> set[str]:
         """The configured target keys that opted in to writes (a SetupError for an ambiguous --allow-writes)."""
+        if self.config.mode == "replay":
+            return set()  # nothing leaves the process
         if self._writable is None:
-            live = self.config.mode != "replay"
-            vendors = {c.vendor: list(self.bases(c)) if live else [] for c in self.contracts}
-            self._writable = self.config.writable_targets(vendors)
+            self._writable = self.config.writable_targets({c.vendor: list(self.bases(c)) for c in self.contracts})
         return self._writable
 
     def run_rule(self, contract: Contract, rule: Rule, credentials: Credentials) -> Outcome:

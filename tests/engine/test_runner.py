@@ -267,3 +267,8 @@ def test_each_target_key_has_one_budget_for_the_whole_run(mini_contract: Contrac
 def test_the_bundled_servers_run_unthrottled(mini_contract: Contract, mini_running: RunningServer) -> None:
     config = bundled_config(mini_contract, mini_running)
     assert {config.rate_for(key) for key in config.targets} == {UNLIMITED}
+
+
+def test_replay_sends_nothing_so_allow_writes_resolves_to_no_target(mini_contract: Contract) -> None:
+    engine = Engine([mini_contract], RunConfig(mode="replay", allow_writes={"not-a-target"}))
+    assert engine.writable_targets() == set()
