@@ -132,7 +132,7 @@ def safe_mark(request: httpx.Request) -> str:
 
 
 def _form_fields(request: httpx.Request) -> list[tuple[str, str]]:
-    """Fields of an urlencoded or multipart body (what a server's method-override middleware reads)."""
+    """Fields of a form, multipart or JSON-object body (where method-override middleware looks for `_method`)."""
     content_type = request.headers.get("Content-Type", "").lower()
     if not content_type.startswith(("application/x-www-form-urlencoded", "multipart/form-data", "application/json")):
         return []
