@@ -192,7 +192,10 @@ class Engine:
             outcome.message = str(skip)
         except WriteBlocked as blocked:
             outcome.status = Status.ERROR
-            outcome.message = f"{blocked} (mark the rule `writes: true` if it must write)"
+            outcome.message = redactor.text(
+                f"{blocked} (mark the rule `writes: true` if it must write, or the request `safe` citing the "
+                "vendor's docs if it only reads)"
+            )
         except SetupError as error:
             outcome.status = Status.ERROR
             outcome.message = redactor.text(str(error))
