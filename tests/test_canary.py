@@ -109,10 +109,13 @@ def _unmasked_cookies(where: str, text: str) -> list[str]:
 
 
 def _run(vendor: str, running: RunningServer, *extra: str) -> int:
-    """A run configured as a user would: the targets (and the TLS server's CA) in ./contractgate.toml."""
+    """A run configured as a user would: targets (writes allowed, unthrottled, the CA) in contractgate.toml."""
     ca = f"ca_bundle = {json.dumps(str(running.ca_pem))}\n" if running.ca_pem is not None else ""
     Path("contractgate.toml").write_text(
-        "".join(f"[targets.{json.dumps(key)}]\nurl = {json.dumps(url)}\n{ca}" for key, url in running.urls.items()),
+        "".join(
+            f"[targets.{json.dumps(key)}]\nurl = {json.dumps(url)}\nallow_writes = true\nrate = 1000\n{ca}"
+            for key, url in running.urls.items()
+        ),
         encoding="utf-8",
     )
     argv = ["--contracts", str(ROOT / "contracts"), "run", "--vendor", vendor, "--no-matrix", *extra]
@@ -135,11 +138,10 @@ def test_no_form_of_a_canary_secret_is_written_or_printed(
     with serve_in_thread(clean) as running:
         for name, value in bundled_config(contract, running).environ.items():
             monkeypatch.setenv(name, value)
-        allow = ["--allow-writes", vendor]
-        recorded = _run(vendor, running, "--mode", "record", "--cassettes", "cassettes", "--reports", "r1", *allow)
+        recorded = _run(vendor, running, "--mode", "record", "--cassettes", "cassettes", "--reports", "r1")
     faulty = server_class(vendor)(credentials=canaries, faults=FAULTS[vendor])
     with serve_in_thread(faulty) as running:
-        failed = _run(vendor, running, "--mode", "live", "--reports", "r2", "-v", *allow)
+        failed = _run(vendor, running, "--mode", "live", "--reports", "r2", "-v")
     printed = capsys.readouterr()
 
     assert recorded == 0, printed.out[-3000:]

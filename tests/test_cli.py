@@ -43,6 +43,8 @@ def _run(contracts: Path, tmp_path: Path, *extra: str) -> int:
             str(tmp_path / "reports"),
             "--cassettes",
             str(tmp_path / "cassettes"),
+            "--rate",  # a loopback reference server: no need of the production default rate
+            "1000",
             *extra,
         ]
     )
@@ -103,9 +105,10 @@ def test_diff_names_what_broke(
     contracts: Path, mini: RunningServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     url = f"mini={mini.urls['mini']}"
-    assert main(["--contracts", str(contracts), "run", "--reports", str(tmp_path / "a"), "--target", url]) == 0
+    fast = ["--rate", "1000"]  # a loopback reference server
+    assert main(["--contracts", str(contracts), "run", *fast, "--reports", str(tmp_path / "a"), "--target", url]) == 0
     mini.server.switch.set(["error-no-title"])
-    assert main(["--contracts", str(contracts), "run", "--reports", str(tmp_path / "b"), "--target", url]) == 1
+    assert main(["--contracts", str(contracts), "run", *fast, "--reports", str(tmp_path / "b"), "--target", url]) == 1
     capsys.readouterr()
     [before], [after] = (tmp_path / "a").iterdir(), (tmp_path / "b").iterdir()
     assert main(["diff", str(before), str(after)]) == 1
@@ -144,3 +147,27 @@ def test_serve_prints_the_ca_of_a_tls_server(
     assert "ca.pem" in out
     assert 'ca_bundle = "<that path>"' in out
     assert "REQUESTS_CA_BUNDLE" in out
+
+
+def test_allow_writes_of_a_vendor_with_several_targets_exits_2_naming_them(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    targets = [
+        "--target",
+        "threatjammer:dublin=http://127.0.0.1:9",
+        "--target",
+        "threatjammer:paris=http://127.0.0.1:9",
+    ]
+    reports = ["--reports", str(tmp_path / "reports")]
+    code = main(["run", "--vendor", "threatjammer", *targets, "--allow-writes", "threatjammer", *reports])
+    assert code == 2
+    error = capsys.readouterr().err
+    assert "threatjammer:dublin, threatjammer:paris" in error
+    assert len(error.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("rate", ["0", "-1", "inf", "fast"])
+def test_a_rate_that_is_not_a_positive_number_exits_2(contracts: Path, tmp_path: Path, rate: str) -> None:
+    with pytest.raises(SystemExit) as stopped:
+        _run(contracts, tmp_path, "--target", "mini=http://127.0.0.1:9", "--rate", rate)
+    assert stopped.value.code == 2

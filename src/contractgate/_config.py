@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import math
 import socket
 import tomllib
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,8 @@ from urllib.parse import urlsplit
 from ._errors import SetupError, TargetUnreachable
 
 __all__ = [
+    "DEFAULT_LIVE_RATE",
+    "UNLIMITED",
     "RunConfig",
     "TargetConfig",
     "check_reachable",
@@ -21,9 +24,16 @@ __all__ = [
 ]
 
 
+# Requests per second to one configured target when neither `--rate` nor the file's `rate` says otherwise:
+# conservative enough for a production tenant's API quota, and a whole contract still runs in minutes.
+DEFAULT_LIVE_RATE = 5.0
+# An explicit "no throttle", for the bundled loopback reference servers only.
+UNLIMITED = math.inf
+
+
 @dataclass
 class TargetConfig:
-    """One base URL and its safety settings.
+    """One base URL and its safety settings (writes opt-in and rate budget belong to this target only).
 
     `ca_bundle` is a PEM file of CA certificates trusted for this target only (a private instance's CA,
     the bundled servers' CA); without it the system's trust store applies.
@@ -32,7 +42,7 @@ class TargetConfig:
     key: str
     url: str
     allow_writes: bool = False
-    rate: float | None = None
+    rate: float | None = None  # None: DEFAULT_LIVE_RATE
     ca_bundle: Path | None = None
 
 
@@ -46,12 +56,39 @@ class RunConfig:
     rule_globs: list[str] = field(default_factory=list)
     cassettes: Path = Path("cassettes")
     environ: Mapping[str, str] = field(default_factory=dict)
-    rate: float | None = None
+    rate: float | None = None  # --rate: beats every target's own `rate`
 
-    def writes_allowed(self, vendor: str, target_key: str) -> bool:
-        """Whether writes may go to this target (opted in per vendor or per target)."""
+    def rate_for(self, target_key: str) -> float:
+        """Requests per second to one target: `--rate`, else the target's `rate`, else DEFAULT_LIVE_RATE."""
+        if self.rate is not None:
+            return self.rate
         target = self.targets.get(target_key)
-        return vendor in self.allow_writes or bool(target and target.allow_writes)
+        return target.rate if target is not None and target.rate is not None else DEFAULT_LIVE_RATE
+
+    def writable_targets(self, vendor_targets: Mapping[str, Collection[str]]) -> set[str]:
+        """The target keys that opted in to writes: `allow_writes` in the file, or `--allow-writes NAME`.
+
+        NAME is a configured target key, or a vendor (of `vendor_targets`: vendor -> its configured keys) with
+        exactly one configured target; anything else is a set-up error naming the keys to choose from.
+        """
+        chosen = {key for key, target in self.targets.items() if target.allow_writes}
+        for name in sorted(self.allow_writes):
+            chosen.add(self._write_target(name, vendor_targets))
+        return chosen
+
+    def _write_target(self, name: str, vendor_targets: Mapping[str, Collection[str]]) -> str:
+        if name in self.targets:
+            return name
+        keys = sorted(vendor_targets.get(name, ()))
+        if len(keys) == 1:
+            return keys[0]
+        if keys:
+            raise SetupError(
+                f"--allow-writes {name}: {name} has {len(keys)} configured targets; "
+                f"name the one that may receive writes: {', '.join(keys)}"
+            )
+        known = ", ".join(sorted(self.targets)) or "none"
+        raise SetupError(f"--allow-writes {name}: no such configured target (configured targets: {known})")
 
 
 def parse_target_options(values: Iterable[str]) -> dict[str, TargetConfig]:

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import (
     BaseModel,
@@ -34,18 +35,24 @@ __all__ = [
     "RequestSpec",
     "Rule",
     "RuleSource",
+    "SafeMark",
+    "SafeOperations",
     "Secrets",
     "SignOverride",
     "Source",
     "Step",
     "TargetDecl",
     "XmlAssertion",
+    "requests_in",
+    "safe_marks_in",
 ]
 
 MODES = ("live", "record", "replay")
 Mode = Literal["live", "record", "replay"]
 JSON_TYPES = ("string", "integer", "number", "boolean", "array", "object", "null")
 JsonType = Literal["string", "integer", "number", "boolean", "array", "object", "null"]
+# Methods that read by definition (RFC 9110 safe methods the transport always lets out).
+READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 class _Strict(BaseModel):
@@ -87,6 +94,27 @@ class FileSpec(_Strict):
     content_type: str | None = None
 
 
+class SafeMark(_Strict):
+    """A cited statement of the vendor that a POST only reads (a lookup, a search): it may reach read-only targets."""
+
+    doc: str
+    section: str
+
+
+class SafeOperations(SafeMark):
+    """Operations (`POST /path` as the OpenAPI description labels them) a citation says change nothing."""
+
+    operations: list[str] = Field(min_length=1)
+
+    @field_validator("operations")
+    @classmethod
+    def _only_posts(cls, value: list[str]) -> list[str]:
+        for label in value:
+            if not re.fullmatch(r"POST /\S*", label):
+                raise ValueError(f"{label!r}: a safe operation is `POST /path` (other methods read or never are safe)")
+        return value
+
+
 QueryValue = str | int | float | bool | list[str | int | float | bool]
 
 
@@ -107,11 +135,17 @@ class RequestSpec(_Strict):
     region: str | None = None
     retry_on_429: bool = True
     follow_redirects: bool = False
+    safe: SafeMark | None = None
 
     @field_validator("method")
     @classmethod
     def _upper_method(cls, value: str) -> str:
         return value.upper()
+
+    @property
+    def writes(self) -> bool:
+        """Whether the request may change something: not a reading method and no cited `safe` mark."""
+        return self.method not in READ_METHODS and self.safe is None
 
     @model_validator(mode="after")
     def _one_query_form(self) -> RequestSpec:
@@ -120,6 +154,8 @@ class RequestSpec(_Strict):
         bodies = [name for name in ("json_body", "form", "files", "content") if getattr(self, name) is not None]
         if len(bodies) > 1 and set(bodies) != {"form", "files"}:
             raise ValueError(f"give one body, not {', '.join(bodies)}")
+        if self.safe is not None and self.method != "POST":
+            raise ValueError(f"`safe` marks a POST that only reads; {self.method} needs no mark or is never safe")
         return self
 
 
@@ -467,3 +503,30 @@ class Contract(_Strict):
     def file(self) -> Path | None:
         """The file this contract was loaded from."""
         return self._file
+
+
+_M = TypeVar("_M", bound=BaseModel)
+
+
+def _models_in(node: Any, model: type[_M]) -> Iterator[_M]:
+    if isinstance(node, model):
+        yield node
+    elif isinstance(node, BaseModel):
+        for name in type(node).model_fields:
+            yield from _models_in(getattr(node, name), model)
+    elif isinstance(node, list | tuple):
+        for item in node:
+            yield from _models_in(item, model)
+    elif isinstance(node, dict):
+        for item in node.values():
+            yield from _models_in(item, model)
+
+
+def requests_in(node: Any) -> Iterator[RequestSpec]:
+    """Every request spec inside a (parsed) model, e.g. a kind's params."""
+    return _models_in(node, RequestSpec)
+
+
+def safe_marks_in(node: Any) -> Iterator[SafeMark]:
+    """Every `safe` citation inside a (parsed) model, so the loader can check each names a contract source."""
+    return _models_in(node, SafeMark)

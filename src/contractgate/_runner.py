@@ -20,12 +20,12 @@ from ._auth import Credentials
 from ._bounds import BoundedTransport, Breakers, Limits, deadline_http_transport
 from ._cassettes import Cassette, cassette_path
 from ._config import RunConfig, check_reachable
-from ._contract import Contract, Rule
+from ._contract import Contract, Rule, requests_in
 from ._errors import CredentialsMissing, SetupError, SkipRule, Violation, WriteBlocked
 from ._outcome import Outcome, RunResult, Status
 from ._redact import Redactor
 from ._session import CheckContext, Targets, target_key
-from ._transport import TARGET, LiveTransport, RateBudget, RecordingTransport, ReplayTransport, locate
+from ._transport import TARGET, LiveTransport, RateBudget, RecordingTransport, ReplayTransport, TargetGuard, locate
 from .checks import registry
 
 __all__ = ["Engine", "Listener", "rule_selected"]
@@ -65,9 +65,11 @@ class Engine:
     _budgets: dict[str, RateBudget] = field(default_factory=dict)
     _pools: dict[Path | None, httpx.BaseTransport] = field(default_factory=dict)
     _breakers: Breakers = field(default_factory=Breakers)
+    _writable: set[str] | None = None
 
     def run(self) -> RunResult:
         """Run every selected rule, tell the listeners, return the result."""
+        self.writable_targets()  # a wrong --allow-writes stops the run before any request
         run_info = self.describe()
         for listener in self.listeners:
             listener.started(run_info)
@@ -94,7 +96,8 @@ class Engine:
         }
 
     def preflight(self) -> None:
-        """In live and record modes, fail fast (exit 2) when a configured target does not answer."""
+        """Fail fast (exit 2) on an ambiguous --allow-writes, and in live/record modes on a silent target."""
+        self.writable_targets()
         if self.config.mode == "replay":
             return
         for target in self.config.targets.values():
@@ -125,6 +128,14 @@ class Engine:
         if self.config.mode == "replay":
             return {key: REPLAY_HOST.format(key.replace(":", "-")) for key in keys}
         return {key: self.config.targets[key].url for key in keys if key in self.config.targets}
+
+    def writable_targets(self) -> set[str]:
+        """The configured target keys that opted in to writes (a SetupError for an ambiguous --allow-writes)."""
+        if self.config.mode == "replay":
+            return set()  # nothing leaves the process
+        if self._writable is None:
+            self._writable = self.config.writable_targets({c.vendor: list(self.bases(c)) for c in self.contracts})
+        return self._writable
 
     def run_rule(self, contract: Contract, rule: Rule, credentials: Credentials) -> Outcome:
         """Run one rule and turn whatever happened into an Outcome."""
@@ -185,7 +196,10 @@ class Engine:
             outcome.message = redactor.text(str(skip))
         except WriteBlocked as blocked:
             outcome.status = Status.ERROR
-            outcome.message = redactor.text(f"{blocked} (mark the rule `writes: true` if it must write)")
+            outcome.message = redactor.text(
+                f"{blocked} (mark the rule `writes: true` if it must write, or the request `safe` citing the "
+                "vendor's docs if it only reads)"
+            )
         except SetupError as error:
             outcome.status = Status.ERROR
             outcome.message = redactor.text(str(error))
@@ -207,15 +221,33 @@ class Engine:
     def _may_run(self, contract: Contract, rule: Rule) -> None:
         if self.config.mode not in rule.modes:
             raise SkipRule(f"this rule cannot run in {self.config.mode} mode (it runs in {', '.join(rule.modes)})")
-        if (
-            rule.writes
-            and self.config.mode != "replay"
-            and not any(self.config.writes_allowed(contract.vendor, key) for key in self.bases(contract))
-        ):
-            vendor = contract.vendor
-            raise SkipRule(f"the rule writes and the {vendor} target does not allow writes (--allow-writes {vendor})")
         if self.config.mode != "replay" and not self.bases(contract):
             raise SkipRule(f"no {contract.vendor} target configured (--target {contract.targets[0].name}=URL)")
+        if rule.writes and self.config.mode != "replay":
+            closed = [key for key in self._written_keys(contract, rule) if key not in self.writable_targets()]
+            if closed:
+                which = f"target {closed[0]} does not" if len(closed) == 1 else f"targets {', '.join(closed)} do not"
+                raise SkipRule(
+                    f"the rule writes and {which} allow writes "
+                    f"(set allow_writes = true on the target, or pass --allow-writes {closed[0]})"
+                )
+
+    def _written_keys(self, contract: Contract, rule: Rule) -> list[str]:
+        """The configured targets a writing rule may write to: those its unmarked writing requests name."""
+        kind = registry.get(rule.kind)
+        assert kind is not None, "the loader validated the kind"
+        params = kind.parse(rule.params)
+        default = contract.defaults.target
+        named = {(spec.target or default, spec.region) for spec in requests_in(params) if spec.writes}
+        if not named:  # a kind that plans its own writes (fuzz): the target its params name
+            named = {(getattr(params, "target", None) or default, None)}
+        bases = self.bases(contract)
+        return sorted(
+            key
+            for key in bases
+            for name, region in named
+            if key.partition(":")[0] == name and region in (None, key.partition(":")[2])
+        )
 
     def _cassette(self, contract: Contract, rule: Rule) -> Cassette | None:
         path = cassette_path(self.config.cassettes, contract.vendor, rule.id)
@@ -242,14 +274,14 @@ class Engine:
         if self.config.mode == "replay":
             assert cassette is not None
             return ReplayTransport(cassette, redactor, bases)
-        writes = any(self.config.writes_allowed(contract.vendor, key) for key in bases) and rule.writes
-        budget = self._budget(contract.vendor)
+        writable = self.writable_targets() if rule.writes else set()
+        guards = [TargetGuard(key, base, key in writable, self._budget(key)) for key, base in bases.items()]
         inner = self.transport if self.transport is not None else self._trusting(bases)
         defaults = contract.defaults
         limits = Limits.of(defaults.timeout, defaults.deadline, defaults.max_body_bytes)
         # Directly on the wire, so the guards, the recorder and every reader see only bounded answers.
         bounded = BoundedTransport(inner, limits, self._breakers)
-        live = LiveTransport(bounded, allow_writes=writes, budget=budget)
+        live = LiveTransport(bounded, targets=guards, redactor=redactor)
         if self.config.mode == "record":
             assert cassette is not None
             return RecordingTransport(live, cassette, redactor, bases)
@@ -273,10 +305,11 @@ class Engine:
             self._pools[ca_bundle] = deadline_http_transport(verify=verify)
         return self._pools[ca_bundle]
 
-    def _budget(self, vendor: str) -> RateBudget:
-        rates = [t.rate for t in self.config.targets.values() if t.rate]
-        rate = min(rates) if rates else self.config.rate
-        return self._budgets.setdefault(vendor, RateBudget(rate))
+    def _budget(self, key: str) -> RateBudget:
+        """One budget per target key for the whole run, shared by every rule that reaches that target."""
+        if key not in self._budgets:
+            self._budgets[key] = RateBudget(self.config.rate_for(key))
+        return self._budgets[key]
 
 
 class _TrustPerTarget(httpx.BaseTransport):

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ._config import RunConfig, TargetConfig
+from ._config import UNLIMITED, RunConfig, TargetConfig
 from ._contract import Contract
 from ._outcome import Outcome, Status
 from ._runner import Engine, rule_selected
@@ -17,11 +17,14 @@ __all__ = ["MatrixResult", "bundled_config", "kill_matrix"]
 
 
 def bundled_config(contract: Contract, running: RunningServer, **overrides: object) -> RunConfig:
-    """A live run configuration aimed at a running reference server (which allows writes)."""
+    """A live run configuration aimed at a running reference server (which allows writes).
+
+    The server is ours, on loopback: its targets are explicitly unthrottled (a user's target never is by default).
+    """
     prefix = f"CONTRACTGATE_{contract.vendor.upper()}_"
     environ = {prefix + name: value for name, value in running.server.credentials.items()}
     targets = {
-        key: TargetConfig(key, url, allow_writes=running.server.allow_writes, ca_bundle=running.ca_pem)
+        key: TargetConfig(key, url, allow_writes=running.server.allow_writes, rate=UNLIMITED, ca_bundle=running.ca_pem)
         for key, url in running.urls.items()
     }
     config = RunConfig(mode="live", targets=targets, environ=environ)

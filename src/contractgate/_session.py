@@ -26,7 +26,7 @@ from ._errors import SetupError, SkipRule, Violation
 from ._expect import check_expect, json_body, resolve, substitute
 from ._outcome import Exchange
 from ._redact import Redactor
-from ._transport import RETRY_429, TARGET
+from ._transport import RETRY_429, SAFE, TARGET, safe_mark
 
 __all__ = ["CheckContext", "Targets", "curl_line", "encode_query", "target_key"]
 
@@ -193,6 +193,8 @@ class CheckContext:
         for name, value in headers.items():
             if value is None and name in request.headers:
                 del request.headers[name]
+        if spec.safe is not None:
+            request.extensions[SAFE] = safe_mark(request)
         return request
 
     def send(self, spec: RequestSpec) -> httpx.Response:

@@ -6,6 +6,7 @@ import argparse
 import contextlib
 import datetime as dt
 import json
+import math
 import os
 import sys
 import time
@@ -15,7 +16,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from ._config import RunConfig, parse_target_options, read_config_file
+from ._config import DEFAULT_LIVE_RATE, RunConfig, parse_target_options, read_config_file
 from ._contract import Contract
 from ._errors import SetupError
 from ._loader import contract_files, load_contracts
@@ -65,8 +66,9 @@ def _parser() -> argparse.ArgumentParser:
         "--allow-writes",
         action="append",
         default=[],
-        metavar="VENDOR",
-        help="let rules that write run against VENDOR's targets",
+        metavar="TARGET",
+        help="let rules that write run against this configured target key (e.g. VENDOR:REGION), "
+        "or a vendor's only configured target (repeatable)",
     )
     run.add_argument(
         "--config",
@@ -76,7 +78,13 @@ def _parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--cassettes", type=Path, default=Path("cassettes"))
     run.add_argument("--reports", type=Path, default=Path("reports"))
-    run.add_argument("--rate", type=float, default=None, help="requests per second per vendor in live mode")
+    run.add_argument(
+        "--rate",
+        type=_positive_rate,
+        default=None,
+        help="requests per second to each target in live mode "
+        f"(beats the file's `rate`; default {DEFAULT_LIVE_RATE:g})",
+    )
     run.add_argument("-v", "--verbose", action="store_true")
 
     serve = commands.add_parser("serve", help="run a vendor's reference server on loopback")
@@ -105,6 +113,16 @@ def _parser() -> argparse.ArgumentParser:
     schema = commands.add_parser("schema", help="print the contract JSON Schema (or write it with --write)")
     schema.add_argument("--write", type=Path, default=None)
     return parser
+
+
+def _positive_rate(text: str) -> float:
+    try:
+        rate = float(text)
+    except ValueError:
+        rate = math.nan
+    if not rate > 0 or math.isinf(rate):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a positive number of requests per second")
+    return rate
 
 
 def main(argv: Sequence[str] | None = None) -> int:

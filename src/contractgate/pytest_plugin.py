@@ -44,8 +44,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--cg-allow-writes",
         action="append",
         default=[],
-        metavar="VENDOR",
-        help="let writing rules run against VENDOR",
+        metavar="TARGET",
+        help="let writing rules write to this configured target key (or a vendor's only configured target)",
     )
     group.addoption(
         "--cg-contracts",

@@ -157,3 +157,45 @@ def test_path_variants_are_drawn_over_the_description_with_case_flips(
     assert "/items/" in paths
     flipped = {p for p in paths if p.lower() == "/items" and p != "/items"}
     assert len(flipped) >= 2, paths
+
+
+def _with_safe(contract: Contract, safe: list[str], include: list[str]) -> Contract:
+    """A read-only fuzz rule whose `safe` entry cites the docs for the given POST operations."""
+    rule = contract.rule("FZ-READ-001").model_copy(
+        update={
+            "id": "FZ-LOOKUP-001",
+            "params": {
+                "openapi": "fuzz_openapi.json",
+                "include": include,
+                "examples": 2,
+                "checks": ["not_a_server_error"],
+                "safe": [{"operations": safe, "doc": "DOC", "section": "Reference"}],
+            },
+        }
+    )
+    return contract.model_copy(update={"rules": [rule]})
+
+
+def test_a_cited_safe_operation_is_fuzzed_on_a_read_only_target_and_no_other_write(
+    contract: Contract, served: tuple[FuzzServer, RunningServer]
+) -> None:
+    server, running = served
+    server.reset()
+    lookup = _with_safe(contract, ["POST /items"], [])
+    outcome = _run(lookup, running, "FZ-LOOKUP-001")["FZ-LOOKUP-001"]
+    assert outcome.status == Status.PASSED, outcome.message
+    posted = {path for method, path in server.received if method == "POST"}
+    assert posted == {"/items"}
+    assert {method for method, _ in server.received} == {"GET", "POST"}
+
+
+def test_a_safe_operation_the_description_lacks_is_a_set_up_error(
+    contract: Contract, served: tuple[FuzzServer, RunningServer]
+) -> None:
+    server, running = served
+    server.reset()
+    lookup = _with_safe(contract, ["POST /itemz"], ["^POST "])
+    outcome = _run(lookup, running, "FZ-LOOKUP-001")["FZ-LOOKUP-001"]
+    assert outcome.status == Status.ERROR
+    assert "POST /itemz" in outcome.message
+    assert server.received == []

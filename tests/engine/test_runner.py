@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
+import http.server
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from contractgate._cassettes import Cassette
-from contractgate._config import RunConfig
+from contractgate._config import DEFAULT_LIVE_RATE, UNLIMITED, RunConfig, TargetConfig
 from contractgate._contract import Contract
+from contractgate._errors import ContractError, SetupError
+from contractgate._loader import load_contract
 from contractgate._outcome import Status
 from contractgate._runner import Engine
 from contractgate._selftest import bundled_config, kill_matrix
 from contractgate.reports import HtmlReport, JsonReport, JunitReport
 from contractgate.servers import RunningServer, serve_in_thread
 from tests.fixtures.mini_server import MiniServer
+from tests.hostile._server import HostileServer, Seen, hostile_server, send_json
 
 CANARY = "canary-SECRET-7f3a9c1e5b2d"
 
@@ -152,3 +157,164 @@ def test_an_unreadable_ca_bundle_is_a_setup_error(mini_contract: Contract, tmp_p
             target.ca_bundle = bogus
         with pytest.raises(SetupError, match="not a readable PEM CA file"):
             Engine([mini_contract], config).preflight()
+
+
+# --- production safety: writes and rate per target --------------------------------------------------
+
+TWO_TARGETS = """\
+schema_version: 1
+vendor: twin
+title: One vendor, a staging and a production target
+sources:
+  DOC: {title: Twin docs, url: "https://example.invalid/docs"}
+targets:
+  - {name: twin, regions: [staging, production]}
+rules:
+  - id: TWIN-WRITE-001
+    title: Writes to staging
+    source: {doc: DOC, section: Writes, anchor: writes}
+    evidence: documented
+    severity: must
+    kind: request
+    writes: true
+    params:
+      request: {method: DELETE, path: /items/1, region: staging}
+      expect: {status: 200}
+  - id: TWIN-WRITE-002
+    title: Writes to production
+    source: {doc: DOC, section: Writes, anchor: writes}
+    evidence: documented
+    severity: must
+    kind: request
+    writes: true
+    params:
+      request: {method: DELETE, path: /items/1, region: production}
+      expect: {status: 200}
+  - id: TWIN-SAFE-001
+    title: A documented lookup by POST
+    source: {doc: DOC, section: Lookups, anchor: lookups}
+    evidence: documented
+    severity: must
+    kind: request
+    params:
+      request: {method: POST, path: /lookup, json: [a], region: production, safe: {doc: DOC, section: Lookups}}
+      expect: {status: 200}
+  - id: TWIN-UNSAFE-001
+    title: An unmarked POST in a rule that does not say it writes
+    source: {doc: DOC, section: Lookups, anchor: lookups}
+    evidence: documented
+    severity: must
+    kind: request
+    params:
+      request: {method: POST, path: /lookup, json: [a], region: production}
+      expect: {status: 200}
+"""
+
+
+@pytest.fixture
+def twin(tmp_path: Path) -> Iterator[tuple[Contract, HostileServer, HostileServer]]:
+    (tmp_path / "twin.yaml").write_text(TWO_TARGETS, encoding="utf-8")
+    contract = load_contract(tmp_path / "twin.yaml")
+
+    def ok(request: http.server.BaseHTTPRequestHandler, seen: Seen) -> None:
+        send_json(request, 200, b"{}")
+
+    with hostile_server(ok) as staging, hostile_server(ok) as production:
+        yield contract, staging, production
+
+
+def _twin_config(staging: HostileServer, production: HostileServer, **overrides: object) -> RunConfig:
+    targets = {
+        "twin:staging": TargetConfig("twin:staging", staging.url, allow_writes=True, rate=UNLIMITED),
+        "twin:production": TargetConfig("twin:production", production.url, rate=UNLIMITED),
+    }
+    config = RunConfig(mode="live", targets=targets)
+    for key, value in overrides.items():
+        setattr(config, key, value)
+    return config
+
+
+def test_a_staging_opt_in_never_lets_writes_reach_production(
+    twin: tuple[Contract, HostileServer, HostileServer],
+) -> None:
+    contract, staging, production = twin
+    config = _twin_config(staging, production, rule_globs=["TWIN-WRITE-*"])
+    outcomes = {o.rule_id: o for o in Engine([contract], config).run().outcomes}
+    assert outcomes["TWIN-WRITE-001"].status == Status.PASSED, outcomes["TWIN-WRITE-001"].message
+    assert outcomes["TWIN-WRITE-002"].status == Status.SKIPPED
+    assert "target twin:production does not allow writes" in outcomes["TWIN-WRITE-002"].message
+    assert [seen.method for seen in staging.seen] == ["DELETE"]
+    assert production.seen == []
+
+
+def test_the_transport_refuses_a_write_to_production_whatever_the_rule_says(
+    twin: tuple[Contract, HostileServer, HostileServer], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    contract, staging, production = twin
+    monkeypatch.setattr(Engine, "_may_run", lambda self, contract, rule: None)
+    config = _twin_config(staging, production, rule_globs=["TWIN-WRITE-002"])
+    [outcome] = Engine([contract], config).run().outcomes
+    assert outcome.status == Status.ERROR
+    assert "target twin:production does not allow writes" in outcome.message
+    assert production.seen == []
+
+
+def test_a_vendor_wide_allow_writes_is_refused_when_the_vendor_has_several_targets(
+    twin: tuple[Contract, HostileServer, HostileServer],
+) -> None:
+    contract, staging, production = twin
+    config = _twin_config(staging, production, allow_writes={"twin"})
+    with pytest.raises(SetupError, match="twin:production, twin:staging"):
+        Engine([contract], config).run()
+    assert production.seen == []
+    assert staging.seen == []
+
+
+def test_a_cited_safe_post_reaches_a_read_only_target_and_an_unmarked_post_does_not(
+    twin: tuple[Contract, HostileServer, HostileServer],
+) -> None:
+    contract, staging, production = twin
+    config = _twin_config(staging, production, rule_globs=["TWIN-SAFE-001", "TWIN-UNSAFE-001"])
+    outcomes = {o.rule_id: o for o in Engine([contract], config).run().outcomes}
+    assert outcomes["TWIN-SAFE-001"].status == Status.PASSED, outcomes["TWIN-SAFE-001"].message
+    assert outcomes["TWIN-UNSAFE-001"].status == Status.ERROR
+    assert "does not allow writes" in outcomes["TWIN-UNSAFE-001"].message
+    assert [(seen.method, seen.path) for seen in production.seen] == [("POST", "/lookup")]
+
+
+def test_a_safe_mark_must_cite_a_contract_source(tmp_path: Path) -> None:
+    (tmp_path / "twin.yaml").write_text(TWO_TARGETS.replace("safe: {doc: DOC", "safe: {doc: NOPE"), encoding="utf-8")
+    with pytest.raises(ContractError, match=r"safe\.doc 'NOPE' is not in sources"):
+        load_contract(tmp_path / "twin.yaml")
+
+
+def test_a_safe_mark_on_a_delete_is_a_load_error(tmp_path: Path) -> None:
+    text = TWO_TARGETS.replace(
+        "{method: DELETE, path: /items/1, region: staging}", "{method: DELETE, path: /x, safe: {doc: DOC, section: S}}"
+    )
+    (tmp_path / "twin.yaml").write_text(text, encoding="utf-8")
+    with pytest.raises(ContractError, match="`safe` marks a POST"):
+        load_contract(tmp_path / "twin.yaml")
+
+
+def test_each_target_key_has_one_budget_for_the_whole_run(mini_contract: Contract) -> None:
+    targets = {
+        "a": TargetConfig("a", "https://a.example"),
+        "b": TargetConfig("b", "https://b.example", rate=1.0),
+    }
+    engine = Engine([mini_contract], RunConfig(targets=targets))
+    assert engine._budget("a") is engine._budget("a")
+    assert engine._budget("a") is not engine._budget("b")
+    assert (engine._budget("a").rate, engine._budget("b").rate) == (DEFAULT_LIVE_RATE, 1.0)
+    faster = Engine([mini_contract], RunConfig(targets=targets, rate=20.0))
+    assert (faster._budget("a").rate, faster._budget("b").rate) == (20.0, 20.0)
+
+
+def test_the_bundled_servers_run_unthrottled(mini_contract: Contract, mini_running: RunningServer) -> None:
+    config = bundled_config(mini_contract, mini_running)
+    assert {config.rate_for(key) for key in config.targets} == {UNLIMITED}
+
+
+def test_replay_sends_nothing_so_allow_writes_resolves_to_no_target(mini_contract: Contract) -> None:
+    engine = Engine([mini_contract], RunConfig(mode="replay", allow_writes={"not-a-target"}))
+    assert engine.writable_targets() == set()

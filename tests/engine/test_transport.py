@@ -1,4 +1,4 @@
-"""Live transport guards: no writes without opt-in, 429 honoured on reads only, rate budget."""
+"""Live transport guards: only configured bases, writes per target opt-in, overrides, safe POSTs, 429, budgets."""
 
 from __future__ import annotations
 
@@ -8,7 +8,21 @@ import httpx
 import pytest
 
 from contractgate._errors import TargetUnreachable, WriteBlocked
-from contractgate._transport import RETRY_429, LiveTransport, RateBudget, retry_after_seconds
+from contractgate._redact import Redactor
+from contractgate._transport import (
+    RETRY_429,
+    SAFE,
+    LiveTransport,
+    OffTarget,
+    RateBudget,
+    TargetGuard,
+    requested_methods,
+    retry_after_seconds,
+    safe_mark,
+)
+
+WRITABLE = TargetGuard("h", "https://h", writes=True)
+READ_ONLY = TargetGuard("h", "https://h")
 
 
 class Recorder(httpx.BaseTransport):
@@ -29,7 +43,7 @@ class Recorder(httpx.BaseTransport):
 @pytest.mark.parametrize("method", ["POST", "PUT", "PATCH", "DELETE"])
 def test_writes_never_leave_without_opt_in(method: str) -> None:
     inner = Recorder([])
-    client = httpx.Client(transport=LiveTransport(inner))
+    client = httpx.Client(transport=LiveTransport(inner, targets=[TargetGuard("prod", "https://prod.example/api")]))
     with pytest.raises(WriteBlocked, match="does not allow writes"):
         client.request(method, "https://prod.example/api/x")
     assert inner.methods == []
@@ -37,7 +51,7 @@ def test_writes_never_leave_without_opt_in(method: str) -> None:
 
 def test_reads_pass_and_writes_pass_with_opt_in() -> None:
     inner = Recorder([])
-    client = httpx.Client(transport=LiveTransport(inner, allow_writes=True))
+    client = httpx.Client(transport=LiveTransport(inner, targets=[WRITABLE]))
     assert client.get("https://h/x").status_code == 200
     assert client.post("https://h/x").status_code == 200
     assert inner.methods == ["GET", "POST"]
@@ -46,7 +60,7 @@ def test_reads_pass_and_writes_pass_with_opt_in() -> None:
 def test_429_on_a_read_waits_retry_after_then_retries() -> None:
     slept: list[float] = []
     inner = Recorder([429, 429, 200])
-    client = httpx.Client(transport=LiveTransport(inner, sleep=slept.append))
+    client = httpx.Client(transport=LiveTransport(inner, targets=[READ_ONLY], sleep=slept.append))
     assert client.get("https://h/x").status_code == 200
     assert inner.methods == ["GET", "GET", "GET"]
     assert slept == [2.0, 2.0]
@@ -55,7 +69,7 @@ def test_429_on_a_read_waits_retry_after_then_retries() -> None:
 def test_a_write_is_never_retried() -> None:
     slept: list[float] = []
     inner = Recorder([429, 200])
-    client = httpx.Client(transport=LiveTransport(inner, allow_writes=True, sleep=slept.append))
+    client = httpx.Client(transport=LiveTransport(inner, targets=[WRITABLE], sleep=slept.append))
     assert client.post("https://h/x").status_code == 429
     assert inner.methods == ["POST"]
     assert slept == []
@@ -63,14 +77,16 @@ def test_a_write_is_never_retried() -> None:
 
 def test_a_rule_can_ask_to_see_the_429() -> None:
     inner = Recorder([429, 200])
-    client = httpx.Client(transport=LiveTransport(inner, sleep=lambda _: None))
+    client = httpx.Client(transport=LiveTransport(inner, targets=[READ_ONLY], sleep=lambda _: None))
     request = client.build_request("GET", "https://h/x", extensions={RETRY_429: False})
     assert client.send(request).status_code == 429
 
 
 def test_retry_after_beyond_the_cap_is_returned_not_waited() -> None:
     inner = Recorder([429], retry_after="3600")
-    client = httpx.Client(transport=LiveTransport(inner, max_wait=60, sleep=lambda _: pytest.fail("slept")))
+    client = httpx.Client(
+        transport=LiveTransport(inner, targets=[READ_ONLY], max_wait=60, sleep=lambda _: pytest.fail("slept"))
+    )
     assert client.get("https://h/x").status_code == 429
 
 
@@ -92,6 +108,150 @@ def test_rate_budget_spaces_requests() -> None:
 
 
 def test_unreachable_target_is_a_setup_error() -> None:
-    client = httpx.Client(transport=LiveTransport(), timeout=2)
+    client = httpx.Client(transport=LiveTransport(targets=[TargetGuard("gone", "http://127.0.0.1:9")]), timeout=2)
     with pytest.raises(TargetUnreachable, match="unreachable"):
         client.get("http://127.0.0.1:9/x")
+
+
+# --- each request is checked on its own URL -------------------------------------------------------
+
+STAGING = TargetGuard("vendor:staging", "https://staging.example/api", writes=True)
+PRODUCTION = TargetGuard("vendor:production", "https://prod.example/api")
+
+
+@pytest.mark.parametrize("method", ["POST", "PUT", "PATCH", "DELETE"])
+def test_a_write_opt_in_covers_only_its_own_target(method: str) -> None:
+    inner = Recorder([])
+    client = httpx.Client(transport=LiveTransport(inner, targets=[STAGING, PRODUCTION]))
+    assert client.request(method, "https://staging.example/api/x").status_code == 200
+    with pytest.raises(WriteBlocked, match="target vendor:production does not allow writes"):
+        client.request(method, "https://prod.example/api/x")
+    assert inner.methods == [method]
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://elsewhere.example/api/x",  # another host
+        "http://prod.example/api/x",  # another scheme
+        "https://prod.example:8443/api/x",  # another port
+        "https://prod.example/other/x",  # the same origin, outside the base path
+        "https://prod.example/apix",  # a prefix of the base path is not under it
+    ],
+)
+def test_a_url_under_no_configured_base_is_never_sent(url: str) -> None:
+    inner = Recorder([])
+    client = httpx.Client(transport=LiveTransport(inner, targets=[PRODUCTION]))
+    with pytest.raises(OffTarget, match="under no configured target base"):
+        client.get(url, headers={"X-APIKEY": "k"})
+    assert inner.methods == []
+
+
+def test_the_default_port_is_the_same_origin() -> None:
+    inner = Recorder([])
+    client = httpx.Client(transport=LiveTransport(inner, targets=[PRODUCTION]))
+    assert client.get("https://prod.example:443/api/x").status_code == 200
+
+
+def test_an_off_target_refusal_masks_secrets() -> None:
+    client = httpx.Client(
+        transport=LiveTransport(Recorder([]), targets=[PRODUCTION], redactor=Redactor(["s3cret-token-value"]))
+    )
+    with pytest.raises(OffTarget) as refused:
+        client.get("https://evil.example/x?key=s3cret-token-value")
+    assert "s3cret-token-value" not in str(refused.value)
+    assert "REDACTED" in str(refused.value)
+
+
+# --- a method override is a write ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize("header", ["X-HTTP-Method-Override", "X-HTTP-Method", "X-Method-Override"])
+@pytest.mark.parametrize("value", ["DELETE", "put", "PATCH", "POST"])
+def test_a_get_overridden_to_a_write_by_header_is_refused(header: str, value: str) -> None:
+    inner = Recorder([])
+    client = httpx.Client(transport=LiveTransport(inner, targets=[READ_ONLY]))
+    with pytest.raises(WriteBlocked, match=f"asks the server for {value.upper()}"):
+        client.get("https://h/x", headers={header: value})
+    assert inner.methods == []
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"params": {"_method": "DELETE"}},  # query
+        {"params": {"_METHOD": "delete"}},  # query, any case
+        {"data": {"_method": "DELETE", "name": "x"}},  # urlencoded form field
+        {"files": {"upload": ("a.txt", b"x")}, "data": {"_method": "DELETE"}},  # multipart form field
+        {"json": {"_method": "DELETE"}},  # JSON field (Rails and Laravel read it)
+    ],
+)
+@pytest.mark.parametrize("method", ["GET", "HEAD", "OPTIONS"])
+def test_a_read_overridden_by_a_method_field_is_refused(method: str, body: dict[str, object]) -> None:
+    inner = Recorder([])
+    client = httpx.Client(transport=LiveTransport(inner, targets=[READ_ONLY]))
+    with pytest.raises(WriteBlocked, match="asks the server for DELETE"):
+        client.request(method, "https://h/x", **body)  # type: ignore[arg-type]
+    assert inner.methods == []
+
+
+def test_an_override_to_a_read_and_an_opted_in_override_pass() -> None:
+    inner = Recorder([])
+    client = httpx.Client(transport=LiveTransport(inner, targets=[READ_ONLY]))
+    assert client.get("https://h/x", headers={"X-HTTP-Method-Override": "HEAD"}).status_code == 200
+    writable = httpx.Client(transport=LiveTransport(inner, targets=[WRITABLE]))
+    assert writable.get("https://h/x", params={"_method": "DELETE"}).status_code == 200
+    assert inner.methods == ["GET", "GET"]
+
+
+def test_requested_methods_lists_every_override() -> None:
+    request = httpx.Request(
+        "GET", "https://h/x?_method=put", headers={"X-HTTP-Method": "patch"}, data={"_method": "delete"}
+    )
+    assert requested_methods(request) == ["GET", "PATCH", "PUT", "DELETE"]
+
+
+# --- a documented-safe POST ------------------------------------------------------------------------
+
+
+def _marked(client: httpx.Client, url: str, mark_url: str | None = None) -> httpx.Request:
+    request = client.build_request("POST", url, json=["8.8.8.8"])
+    request.extensions[SAFE] = safe_mark(client.build_request("POST", mark_url or url))
+    return request
+
+
+def test_a_safe_post_reaches_a_read_only_target_and_an_unmarked_one_does_not() -> None:
+    inner = Recorder([])
+    client = httpx.Client(transport=LiveTransport(inner, targets=[READ_ONLY]))
+    assert client.send(_marked(client, "https://h/v1/assess/ip")).status_code == 200
+    with pytest.raises(WriteBlocked, match="does not allow writes"):
+        client.post("https://h/v1/assess/ip", json=["8.8.8.8"])
+    assert inner.methods == ["POST"]
+
+
+def test_a_safe_mark_covers_only_its_own_operation() -> None:
+    inner = Recorder([])
+    client = httpx.Client(transport=LiveTransport(inner, targets=[READ_ONLY]))
+    with pytest.raises(WriteBlocked):  # e.g. a redirect hop carries the first request's extensions
+        client.send(_marked(client, "https://h/v1/delete/everything", mark_url="https://h/v1/assess/ip"))
+    overridden = _marked(client, "https://h/v1/assess/ip")
+    overridden.headers["X-HTTP-Method-Override"] = "DELETE"
+    with pytest.raises(WriteBlocked, match="asks the server for DELETE"):
+        client.send(overridden)
+    assert inner.methods == []
+
+
+# --- each target its own rate budget ------------------------------------------------------------
+
+
+def test_each_target_spends_its_own_budget() -> None:
+    slept: list[float] = []
+    first = TargetGuard("a", "https://a", budget=RateBudget(rate=1))
+    second = TargetGuard("b", "https://b", budget=RateBudget(rate=1))
+    client = httpx.Client(transport=LiveTransport(Recorder([]), targets=[first, second], sleep=slept.append))
+    client.get("https://a/x")
+    client.get("https://b/x")  # not behind a's request: b's budget is untouched
+    assert slept == []
+    client.get("https://a/y")
+    assert len(slept) == 1
+    assert slept[0] == pytest.approx(1.0, abs=0.05)

@@ -147,7 +147,8 @@ def served(request: pytest.FixtureRequest) -> Iterator[Served]:
     operations = [result.ok() for result in schema.get_all_operations()]
     with serve_in_thread(server_class(vendor.name)()) as running:
         auth = _auth(contract, running.server, vendor.region)
-        with httpx.Client(auth=auth, timeout=10, follow_redirects=False) as client:
+        verify = str(running.ca_pem) if running.ca_pem is not None else True  # the TLS server's own CA
+        with httpx.Client(auth=auth, timeout=10, follow_redirects=False, verify=verify) as client:
             yield Served(vendor, running, client, operations, _error_shapes(contract), _security_headers(schema))
 
 
@@ -376,7 +377,11 @@ def threatconnect() -> Iterator[tuple[TestClient, httpx.Auth]]:
     """The ThreatConnect app in process, and the contract's HMAC signing with the server's credentials."""
     server = ThreatConnectServer()
     auth = _auth(load_contract(ROOT / "contracts" / "threatconnect.yaml"), server, None)
-    with TestClient(server.apps()[0].asgi, base_url="http://tc.test", raise_server_exceptions=False) as client:
+    with TestClient(
+        server.apps()[0].asgi,
+        base_url="https://tc.test",  # the server refuses plain HTTP, as documented
+        raise_server_exceptions=False,
+    ) as client:
         yield client, auth
 
 

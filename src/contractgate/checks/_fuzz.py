@@ -23,11 +23,11 @@ from schemathesis.core import NOT_SET
 from schemathesis.core.failures import Failure, FailureGroup
 from schemathesis.core.result import Err
 
-from .._contract import AuthOverride, Expect, StatusSpec
+from .._contract import AuthOverride, Expect, SafeOperations, StatusSpec
 from .._errors import SetupError, Violation
 from .._expect import status_matches
 from .._session import CheckContext
-from .._transport import READ_METHODS
+from .._transport import READ_METHODS, SAFE, safe_mark
 from ._registry import Params, registry
 from ._schema import openapi_file
 
@@ -80,6 +80,11 @@ class FuzzParams(Params):
     negative: bool = False
     checks: list[CheckName] = DEFAULT_CHECKS
     responses: list[ResponseRule] = []
+    safe: list[SafeOperations] = []  # POST operations the cited docs say only read: they run on read-only targets
+
+    def safe_labels(self) -> frozenset[str]:
+        """Every operation label (`POST /path`) a `safe` entry names."""
+        return frozenset(label for entry in self.safe for label in entry.operations)
 
 
 @functools.cache
@@ -190,6 +195,8 @@ def _send(ctx: CheckContext, case: GeneratedCase, plan: _Plan, params: FuzzParam
     request = ctx.raw_request(
         kwargs["method"], kwargs["url"], plan.key, headers=headers, params=kwargs.get("params"), **body
     )
+    if plan.safe and request.method == plan.operation.method.upper():
+        request.extensions[SAFE] = safe_mark(request)
     return ctx.dispatch(request, ctx.auth_for(params.auth, plan.region))
 
 
@@ -203,18 +210,30 @@ class _Plan:
     region: str | None
     dropped: frozenset[str]
     boundaries: list[dict[str, Any]]
+    safe: bool = False
 
 
 def _plan(ctx: CheckContext, operation: Operation, key: str, base: str, params: FuzzParams) -> _Plan | None:
+    safe = operation.label in params.safe_labels()
+
     def allowed(method: str) -> bool:
-        return method.upper() in READ_METHODS or ctx.rule.writes
+        own = method.upper() == operation.method.upper()
+        return method.upper() in READ_METHODS or ctx.rule.writes or (safe and own)
 
     if not allowed(operation.method):
         return None
     dropped = _security_headers(operation.schema)
     cases = _boundaries(operation, _modes(params), params.boundaries, allowed)
     records = [case_record(case, dropped) for case in cases]
-    return _Plan(operation, key, base, key.partition(":")[2] or None, dropped, records)
+    return _Plan(operation, key, base, key.partition(":")[2] or None, dropped, records, safe)
+
+
+def _check_safe_labels(schema: schemathesis.BaseSchema, params: FuzzParams) -> None:
+    """A `safe` entry that names no operation of the description is a typo, not a silent no-op."""
+    labels = {result.ok().label for result in schema.get_all_operations() if not isinstance(result, Err)}
+    unknown = sorted(params.safe_labels() - labels)
+    if unknown:
+        raise SetupError(f"safe operations {unknown} are not in {params.openapi} (it has {sorted(labels)})")
 
 
 def _modes(params: FuzzParams) -> list[GenerationMode]:
@@ -286,6 +305,7 @@ def _on_shallow_stack(work: Callable[[], None]) -> None:
 def check_fuzz(ctx: CheckContext, params: FuzzParams) -> None:
     """Every chosen operation, on boundary and drawn requests in every region, answers as its description says."""
     schema = load_openapi(openapi_file(ctx, params.openapi))
+    _check_safe_labels(schema, params)
     operations = select_operations(schema, params.include, params.exclude)
     if not operations:
         raise SetupError(f"no operation of {params.openapi} matches include={params.include} exclude={params.exclude}")

@@ -8,7 +8,7 @@ from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict
 
-from .._contract import AuthOverride, Contract, RequestSpec, Rule
+from .._contract import AuthOverride, Contract, RequestSpec, Rule, safe_marks_in
 from .._session import CheckContext
 
 __all__ = ["Kind", "Params", "Registry", "registry"]
@@ -53,6 +53,11 @@ class Kind(Generic[P]):
         for name in _scheme_names(self.parse(rule.params)):
             if name not in contract.auth:
                 problems.append(f"auth scheme {name!r} is not declared")
+        problems.extend(
+            f"safe.doc {mark.doc!r} is not in sources"
+            for mark in safe_marks_in(self.parse(rule.params))
+            if mark.doc not in contract.sources
+        )
         return problems
 
 
