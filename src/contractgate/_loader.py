@@ -9,13 +9,19 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from ._contract import Contract
-from ._errors import ContractError
+from ._contract import Contract, LocatedError
+from ._errors import ContractError, known_hint
 from .checks import registry
 
 __all__ = ["contract_files", "load_contract", "load_contracts"]
 
 Loc = tuple[str | int, ...]
+
+
+# A contract expands to a few thousand nodes; aliases that multiply past this are an alias bomb, not a contract.
+MAX_EXPANDED_NODES = 200_000
+# Shipped contracts nest about 10 deep; far deeper is a mistake (or an attack on the recursive parsers below).
+MAX_DEPTH = 64
 
 
 class _LineLoader(yaml.SafeLoader):
@@ -33,6 +39,8 @@ def _walk(node: yaml.Node, loc: Loc, lines: dict[Loc, int], seen: set[int]) -> N
             if key == "<<":
                 _walk(value_node, loc, lines, seen)
                 continue
+            if not isinstance(key, str):
+                continue
             lines.setdefault((*loc, key), key_node.start_mark.line + 1)
             _walk(value_node, (*loc, key), lines, seen)
     elif isinstance(node, yaml.SequenceNode):
@@ -40,15 +48,103 @@ def _walk(node: yaml.Node, loc: Loc, lines: dict[Loc, int], seen: set[int]) -> N
             _walk(item, (*loc, index), lines, seen)
 
 
-def _parse(path: Path) -> tuple[Any, dict[Loc, int]]:
-    text = path.read_text(encoding="utf-8")
+def _children(node: yaml.Node) -> list[yaml.Node]:
+    if isinstance(node, yaml.MappingNode):
+        return [part for pair in node.value for part in pair]
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    return []
+
+
+def _line(node: yaml.Node) -> int:
+    return int(node.start_mark.line) + 1
+
+
+def _shape_problem(root: yaml.Node) -> str | None:
+    """Duplicate keys, too deep a nesting, or aliases that expand too far; `LINE: what` or None."""
+    return _duplicates_or_depth(root) or _expansion(root)
+
+
+def _duplicates_or_depth(root: yaml.Node) -> str | None:
+    depth: dict[int, int] = {id(root): 0}
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if depth[id(node)] > MAX_DEPTH:
+            return f"{_line(node)}: nested more than {MAX_DEPTH} levels deep"
+        if isinstance(node, yaml.MappingNode):
+            first: dict[str, int] = {}
+            for key_node, _ in node.value:
+                if isinstance(key_node, yaml.ScalarNode) and key_node.value != "<<":
+                    if key_node.value in first:
+                        return (
+                            f"{_line(key_node)}: duplicate key {key_node.value!r} "
+                            f"(first at line {first[key_node.value]}; the last would silently win)"
+                        )
+                    first[key_node.value] = _line(key_node)
+        for child in _children(node):
+            if id(child) not in depth:
+                depth[id(child)] = depth[id(node)] + 1
+                stack.append(child)
+    return None
+
+
+def _expansion(root: yaml.Node) -> str | None:
+    """Count the nodes the document has once every alias is expanded (post-order, iterative, memoized)."""
+    expanded: dict[int, int] = {}
+    open_nodes: set[int] = set()
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    while stack:
+        node, closing = stack.pop()
+        if id(node) in expanded:
+            continue
+        children = _children(node)
+        if closing:
+            open_nodes.discard(id(node))
+            total = 1 + sum(expanded[id(child)] for child in children)
+            if total > MAX_EXPANDED_NODES:
+                return f"{_line(node)}: aliases expand past {MAX_EXPANDED_NODES} nodes (an alias bomb?)"
+            expanded[id(node)] = total
+            continue
+        open_nodes.add(id(node))
+        stack.append((node, True))
+        for child in children:
+            if id(child) in open_nodes:
+                return f"{_line(child)}: an alias refers to a node that contains it (a recursive alias)"
+            if id(child) not in expanded:
+                stack.append((child, False))
+    return None
+
+
+def _decode(path: Path) -> str:
+    raw = path.read_bytes()
     try:
-        node = yaml.compose(text, Loader=_LineLoader)
-        data = yaml.load(text, Loader=_LineLoader)
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise ContractError(f"{path}:{line}: not UTF-8 (byte 0x{raw[exc.start]:02x}); save the file as UTF-8") from None
+
+
+def _parse(path: Path) -> tuple[Any, dict[Loc, int]]:
+    text = _decode(path)
+    loader = _LineLoader(text)
+    try:
+        node = loader.get_single_node()
+        if node is not None:
+            problem = _shape_problem(node)
+            if problem:
+                raise ContractError(f"{path}:{problem}")
+        data = loader.construct_document(node) if node is not None else None
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = mark.line + 1 if mark is not None else 0
-        raise ContractError(f"{path}:{line}: not valid YAML: {exc}") from None
+        mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+        line = mark.line + 1 if mark is not None else 1
+        problem = str(getattr(exc, "problem", None) or exc).strip()
+        raise ContractError(f"{path}:{line}: not valid YAML: {problem}") from None
+    except RecursionError:
+        line = loader.get_mark().line + 1
+        raise ContractError(f"{path}:{line}: nested too deeply to parse (more than {MAX_DEPTH} levels)") from None
+    finally:
+        loader.dispose()
     lines: dict[Loc, int] = {}
     if node is not None:
         _walk(node, (), lines, set())
@@ -59,7 +155,7 @@ def _line_of(loc: Loc, lines: dict[Loc, int]) -> int:
     for end in range(len(loc), -1, -1):
         if loc[:end] in lines:
             return lines[loc[:end]]
-    return 0
+    return 1
 
 
 def _field(loc: Loc) -> str:
@@ -85,7 +181,9 @@ def _data_loc(data: Any, loc: Iterable[str | int]) -> Loc:
 def _report(path: Path, error: ValidationError, data: Any, lines: dict[Loc, int], prefix: Loc = ()) -> str:
     problems = []
     for item in error.errors():
-        loc = (*prefix, *_data_loc(data, item["loc"]))
+        located = item.get("ctx", {}).get("error")
+        extra = located.loc if isinstance(located, LocatedError) else ()
+        loc = (*prefix, *_data_loc(data, (*item["loc"], *extra)))
         got = item.get("input")
         hint = "" if isinstance(got, dict | list) or got is None else f" (got {got!r})"
         problems.append(f"{path}:{_line_of(loc, lines)}: {_field(loc)}: {item['msg']}{hint}")
@@ -97,21 +195,15 @@ def load_contract(path: Path | str) -> Contract:
     path = Path(path)
     if not path.is_file():
         raise ContractError(f"{path}: no such contract file")
-    data, lines = _parse(path)
-    try:
-        contract = Contract.model_validate(data)
-    except ValidationError as exc:
-        raise ContractError(_report(path, exc, data, lines)) from None
-    contract._file = path
+    contract, lines = _validated(path)
     problems = []
     for index, rule in enumerate(contract.rules):
         where: Loc = ("rules", index)
         kind = registry.get(rule.kind)
         if kind is None:
-            known = ", ".join(sorted(registry.names()))
             problems.append(
                 f"{path}:{_line_of((*where, 'kind'), lines)}: rules.{index}.kind: "
-                f"unknown kind {rule.kind!r} (known: {known})"
+                f"unknown kind {rule.kind!r}{known_hint(rule.kind, registry.names(), limit=30)}"
             )
             continue
         try:
@@ -126,6 +218,16 @@ def load_contract(path: Path | str) -> Contract:
     if problems:
         raise ContractError("\n".join(problems))
     return contract
+
+
+def _validated(path: Path) -> tuple[Contract, dict[Loc, int]]:
+    data, lines = _parse(path)
+    try:
+        contract = Contract.model_validate(data)
+    except ValidationError as exc:
+        raise ContractError(_report(path, exc, data, lines)) from None
+    contract._file = path
+    return contract, lines
 
 
 def contract_files(directory: Path) -> Iterator[Path]:
