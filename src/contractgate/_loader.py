@@ -186,7 +186,8 @@ def _report(path: Path, error: ValidationError, data: Any, lines: dict[Loc, int]
         loc = (*prefix, *_data_loc(data, (*item["loc"], *extra)))
         got = item.get("input")
         hint = "" if isinstance(got, dict | list) or got is None else f" (got {got!r})"
-        problems.append(f"{path}:{_line_of(loc, lines)}: {_field(loc)}: {item['msg']}{hint}")
+        message = item["msg"].removeprefix("Value error, ")
+        problems.append(f"{path}:{_line_of(loc, lines)}: {_field(loc)}: {message}{hint}")
     return "\n".join(problems)
 
 
@@ -216,7 +217,7 @@ def load_contract(path: Path | str) -> Contract:
             for message in kind.cross_check(contract, rule)
         )
     if problems:
-        raise ContractError("\n".join(problems))
+        raise ContractError("\n".join(dict.fromkeys(problems)))
     return contract
 
 

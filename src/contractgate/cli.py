@@ -305,7 +305,9 @@ def _run(args: argparse.Namespace, console: Console) -> int:
         engine.preflight()
         result = engine.run()
     if not any(o.status == "passed" or o.status == "failed" for o in result.outcomes):
-        raise SetupError("no rule could run (missing targets or credentials); see the skip reasons with -v")
+        blocked = [o for o in result.outcomes if o.status == "error"] or result.outcomes
+        first = f"; {blocked[0].rule_id}: {(blocked[0].message.splitlines() or ['-'])[0]}" if blocked else ""
+        raise SetupError(f"no rule could run{first} (every reason: -v)")
     extra = ", kill-matrix.json, kill-matrix.html" if matrix_html else ""
     console.print(f"reports: {folder}/ (junit.xml, results.json, report.html{extra})")
     return result.exit_code
