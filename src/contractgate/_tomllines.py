@@ -29,25 +29,30 @@ def key_lines(text: str) -> dict[Loc, int]:
                 index = counts.get(name, 0)
                 counts[name] = index + 1
                 table = (*name, index)
-                lines.setdefault(name, number)
+                _prefixes(lines, name, number)
                 lines[table] = number
                 state.scan(rest.partition("]]")[2])
                 continue
             if stripped.startswith("["):
                 name, rest = _dotted(stripped[1:])
                 table = name
-                lines.setdefault(table, number)
+                _prefixes(lines, name, number)
                 state.scan(rest.partition("]")[2])
                 continue
             if stripped and not stripped.startswith("#"):
                 name, rest = _dotted(stripped)
                 if name and rest.startswith("="):
-                    for end in range(1, len(name) + 1):
-                        lines.setdefault((*table, *name[:end]), number)
+                    _prefixes(lines, (*table, *name), number, keep=len(table))
                     state.scan(rest[1:])
                     continue
         state.scan(line)
     return lines
+
+
+def _prefixes(lines: dict[Loc, int], name: Loc, number: int, keep: int = 0) -> None:
+    """A table or dotted key also locates the tables it implies (their first mention)."""
+    for end in range(max(keep, 0) + 1, len(name) + 1):
+        lines.setdefault(name[:end], number)
 
 
 def _dotted(text: str) -> tuple[Loc, str]:
