@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import types
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Union, get_args, get_origin
 
 import yaml
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from ._contract import Contract, LocatedError
 from ._errors import ContractError, known_hint
@@ -178,15 +179,59 @@ def _data_loc(data: Any, loc: Iterable[str | int]) -> Loc:
     return tuple(kept)
 
 
-def _report(path: Path, error: ValidationError, data: Any, lines: dict[Loc, int], prefix: Loc = ()) -> str:
+def _unwrap(annotation: Any) -> list[Any]:
+    """The types an annotation may hold: Annotated, unions and Optional flattened."""
+    origin = get_origin(annotation)
+    if origin is Annotated:
+        return _unwrap(get_args(annotation)[0])
+    if origin is Union or origin is types.UnionType:
+        return [inner for arg in get_args(annotation) for inner in _unwrap(arg)]
+    return [annotation]
+
+
+def _models(annotation: Any) -> list[type[BaseModel]]:
+    return [tp for tp in _unwrap(annotation) if isinstance(tp, type) and issubclass(tp, BaseModel)]
+
+
+def _known_keys(model: type[BaseModel], loc: Loc) -> list[str]:
+    """The keys the model allows at a data location (to suggest one for a misspelt key)."""
+    current = _unwrap(model)
+    for part in loc:
+        following: list[Any] = []
+        for tp in current:
+            if isinstance(part, str) and isinstance(tp, type) and issubclass(tp, BaseModel):
+                fields = tp.model_fields.items()
+                following += [
+                    t for name, info in fields if part in (name, info.alias) for t in _unwrap(info.annotation)
+                ]
+            elif isinstance(part, str) and get_origin(tp) is dict:
+                following += _unwrap(get_args(tp)[1])
+            elif isinstance(part, int) and get_origin(tp) is list:
+                following += _unwrap(get_args(tp)[0])
+        current = following
+    return sorted({info.alias or name for tp in current for m in _models(tp) for name, info in m.model_fields.items()})
+
+
+def _report(
+    path: Path,
+    error: ValidationError,
+    data: Any,
+    lines: dict[Loc, int],
+    prefix: Loc = (),
+    model: type[BaseModel] = Contract,
+) -> str:
     problems = []
     for item in error.errors():
         located = item.get("ctx", {}).get("error")
         extra = located.loc if isinstance(located, LocatedError) else ()
-        loc = (*prefix, *_data_loc(data, (*item["loc"], *extra)))
+        relative = _data_loc(data, (*item["loc"], *extra))
+        loc = (*prefix, *relative)
         got = item.get("input")
         hint = "" if isinstance(got, dict | list) or got is None else f" (got {got!r})"
         message = item["msg"].removeprefix("Value error, ")
+        if item["type"] == "extra_forbidden" and relative:
+            message += known_hint(str(relative[-1]), _known_keys(model, relative[:-1]))
+            hint = ""
         problems.append(f"{path}:{_line_of(loc, lines)}: {_field(loc)}: {message}{hint}")
     return "\n".join(problems)
 
@@ -210,7 +255,7 @@ def load_contract(path: Path | str) -> Contract:
         try:
             kind.parse(rule.params)
         except ValidationError as exc:
-            problems.append(_report(path, exc, rule.params, lines, (*where, "params")))
+            problems.append(_report(path, exc, rule.params, lines, (*where, "params"), kind.params))
             continue
         problems.extend(
             f"{path}:{_line_of((*where, 'params'), lines)}: rules.{index}.params: {message}"
