@@ -186,3 +186,31 @@ def test_env_dotenv_is_a_template_with_every_variable_empty(capsys: pytest.Captu
         "CONTRACTGATE_THREATCONNECT_EXPIRED_API_TOKEN=",
     ]
     assert "# the API user's Secret Key, which keys the HMAC (secret; region -; auth hmac)" in lines
+
+
+def test_config_targets_of_other_vendors_in_the_folder_are_not_errors(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "contractgate.toml").write_text(
+        '[targets."threatjammer:dublin"]\nurl = "https://dublin.api.threatjammer.com"\n\n'
+        '[targets.threatconect]\nurl = "https://tc.example/api"\n'
+    )
+    base = ["--contracts", str(ROOT / "contracts"), "run", "--mode", "replay", "--cassettes", str(ROOT / "cassettes")]
+    assert main([*base, "--vendor", "threatconnect", "--rule", "TC-AUTH-001"]) == 2
+    err = capsys.readouterr().err
+    assert "contractgate.toml:5: targets.threatconect: no selected contract declares a target 'threatconect'" in err
+    (tmp_path / "contractgate.toml").write_text(
+        '[targets."threatjammer:dublin"]\nurl = "https://dublin.api.threatjammer.com"\n'
+    )
+    assert main([*base, "--vendor", "threatconnect", "--rule", "TC-AUTH-001"]) == 0
+
+
+def test_selftest_of_a_custom_vendor_says_it_needs_a_bundled_server(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = tmp_path / "contracts"
+    folder.mkdir()
+    shutil.copy(FIXTURES / "mini.yaml", folder / "mini.yaml")
+    assert main(["--contracts", str(folder), "selftest"]) == 2
+    assert "vendor 'mini' has none" in capsys.readouterr().err

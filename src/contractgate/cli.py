@@ -412,7 +412,11 @@ def _selftest(args: argparse.Namespace, console: Console) -> int:
     contracts = _contracts(args.contracts, args.vendor)
     _check_rule_globs(contracts, args.rule)
     for contract in contracts:
-        server_class(contract.vendor)
+        if contract.vendor not in vendors():
+            raise SetupError(
+                f"{contract.file}: selftest runs the bundled reference servers, and vendor {contract.vendor!r} has none"
+                f" (bundled: {', '.join(vendors())}); select vendors with `contractgate selftest VENDOR`"
+            )
     results: list[MatrixResult] = []
     for contract in contracts:
         server = server_class(contract.vendor)()

@@ -154,9 +154,11 @@ def contract_cases() -> list[Case]:
             "unknown-kind", TJ, "kind: credential-scope", "kind: credential-scoep", "did you mean 'credential-scope'"
         ),
         contract("unknown-kind-al", AL, "kind: envelope", "kind: envelopes", "unknown kind"),
-        contract("unknown-rule-key", TJ, "    severity: must\n", "    severty: must\n", "did you mean 'severity'", "    severty"),
         contract(
-            "unknown-params-key", TJ, "      scheme: bearer\n", "      schema: bearer\n", "did you mean 'scheme'", "      schema"
+            "unknown-rule-key", TJ, "    severity: must\n", "    severty: must\n", "did you mean 'severity'", "    severty"
+        ),
+        contract(
+            "unknown-params-key", TJ, "      scheme: bearer\n", "      schema: bearer\n", "did you mean 'scheme'", "  schema"
         ),
         contract("bad-regex-json", TJ, "startswith: /v1/token/", "matches: '^/v1/token/[a-z'", "not a valid regular"),
         contract(
@@ -358,7 +360,9 @@ def contract_cases() -> list[Case]:
             "status",
             command=("selftest",),
         ),
-        contract("env-unknown-top-key", TJ, "secrets:\n", "secret:\n", "did you mean 'secrets'", "secret:", command=("env",)),
+        contract(
+            "env-unknown-top-key", TJ, "secrets:\n", "secret:\n", "did you mean 'secrets'", "secret:", command=("env",)
+        ),
         contract("hmac-encoding", TC, "    encoding: base64\n", "    encoding: base32\n", "encoding", "    encoding:"),
         contract(
             "max-follow-string",
