@@ -154,12 +154,8 @@ def contract_cases() -> list[Case]:
             "unknown-kind", TJ, "kind: credential-scope", "kind: credential-scoep", "did you mean 'credential-scope'"
         ),
         contract("unknown-kind-al", AL, "kind: envelope", "kind: envelopes", "unknown kind"),
-        contract(
-            "unknown-rule-key", TJ, "    severity: must\n", "    severty: must\n", "did you mean 'severity'", "    severty"
-        ),
-        contract(
-            "unknown-params-key", TJ, "      scheme: bearer\n", "      schema: bearer\n", "did you mean 'scheme'", "  schema"
-        ),
+        contract("unknown-rule-key", TJ, "severity: must\n", "severty: must\n", "did you mean 'severity'", "severty"),
+        contract("unknown-params-key", TJ, "scheme: bearer\n", "schema: bearer\n", "did you mean 'scheme'", "schema"),
         contract("bad-regex-json", TJ, "startswith: /v1/token/", "matches: '^/v1/token/[a-z'", "not a valid regular"),
         contract(
             "bad-regex-json-al",
