@@ -69,6 +69,8 @@ def parse_target_options(values: Iterable[str]) -> dict[str, TargetConfig]:
         key, equals, url = value.partition("=")
         if not equals or not key or not url:
             raise SetupError(f"--target {mask_url(value)!r}: expected NAME=URL or NAME:REGION=URL")
+        if key in targets:
+            raise SetupError(f"--target {key}: given twice ({mask_url(targets[key].url)!r} and {mask_url(url)!r})")
         targets[key] = TargetConfig(key, check_url(url, f"--target {key}"), origin=f"--target {key}")
     return targets
 
@@ -78,7 +80,8 @@ def mask_url(text: str) -> str:
     return _USERINFO.sub(lambda m: f"{m.group(1)}***@", text)
 
 
-_USERINFO = re.compile(r"(https?://)[^/@\s]*@", re.IGNORECASE)
+# Up to the first "@" even across "/": over-masking an error message is fine, echoing a password is not.
+_USERINFO = re.compile(r"(https?://)[^@\s]*@", re.IGNORECASE)
 
 
 def check_url(url: str, where: str) -> str:
