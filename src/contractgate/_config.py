@@ -64,7 +64,7 @@ class RunConfig:
 
 def parse_target_options(values: Iterable[str]) -> dict[str, TargetConfig]:
     """Parse `--target NAME[:REGION]=URL` options."""
-    targets = {}
+    targets: dict[str, TargetConfig] = {}
     for value in values:
         key, equals, url = value.partition("=")
         if not equals or not key or not url:
