@@ -163,7 +163,7 @@ def _field(loc: Loc) -> str:
     return ".".join(str(part) for part in loc) or "(top level)"
 
 
-def _data_loc(data: Any, loc: Iterable[str | int]) -> Loc:
+def _data_loc(data: Any, loc: Iterable[str | int], missing: bool = True) -> Loc:
     """Keep the parts of a pydantic location that exist in the data (drop union and validator tags)."""
     kept: list[str | int] = []
     parts = list(loc)
@@ -174,7 +174,7 @@ def _data_loc(data: Any, loc: Iterable[str | int]) -> Loc:
         elif isinstance(data, list) and isinstance(part, int) and part < len(data):
             data = data[part]
             kept.append(part)
-        elif isinstance(data, dict) and position == len(parts) - 1 and isinstance(part, str):
+        elif missing and isinstance(data, dict) and position == len(parts) - 1 and isinstance(part, str):
             kept.append(part)  # a missing key: name it, though it has no line of its own
     return tuple(kept)
 
@@ -221,10 +221,14 @@ def _report(
     model: type[BaseModel] = Contract,
 ) -> str:
     problems = []
+    items = []
     for item in error.errors():
         located = item.get("ctx", {}).get("error")
         extra = located.loc if isinstance(located, LocatedError) else ()
-        relative = _data_loc(data, (*item["loc"], *extra))
+        items.append((item, _data_loc(data, (*item["loc"], *extra), item["type"] == "missing")))
+    for item, relative in items:
+        if any(len(other) > len(relative) and other[: len(relative)] == relative for _, other in items):
+            continue  # a union's other branches: the error deeper in the data says what is wrong
         loc = (*prefix, *relative)
         got = item.get("input")
         hint = "" if isinstance(got, dict | list) or got is None else f" (got {got!r})"
