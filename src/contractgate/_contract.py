@@ -294,7 +294,7 @@ class Defaults(_Strict):
     target: str | None = None
     auth: str = "none"
     headers: dict[str, str] = {}
-    timeout: float = 10.0
+    timeout: float = Field(default=10.0, gt=0, allow_inf_nan=False)
 
 
 class Secrets(_Strict):

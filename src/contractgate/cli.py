@@ -364,8 +364,7 @@ def _serve(args: argparse.Namespace, console: Console) -> int:
                 f"--fault {fault!r}: not a fault of the {args.vendor} server{known_hint(fault, cls.faults)}"
             )
     server = cls(faults=args.fault)
-    if args.port is not None:
-        _check_ports_free(args.host, args.port, len(server.apps()))
+    _check_ports_free(args.host, args.port, len(server.apps()))
     with serve_in_thread(server, host=args.host, first_port=args.port) as running:
         console.print(
             f"{args.vendor} reference server" + (f" with faults {', '.join(args.fault)}" if args.fault else "")
@@ -382,17 +381,20 @@ def _serve(args: argparse.Namespace, console: Console) -> int:
     return EXIT_OK
 
 
-def _check_ports_free(host: str, first: int, count: int) -> None:
+def _check_ports_free(host: str, first: int | None, count: int) -> None:
     """Bind each port the server will need first, so a taken port is one line, not a uvicorn log and a traceback."""
-    if first + count - 1 > 65535:
+    if first is None:  # free ports are picked later; only the host can be wrong
+        first, count = 0, 1
+    elif first + count - 1 > 65535:
         raise SetupError(f"--port {first}: the server needs {count} ports from there, past 65535")
     for port in range(first, first + count):
         with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
             try:
                 sock.bind((host, port))
             except OSError as exc:
+                what = f"--port {first}" if first else f"--host {host}"
                 raise SetupError(
-                    f"--port {first}: cannot listen on {host}:{port} ({exc.strerror or exc}); "
+                    f"{what}: cannot listen on {host}:{port} ({exc.strerror or exc}); "
                     "pass another --port, or none for free ports"
                 ) from None
 

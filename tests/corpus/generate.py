@@ -288,6 +288,9 @@ def contract_cases() -> list[Case]:
             "title",
             "  - id: TJ-AUTH-002",
         ),
+        contract("timeout-zero", AL, "  auth: apikey\n", "  auth: apikey\n  timeout: 0\n", "than 0", "  timeout"),
+        contract("timeout-inf", TJ, "  auth: bearer\n", "  auth: bearer\n  timeout: .inf\n", "finite", "  timeout"),
+        contract("two-documents", TC, "title: ", "---\ntitle: ", "not valid YAML"),
         contract(
             "retry-on-429-int", TJ, "request: {path: /test}", "request: {path: /test, retry_on_429: 1}", "retry_on_429"
         ),
