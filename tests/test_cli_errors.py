@@ -40,10 +40,13 @@ def test_debug_prints_the_traceback(monkeypatch: pytest.MonkeyPatch, capsys: pyt
         raise RuntimeError("the disk is full")
 
     monkeypatch.setattr(cli, "_schema", broken)
-    assert main(["--debug", "schema"]) == 2
-    err = capsys.readouterr().err
-    assert "Traceback (most recent call last)" in err
-    assert "RuntimeError: the disk is full" in err
+    for argv in (["--debug", "schema"], ["schema", "--debug"]):
+        assert main(argv) == 2
+        err = capsys.readouterr().err
+        assert "Traceback (most recent call last)" in err
+        assert "RuntimeError: the disk is full" in err
+    assert main(["schema"]) == 2
+    assert "Traceback" not in capsys.readouterr().err
 
 
 def test_a_taken_port_for_serve_is_exit_2(capsys: pytest.CaptureFixture[str]) -> None:

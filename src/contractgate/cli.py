@@ -125,6 +125,8 @@ def _parser() -> argparse.ArgumentParser:
     env = commands.add_parser("env", help="the credential environment variables a vendor's contract reads")
     env.add_argument("vendor")
     env.add_argument("--format", choices=["text", "dotenv"], default="text")
+    for command in commands.choices.values():  # `--debug` also after the command, where people type it
+        command.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
     return parser
 
 
