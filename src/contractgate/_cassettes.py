@@ -7,10 +7,13 @@ import difflib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import httpx
+import yaml
+from pydantic import BaseModel, StrictInt, StrictStr, ValidationError
 
+from ._errors import SetupError
 from ._redact import Redactor
 
 __all__ = ["Cassette", "Interaction", "cassette_path"]
@@ -179,13 +182,84 @@ class Cassette:
         path.write_text(json.dumps(document, indent=1, sort_keys=False) + "\n", encoding="utf-8")
 
     @classmethod
-    def load(cls, path: Path) -> Cassette:
-        """Read a cassette file."""
-        document = json.loads(path.read_text(encoding="utf-8"))
+    def load(cls, path: Path, vendor: str | None = None, rule_id: str | None = None) -> Cassette:
+        """Read a cassette file; a file that is not one (or is another rule's) is a SetupError naming file:line."""
+        try:
+            text = path.read_text(encoding="utf-8")
+            document = json.loads(text)
+        except UnicodeDecodeError as exc:
+            raise SetupError(f"{path}:1: not a cassette: not UTF-8 ({exc.reason})") from None
+        except json.JSONDecodeError as exc:
+            raise SetupError(f"{path}:{exc.lineno}: not a cassette: not valid JSON: {exc.msg}") from None
+        try:
+            shape = _CassetteFile.model_validate(document)
+        except ValidationError as exc:
+            item = exc.errors()[0]
+            loc = tuple(item["loc"])
+            where = ".".join(str(part) for part in loc) or "(top level)"
+            line = _json_line(text, loc)
+            raise SetupError(f"{path}:{line}: not a cassette: {where}: {item['msg']}") from None
+        for field_name, wanted, got in (("vendor", vendor, shape.vendor), ("rule", rule_id, shape.rule)):
+            if wanted is not None and got != wanted:
+                raise SetupError(
+                    f"{path}:{_json_line(text, (field_name,))}: this cassette belongs to {field_name} {got!r}, "
+                    f"not {wanted!r}; re-record it with `contractgate run --mode record`"
+                )
         return cls(
-            vendor=document["vendor"],
-            rule_id=document["rule"],
-            public=document.get("public", {}),
-            examples=document.get("examples", []),
+            vendor=shape.vendor,
+            rule_id=shape.rule,
+            public=shape.public,
+            examples=shape.examples,
             interactions=[Interaction.from_dict(item) for item in document["interactions"]],
         )
+
+
+class _Request(BaseModel):
+    target: StrictStr
+    method: StrictStr
+    path: StrictStr
+    headers: dict[StrictStr, StrictStr] = {}
+    body: StrictStr = ""
+
+
+class _Response(BaseModel):
+    status: StrictInt
+    headers: list[tuple[StrictStr, StrictStr]]
+    body: StrictStr
+    encoding: Literal["utf-8", "base64"] = "utf-8"
+
+
+class _Interaction(BaseModel):
+    request: _Request
+    response: _Response
+
+
+class _CassetteFile(BaseModel):
+    """The shape of a cassette file, checked before any of it is used."""
+
+    vendor: StrictStr
+    rule: StrictStr
+    public: dict[StrictStr, StrictStr] = {}
+    examples: list[list[Any]] = []
+    interactions: list[_Interaction]
+
+
+def _json_line(text: str, loc: tuple[Any, ...]) -> int:
+    """The line of a location in a JSON document (JSON is YAML, whose parser keeps positions); 1 if unknown."""
+    try:
+        node = yaml.compose(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    except yaml.YAMLError:
+        return 1
+    line = 1
+    for part in loc:
+        if isinstance(node, yaml.MappingNode):
+            found = [(key, value) for key, value in node.value if key.value == part]
+            if not found:
+                break
+            line, node = found[0][0].start_mark.line + 1, found[0][1]
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
+            node = node.value[part]
+            line = node.start_mark.line + 1
+        else:
+            break
+    return line

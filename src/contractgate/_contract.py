@@ -8,14 +8,18 @@ from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
     PrivateAttr,
+    StrictInt,
     ValidationInfo,
     field_validator,
     model_validator,
 )
+
+from ._errors import known_hint
 
 __all__ = [
     "MODES",
@@ -32,6 +36,8 @@ __all__ = [
     "HeaderScheme",
     "HmacScheme",
     "JsonAssertion",
+    "LocatedError",
+    "Regex",
     "RequestSpec",
     "Rule",
     "RuleSource",
@@ -56,9 +62,29 @@ READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 class _Strict(BaseModel):
-    """Base for every contract model: unknown keys are errors, so typos never pass silently."""
+    """Base for every contract model: unknown keys are errors and types are not coerced (`status: true` is no 1)."""
 
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, strict=True)
+
+
+class LocatedError(ValueError):
+    """A cross-reference problem found by a model validator, with the data location it belongs to."""
+
+    def __init__(self, message: str, loc: tuple[str | int, ...]) -> None:
+        super().__init__(message)
+        self.loc = loc
+
+
+def _compiles(value: str) -> str:
+    try:
+        re.compile(value)
+    except re.error as exc:
+        raise ValueError(f"not a valid regular expression: {exc}") from None
+    return value
+
+
+Regex = Annotated[str, AfterValidator(_compiles)]
+"""A string that must compile as a Python regular expression (checked on load, so a typo is a load error)."""
 
 
 # --- requests -------------------------------------------------------------------------------
@@ -169,7 +195,7 @@ class HeaderAssertion(_Strict):
     contains: str | None = None
     startswith: str | None = None
     endswith: str | None = None
-    matches: str | None = None
+    matches: Regex | None = None
     absent: bool | None = None
     present: bool | None = None
     one_of: list[str] | None = Field(default=None, alias="in")
@@ -183,7 +209,7 @@ class JsonAssertion(_Strict):
     not_equals: Any = None
     one_of: list[Any] | None = Field(default=None, alias="in")
     type: JsonType | list[JsonType] | None = None
-    matches: str | None = None
+    matches: Regex | None = None
     startswith: str | None = None
     endswith: str | None = None
     contains: Any = None
@@ -198,13 +224,6 @@ class JsonAssertion(_Strict):
     keys_exactly: list[str] | None = None
     keys_include: list[str] | None = None
     keys_exclude: list[str] | None = None
-
-    @field_validator("matches")
-    @classmethod
-    def _valid_regex(cls, value: str | None) -> str | None:
-        if value is not None:
-            re.compile(value)
-        return value
 
 
 class XmlAssertion(_Strict):
@@ -228,7 +247,7 @@ class BodyAssertion(_Strict):
     not_json: bool | None = None
 
 
-StatusSpec = int | list[int] | str
+StatusSpec = StrictInt | list[StrictInt] | str
 
 
 class Expect(_Strict):
@@ -340,7 +359,7 @@ class Defaults(_Strict):
     target: str | None = None
     auth: str = "none"
     headers: dict[str, str] = {}
-    timeout: float = 10.0
+    timeout: float = Field(default=10.0, gt=0, allow_inf_nan=False)
     deadline: float | None = Field(
         default=None,
         gt=0,
@@ -464,19 +483,33 @@ class Contract(_Strict):
         if self.defaults.target is None and self.targets:
             self.defaults.target = self.targets[0].name
         if self.defaults.target not in target_names:
-            raise ValueError(f"defaults.target {self.defaults.target!r} is not a declared target")
+            raise LocatedError(
+                f"defaults.target {self.defaults.target!r} is not a declared target"
+                + known_hint(str(self.defaults.target), target_names),
+                ("defaults", "target"),
+            )
         if self.defaults.auth != "none" and self.defaults.auth not in self.auth:
-            raise ValueError(f"defaults.auth {self.defaults.auth!r} is not a declared auth scheme")
-        seen: set[str] = set()
-        for rule in self.rules:
+            raise LocatedError(
+                f"defaults.auth {self.defaults.auth!r} is not a declared auth scheme"
+                + known_hint(self.defaults.auth, self.auth),
+                ("defaults", "auth"),
+            )
+        seen: dict[str, int] = {}
+        for index, rule in enumerate(self.rules):
             if rule.id in seen:
-                raise ValueError(f"rule id {rule.id} appears twice")
-            seen.add(rule.id)
+                raise LocatedError(
+                    f"rule id {rule.id} appears twice (first as rules.{seen[rule.id]})", ("rules", index, "id")
+                )
+            seen[rule.id] = index
             if rule.source.doc not in self.sources:
-                raise ValueError(f"rule {rule.id}: source.doc {rule.source.doc!r} is not in sources")
+                raise LocatedError(
+                    f"rule {rule.id}: source.doc {rule.source.doc!r} is not in sources"
+                    + known_hint(rule.source.doc, self.sources),
+                    ("rules", index, "source", "doc"),
+                )
             misfit = rule.source.misfit(self.sources[rule.source.doc].kind)
             if misfit:
-                raise ValueError(f"rule {rule.id}: source: {misfit}")
+                raise LocatedError(f"rule {rule.id}: source: {misfit}", ("rules", index, "source"))
         return self
 
     def target(self, name: str) -> TargetDecl:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 __all__ = [
@@ -16,6 +18,7 @@ __all__ = [
     "TargetUnreachable",
     "Violation",
     "WriteBlocked",
+    "known_hint",
 ]
 
 
@@ -86,3 +89,12 @@ def _short(value: object, limit: int = 300) -> str:
 @dataclass
 class BodyTooLarge(Violation):
     """An answer grew past the body size cap; it is reported as a violation of the rule that asked."""
+
+
+def known_hint(name: str, known: Iterable[str], limit: int = 12) -> str:
+    """` (known: a, b; did you mean 'a'?)`: what an error about an unknown name appends, so the fix is obvious."""
+    names = sorted(set(known))
+    close = difflib.get_close_matches(name, names, n=1, cutoff=0.6)
+    shown = ", ".join(names[:limit]) + (f", … ({len(names)} in all)" if len(names) > limit else "")
+    hint = f"; did you mean {close[0]!r}?" if close else ""
+    return f" (known: {shown or 'none'}{hint})"

@@ -2,20 +2,27 @@
 
 from __future__ import annotations
 
+import types
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Union, get_args, get_origin
 
 import yaml
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
-from ._contract import Contract
-from ._errors import ContractError
+from ._contract import Contract, LocatedError
+from ._errors import ContractError, known_hint
 from .checks import registry
 
 __all__ = ["contract_files", "load_contract", "load_contracts"]
 
 Loc = tuple[str | int, ...]
+
+
+# A contract expands to a few thousand nodes; aliases that multiply past this are an alias bomb, not a contract.
+MAX_EXPANDED_NODES = 200_000
+# Shipped contracts nest about 10 deep; far deeper is a mistake (or an attack on the recursive parsers below).
+MAX_DEPTH = 64
 
 
 class _LineLoader(yaml.SafeLoader):
@@ -33,6 +40,8 @@ def _walk(node: yaml.Node, loc: Loc, lines: dict[Loc, int], seen: set[int]) -> N
             if key == "<<":
                 _walk(value_node, loc, lines, seen)
                 continue
+            if not isinstance(key, str):
+                continue
             lines.setdefault((*loc, key), key_node.start_mark.line + 1)
             _walk(value_node, (*loc, key), lines, seen)
     elif isinstance(node, yaml.SequenceNode):
@@ -40,15 +49,103 @@ def _walk(node: yaml.Node, loc: Loc, lines: dict[Loc, int], seen: set[int]) -> N
             _walk(item, (*loc, index), lines, seen)
 
 
-def _parse(path: Path) -> tuple[Any, dict[Loc, int]]:
-    text = path.read_text(encoding="utf-8")
+def _children(node: yaml.Node) -> list[yaml.Node]:
+    if isinstance(node, yaml.MappingNode):
+        return [part for pair in node.value for part in pair]
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    return []
+
+
+def _line(node: yaml.Node) -> int:
+    return int(node.start_mark.line) + 1
+
+
+def _shape_problem(root: yaml.Node) -> str | None:
+    """Duplicate keys, too deep a nesting, or aliases that expand too far; `LINE: what` or None."""
+    return _duplicates_or_depth(root) or _expansion(root)
+
+
+def _duplicates_or_depth(root: yaml.Node) -> str | None:
+    depth: dict[int, int] = {id(root): 0}
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if depth[id(node)] > MAX_DEPTH:
+            return f"{_line(node)}: nested more than {MAX_DEPTH} levels deep"
+        if isinstance(node, yaml.MappingNode):
+            first: dict[str, int] = {}
+            for key_node, _ in node.value:
+                if isinstance(key_node, yaml.ScalarNode) and key_node.value != "<<":
+                    if key_node.value in first:
+                        return (
+                            f"{_line(key_node)}: duplicate key {key_node.value!r} "
+                            f"(first at line {first[key_node.value]}; the last would silently win)"
+                        )
+                    first[key_node.value] = _line(key_node)
+        for child in _children(node):
+            if id(child) not in depth:
+                depth[id(child)] = depth[id(node)] + 1
+                stack.append(child)
+    return None
+
+
+def _expansion(root: yaml.Node) -> str | None:
+    """Count the nodes the document has once every alias is expanded (post-order, iterative, memoized)."""
+    expanded: dict[int, int] = {}
+    open_nodes: set[int] = set()
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    while stack:
+        node, closing = stack.pop()
+        if id(node) in expanded:
+            continue
+        children = _children(node)
+        if closing:
+            open_nodes.discard(id(node))
+            total = 1 + sum(expanded[id(child)] for child in children)
+            if total > MAX_EXPANDED_NODES:
+                return f"{_line(node)}: aliases expand past {MAX_EXPANDED_NODES} nodes (an alias bomb?)"
+            expanded[id(node)] = total
+            continue
+        open_nodes.add(id(node))
+        stack.append((node, True))
+        for child in children:
+            if id(child) in open_nodes:
+                return f"{_line(child)}: an alias refers to a node that contains it (a recursive alias)"
+            if id(child) not in expanded:
+                stack.append((child, False))
+    return None
+
+
+def _decode(path: Path) -> str:
+    raw = path.read_bytes()
     try:
-        node = yaml.compose(text, Loader=_LineLoader)
-        data = yaml.load(text, Loader=_LineLoader)
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise ContractError(f"{path}:{line}: not UTF-8 (byte 0x{raw[exc.start]:02x}); save the file as UTF-8") from None
+
+
+def _parse(path: Path) -> tuple[Any, dict[Loc, int]]:
+    text = _decode(path)
+    loader = _LineLoader(text)
+    try:
+        node = loader.get_single_node()
+        if node is not None:
+            problem = _shape_problem(node)
+            if problem:
+                raise ContractError(f"{path}:{problem}")
+        data = loader.construct_document(node) if node is not None else None
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = mark.line + 1 if mark is not None else 0
-        raise ContractError(f"{path}:{line}: not valid YAML: {exc}") from None
+        mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+        line = mark.line + 1 if mark is not None else 1
+        problem = str(getattr(exc, "problem", None) or exc).strip()
+        raise ContractError(f"{path}:{line}: not valid YAML: {problem}") from None
+    except RecursionError:
+        line = loader.get_mark().line + 1
+        raise ContractError(f"{path}:{line}: nested too deeply to parse (more than {MAX_DEPTH} levels)") from None
+    finally:
+        loader.dispose()
     lines: dict[Loc, int] = {}
     if node is not None:
         _walk(node, (), lines, set())
@@ -59,14 +156,14 @@ def _line_of(loc: Loc, lines: dict[Loc, int]) -> int:
     for end in range(len(loc), -1, -1):
         if loc[:end] in lines:
             return lines[loc[:end]]
-    return 0
+    return 1
 
 
 def _field(loc: Loc) -> str:
     return ".".join(str(part) for part in loc) or "(top level)"
 
 
-def _data_loc(data: Any, loc: Iterable[str | int]) -> Loc:
+def _data_loc(data: Any, loc: Iterable[str | int], missing: bool = True) -> Loc:
     """Keep the parts of a pydantic location that exist in the data (drop union and validator tags)."""
     kept: list[str | int] = []
     parts = list(loc)
@@ -77,18 +174,69 @@ def _data_loc(data: Any, loc: Iterable[str | int]) -> Loc:
         elif isinstance(data, list) and isinstance(part, int) and part < len(data):
             data = data[part]
             kept.append(part)
-        elif isinstance(data, dict) and position == len(parts) - 1 and isinstance(part, str):
+        elif missing and isinstance(data, dict) and position == len(parts) - 1 and isinstance(part, str):
             kept.append(part)  # a missing key: name it, though it has no line of its own
     return tuple(kept)
 
 
-def _report(path: Path, error: ValidationError, data: Any, lines: dict[Loc, int], prefix: Loc = ()) -> str:
+def _unwrap(annotation: Any) -> list[Any]:
+    """The types an annotation may hold: Annotated, unions and Optional flattened."""
+    origin = get_origin(annotation)
+    if origin is Annotated:
+        return _unwrap(get_args(annotation)[0])
+    if origin is Union or origin is types.UnionType:
+        return [inner for arg in get_args(annotation) for inner in _unwrap(arg)]
+    return [annotation]
+
+
+def _models(annotation: Any) -> list[type[BaseModel]]:
+    return [tp for tp in _unwrap(annotation) if isinstance(tp, type) and issubclass(tp, BaseModel)]
+
+
+def _known_keys(model: type[BaseModel], loc: Loc) -> list[str]:
+    """The keys the model allows at a data location (to suggest one for a misspelt key)."""
+    current = _unwrap(model)
+    for part in loc:
+        following: list[Any] = []
+        for tp in current:
+            if isinstance(part, str) and isinstance(tp, type) and issubclass(tp, BaseModel):
+                fields = tp.model_fields.items()
+                following += [
+                    t for name, info in fields if part in (name, info.alias) for t in _unwrap(info.annotation)
+                ]
+            elif isinstance(part, str) and get_origin(tp) is dict:
+                following += _unwrap(get_args(tp)[1])
+            elif isinstance(part, int) and get_origin(tp) is list:
+                following += _unwrap(get_args(tp)[0])
+        current = following
+    return sorted({info.alias or name for tp in current for m in _models(tp) for name, info in m.model_fields.items()})
+
+
+def _report(
+    path: Path,
+    error: ValidationError,
+    data: Any,
+    lines: dict[Loc, int],
+    prefix: Loc = (),
+    model: type[BaseModel] = Contract,
+) -> str:
     problems = []
+    items = []
     for item in error.errors():
-        loc = (*prefix, *_data_loc(data, item["loc"]))
+        located = item.get("ctx", {}).get("error")
+        extra = located.loc if isinstance(located, LocatedError) else ()
+        items.append((item, _data_loc(data, (*item["loc"], *extra), item["type"] == "missing")))
+    for item, relative in items:
+        if any(len(other) > len(relative) and other[: len(relative)] == relative for _, other in items):
+            continue  # a union's other branches: the error deeper in the data says what is wrong
+        loc = (*prefix, *relative)
         got = item.get("input")
         hint = "" if isinstance(got, dict | list) or got is None else f" (got {got!r})"
-        problems.append(f"{path}:{_line_of(loc, lines)}: {_field(loc)}: {item['msg']}{hint}")
+        message = item["msg"].removeprefix("Value error, ")
+        if item["type"] == "extra_forbidden" and relative:
+            message += known_hint(str(relative[-1]), _known_keys(model, relative[:-1]))
+            hint = ""
+        problems.append(f"{path}:{_line_of(loc, lines)}: {_field(loc)}: {message}{hint}")
     return "\n".join(problems)
 
 
@@ -97,6 +245,32 @@ def load_contract(path: Path | str) -> Contract:
     path = Path(path)
     if not path.is_file():
         raise ContractError(f"{path}: no such contract file")
+    contract, lines = _validated(path)
+    problems = []
+    for index, rule in enumerate(contract.rules):
+        where: Loc = ("rules", index)
+        kind = registry.get(rule.kind)
+        if kind is None:
+            problems.append(
+                f"{path}:{_line_of((*where, 'kind'), lines)}: rules.{index}.kind: "
+                f"unknown kind {rule.kind!r}{known_hint(rule.kind, registry.names(), limit=30)}"
+            )
+            continue
+        try:
+            kind.parse(rule.params)
+        except ValidationError as exc:
+            problems.append(_report(path, exc, rule.params, lines, (*where, "params"), kind.params))
+            continue
+        problems.extend(
+            f"{path}:{_line_of((*where, 'params'), lines)}: rules.{index}.params: {message}"
+            for message in kind.cross_check(contract, rule)
+        )
+    if problems:
+        raise ContractError("\n".join(dict.fromkeys(problems)))
+    return contract
+
+
+def _validated(path: Path) -> tuple[Contract, dict[Loc, int]]:
     data, lines = _parse(path)
     try:
         sources = data.get("sources") if isinstance(data, dict) else None
@@ -104,29 +278,7 @@ def load_contract(path: Path | str) -> Contract:
     except ValidationError as exc:
         raise ContractError(_report(path, exc, data, lines)) from None
     contract._file = path
-    problems = []
-    for index, rule in enumerate(contract.rules):
-        where: Loc = ("rules", index)
-        kind = registry.get(rule.kind)
-        if kind is None:
-            known = ", ".join(sorted(registry.names()))
-            problems.append(
-                f"{path}:{_line_of((*where, 'kind'), lines)}: rules.{index}.kind: "
-                f"unknown kind {rule.kind!r} (known: {known})"
-            )
-            continue
-        try:
-            kind.parse(rule.params)
-        except ValidationError as exc:
-            problems.append(_report(path, exc, rule.params, lines, (*where, "params")))
-            continue
-        problems.extend(
-            f"{path}:{_line_of((*where, 'params'), lines)}: rules.{index}.params: {message}"
-            for message in kind.cross_check(contract, rule)
-        )
-    if problems:
-        raise ContractError("\n".join(problems))
-    return contract
+    return contract, lines
 
 
 def contract_files(directory: Path) -> Iterator[Path]:

@@ -255,7 +255,7 @@ class Engine:
             if not path.is_file():
                 hint = f"contractgate run --mode record --vendor {contract.vendor}"
                 raise SetupError(f"no cassette for {rule.id} at {path}; record one with `{hint}`")
-            return Cassette.load(path)
+            return Cassette.load(path, contract.vendor, rule.id)
         if self.config.mode == "record":
             return Cassette(contract.vendor, rule.id)
         return None

@@ -1,30 +1,46 @@
-"""The command line: run, serve, faults, selftest, diff, schema. Exit 0 conformant, 1 violations, 2 could not run."""
+"""The command line: run, serve, faults, selftest, diff, schema, env. Exit 0 conformant, 1 violations, 2 the rest."""
 
 from __future__ import annotations
 
 import argparse
 import contextlib
 import datetime as dt
+import difflib
+import fnmatch
 import json
 import math
 import os
+import re
+import socket
+import string
 import sys
 import time
+import traceback
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import NamedTuple
 
 from rich.console import Console
 from rich.table import Table
 
-from ._config import DEFAULT_LIVE_RATE, RunConfig, parse_target_options, read_config_file
-from ._contract import Contract
-from ._errors import SetupError
+from ._auth import env_name
+from ._config import (
+    DEFAULT_LIVE_RATE,
+    RunConfig,
+    TargetConfig,
+    check_target_names,
+    mask_url,
+    parse_target_options,
+    read_config_file,
+)
+from ._contract import Contract, HmacScheme
+from ._errors import SetupError, known_hint
 from ._loader import contract_files, load_contracts
 from ._runner import Engine, Listener
 from ._selftest import MatrixResult, bundled_config, kill_matrix, matrix_rows
 from .reports import HtmlReport, JsonReport, JunitReport, TerminalReport, render_matrix
 from .reports._diff import diff_results, render_diff
-from .servers import RunningServer, serve_in_thread, server_class
+from .servers import RunningServer, UnknownFault, UnknownServer, serve_in_thread, server_class, vendors
 
 __all__ = ["main"]
 
@@ -36,6 +52,7 @@ def _parser() -> argparse.ArgumentParser:
         prog="contractgate", description="Contract tests for threat-intelligence vendor APIs."
     )
     parser.add_argument("--contracts", type=Path, default=Path("contracts"), help="folder of contract files")
+    parser.add_argument("--debug", action="store_true", help="print the traceback of an error")
     commands = parser.add_subparsers(dest="command", required=True)
 
     run = commands.add_parser(
@@ -80,7 +97,7 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--reports", type=Path, default=Path("reports"))
     run.add_argument(
         "--rate",
-        type=_positive_rate,
+        type=_rate,
         default=None,
         help="requests per second to each target in live mode "
         f"(beats the file's `rate`; default {DEFAULT_LIVE_RATE:g})",
@@ -90,7 +107,7 @@ def _parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="run a vendor's reference server on loopback")
     serve.add_argument("vendor")
     serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=None, help="first port (one port per app)")
+    serve.add_argument("--port", type=_port, default=None, help="first port (one port per app)")
     serve.add_argument("--fault", action="append", default=[], help="inject a fault (repeatable)")
 
     faults = commands.add_parser("faults", help="list a reference server's faults and the rule each must trip")
@@ -112,41 +129,67 @@ def _parser() -> argparse.ArgumentParser:
 
     schema = commands.add_parser("schema", help="print the contract JSON Schema (or write it with --write)")
     schema.add_argument("--write", type=Path, default=None)
+
+    env = commands.add_parser("env", help="the credential environment variables a vendor's contract reads")
+    env.add_argument("vendor")
+    env.add_argument("--format", choices=["text", "dotenv"], default="text")
+    for command in commands.choices.values():  # `--debug` also after the command, where people type it
+        command.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
     return parser
 
 
-def _positive_rate(text: str) -> float:
+def _rate(text: str) -> float:
+    """argparse type of --rate: a positive, finite number of requests per second."""
     try:
-        rate = float(text)
+        value = float(text)
     except ValueError:
-        rate = math.nan
-    if not rate > 0 or math.isinf(rate):
-        raise argparse.ArgumentTypeError(f"{text!r} is not a positive number of requests per second")
-    return rate
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"{text!r} must be a positive, finite number of requests per second")
+    return value
+
+
+def _port(text: str) -> int:
+    """argparse type of --port: 1-65535."""
+    if not text.isdigit() or not 1 <= int(text) <= 65535:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port (1-65535)")
+    return int(text)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the console script."""
-    args = _parser().parse_args(argv)
-    console = Console(highlight=False)
+    """Entry point of the console script: exit 0 conformant, 1 vendor violations, 2 anything else that went wrong."""
     try:
-        handler = {
-            "run": _run,
-            "serve": _serve,
-            "faults": _faults,
-            "selftest": _selftest,
-            "diff": _diff,
-            "schema": _schema,
-        }[args.command]
+        args = _parser().parse_args(argv)
+    except SystemExit as stop:  # argparse has printed usage and the one-line reason
+        return stop.code if isinstance(stop.code, int) else EXIT_SETUP
+    console = Console(highlight=False)
+    handler = {
+        "run": _run,
+        "serve": _serve,
+        "faults": _faults,
+        "selftest": _selftest,
+        "diff": _diff,
+        "schema": _schema,
+        "env": _env,
+    }[args.command]
+    try:
         return handler(args, console)
-    except SetupError as error:
-        first = str(error).splitlines()
-        print(f"contractgate: error: {first[0]}", file=sys.stderr)
-        for line in first[1:]:
-            print(f"  {line}", file=sys.stderr)
-        return EXIT_SETUP
+    except (SetupError, UnknownServer, UnknownFault) as error:
+        return _fail(str(error), args.debug)
     except KeyboardInterrupt:
         return 130
+    except Exception as error:  # a bug or an unforeseen set-up problem: still one line, never exit 1
+        return _fail(f"{type(error).__name__}: {error}\n(run with --debug for the traceback)", args.debug)
+
+
+def _fail(message: str, debug: bool) -> int:
+    if debug:
+        traceback.print_exc()
+    lines = mask_url(message).splitlines() or ["unknown error"]
+    print(f"contractgate: error: {lines[0]}", file=sys.stderr)
+    for line in lines[1:]:
+        print(f"  {line}", file=sys.stderr)
+    return EXIT_SETUP
 
 
 def _contracts(folder: Path, vendors: Sequence[str]) -> list[Contract]:
@@ -154,12 +197,69 @@ def _contracts(folder: Path, vendors: Sequence[str]) -> list[Contract]:
     if not files:
         raise SetupError(f"no contract files in {folder}/ (run from the project root or pass --contracts)")
     if vendors:
-        wanted = {f"{v}.yaml" for v in vendors}
-        unknown = wanted - {f.name for f in files}
+        known = [f.stem for f in files]
+        unknown = sorted(set(vendors) - set(known))
         if unknown:
-            raise SetupError(f"no contract for {', '.join(sorted(u[:-5] for u in unknown))} in {folder}/")
-        files = [f for f in files if f.name in wanted]
+            raise SetupError(f"no contract for {', '.join(unknown)} in {folder}/{known_hint(unknown[0], known)}")
+        files = [f for f in files if f.stem in vendors]
     return load_contracts(files)
+
+
+def _check_rule_globs(contracts: Sequence[Contract], globs: Sequence[str]) -> None:
+    """A --rule glob that matches no rule is a typo, not an empty (green) run."""
+    ids = [rule.id for contract in contracts for rule in contract.rules]
+    for glob in globs:
+        if any(fnmatch.fnmatchcase(rule_id, glob) for rule_id in ids):
+            continue
+        folded = [g for g in (glob.upper(), glob.lower()) if any(fnmatch.fnmatchcase(i, g) for i in ids)]
+        close = folded or difflib.get_close_matches(glob, ids, n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        scope = ", ".join(c.vendor for c in contracts)
+        raise SetupError(
+            f"--rule {glob!r} matches no rule of {scope} (globs are case-sensitive, as fnmatchcase; "
+            f"rules are e.g. {', '.join(ids[:4])}){hint}"
+        )
+
+
+def _declared(contracts: Sequence[Contract]) -> dict[str, list[str]]:
+    return {target.name: list(target.regions) for contract in contracts for target in contract.targets}
+
+
+def _targets(args: argparse.Namespace, contracts: list[Contract]) -> dict[str, TargetConfig]:
+    """--target and config-file targets, each naming a declared target (config: of any contract in the folder)."""
+    given = parse_target_options(args.target)
+    check_target_names(given, _declared(contracts))
+    from_file = read_config_file(args.config)
+    selected = _declared(contracts)
+    if any(key.partition(":")[0] not in selected for key in from_file):
+        selected = _declared(load_contracts(list(contract_files(args.contracts))))
+    check_target_names(from_file, selected)
+    for vendor in args.allow_writes:
+        if vendor not in {c.vendor for c in contracts}:
+            hint = known_hint(vendor, [c.vendor for c in contracts])
+            raise SetupError(f"--allow-writes {vendor!r}: not a selected vendor{hint}")
+    return {**from_file, **given}
+
+
+def _require_servers(contracts: Sequence[Contract]) -> None:
+    """Without --target, every contract needs a bundled reference server; say what to pass when it has none."""
+    for contract in contracts:
+        if contract.vendor in vendors():
+            continue
+        where = f"{contract.file}:{_line_of_key(contract.file, 'vendor')}: " if contract.file else ""
+        names = [f"{target.name}:{target.regions[0]}" if target.regions else target.name for target in contract.targets]
+        raise SetupError(
+            f"{where}vendor {contract.vendor!r} has no bundled reference server: pass "
+            + " ".join(f"--target {name}=URL" for name in names)
+            + f" (bundled servers: {', '.join(vendors())})"
+        )
+
+
+def _line_of_key(path: Path, key: str) -> int:
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if re.match(rf"{re.escape(key)}\s*:", line):
+            return number
+    return 1
 
 
 def _report_dir(root: Path) -> Path:
@@ -184,7 +284,10 @@ def _bundled(contracts: list[Contract]) -> Iterator[dict[str, RunningServer]]:
 
 def _run(args: argparse.Namespace, console: Console) -> int:
     contracts = _contracts(args.contracts, args.vendor)
-    targets = {**read_config_file(args.config), **parse_target_options(args.target)}
+    _check_rule_globs(contracts, args.rule)
+    targets = _targets(args, contracts)
+    if args.mode != "replay" and not targets:
+        _require_servers(contracts)
     config = RunConfig(
         mode=args.mode,
         targets=targets,
@@ -212,7 +315,9 @@ def _run(args: argparse.Namespace, console: Console) -> int:
         engine.preflight()
         result = engine.run()
     if not any(o.status == "passed" or o.status == "failed" for o in result.outcomes):
-        raise SetupError("no rule could run (missing targets or credentials); see the skip reasons with -v")
+        blocked = [o for o in result.outcomes if o.status == "error"] or result.outcomes
+        first = f"; {blocked[0].rule_id}: {(blocked[0].message.splitlines() or ['-'])[0]}" if blocked else ""
+        raise SetupError(f"no rule could run{first} (every reason: -v)")
     extra = ", kill-matrix.json, kill-matrix.html" if matrix_html else ""
     console.print(f"reports: {folder}/ (junit.xml, results.json, report.html{extra})")
     return result.exit_code
@@ -262,7 +367,14 @@ def _write_matrix(folder: Path, results: list[MatrixResult]) -> str:
 
 
 def _serve(args: argparse.Namespace, console: Console) -> int:
-    server = server_class(args.vendor)(faults=args.fault)
+    cls = server_class(args.vendor)
+    for fault in args.fault:
+        if fault not in cls.faults:
+            raise SetupError(
+                f"--fault {fault!r}: not a fault of the {args.vendor} server{known_hint(fault, cls.faults)}"
+            )
+    server = cls(faults=args.fault)
+    _check_ports_free(args.host, args.port, len(server.apps()))
     with serve_in_thread(server, host=args.host, first_port=args.port) as running:
         console.print(
             f"{args.vendor} reference server" + (f" with faults {', '.join(args.fault)}" if args.fault else "")
@@ -286,6 +398,24 @@ def _serve(args: argparse.Namespace, console: Console) -> int:
     return EXIT_OK
 
 
+def _check_ports_free(host: str, first: int | None, count: int) -> None:
+    """Bind each port the server will need first, so a taken port is one line, not a uvicorn log and a traceback."""
+    if first is None:  # free ports are picked later; only the host can be wrong
+        first, count = 0, 1
+    elif first + count - 1 > 65535:
+        raise SetupError(f"--port {first}: the server needs {count} ports from there, past 65535")
+    for port in range(first, first + count):
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            try:
+                sock.bind((host, port))
+            except OSError as exc:
+                what = f"--port {first}" if first else f"--host {host}"
+                raise SetupError(
+                    f"{what}: cannot listen on {host}:{port} ({exc.strerror or exc}); "
+                    "pass another --port, or none for free ports"
+                ) from None
+
+
 def _faults(args: argparse.Namespace, console: Console) -> int:
     server = server_class(args.vendor)
     table = Table(title=f"{args.vendor} faults")
@@ -299,6 +429,13 @@ def _faults(args: argparse.Namespace, console: Console) -> int:
 
 def _selftest(args: argparse.Namespace, console: Console) -> int:
     contracts = _contracts(args.contracts, args.vendor)
+    _check_rule_globs(contracts, args.rule)
+    for contract in contracts:
+        if contract.vendor not in vendors():
+            raise SetupError(
+                f"{contract.file}: selftest runs the bundled reference servers, and vendor {contract.vendor!r} has none"
+                f" (bundled: {', '.join(vendors())}); select vendors with `contractgate selftest VENDOR`"
+            )
     results: list[MatrixResult] = []
     for contract in contracts:
         server = server_class(contract.vendor)()
@@ -357,9 +494,84 @@ def _print_matrix(console: Console, result: MatrixResult, seconds: float) -> Non
 
 
 def _diff(args: argparse.Namespace, console: Console) -> int:
+    for path in (args.before, args.after):
+        _check_results(path)
     changes = diff_results(args.before, args.after)
     console.print(render_diff(changes), markup=False)
     return EXIT_VIOLATIONS if any(c.regression for c in changes) else EXIT_OK
+
+
+def _check_results(path: Path) -> None:
+    """A results.json of an earlier run (or a report folder holding one), or a SetupError naming the file."""
+    file = path / "results.json" if path.is_dir() else path
+    if not file.is_file():
+        what = f"{path}/ holds no results.json" if path.is_dir() else f"{path}: no such file"
+        raise SetupError(f"{what} (give a results.json or a report folder)")
+    try:
+        document = json.loads(file.read_text(encoding="utf-8"))
+    except UnicodeDecodeError:
+        raise SetupError(f"{file}:1: not a results.json (not UTF-8 text)") from None
+    except json.JSONDecodeError as exc:
+        raise SetupError(f"{file}:{exc.lineno}: not a results.json (not valid JSON: {exc.msg})") from None
+    rules = document.get("rules") if isinstance(document, dict) else None
+    if not isinstance(rules, list) or not all(
+        isinstance(r, dict) and {"vendor", "id", "status"} <= r.keys() for r in rules
+    ):
+        raise SetupError(
+            f"{file}:1: not a results.json of contractgate (expected a `rules` list of vendor/id/status objects)"
+        )
+
+
+def _env(args: argparse.Namespace, console: Console) -> int:
+    """Print the credential variables a vendor's contract reads: a list, or a dotenv template."""
+    (contract,) = _contracts(args.contracts, [args.vendor])
+    rows = credential_rows(contract)
+    if args.format == "dotenv":
+        print(f"# {contract.title}: credentials read by contractgate (fill in, then export or load)")
+        for row in rows:
+            print(f"# {row.description} ({row.kind}; region {row.region}; auth {row.auth})")
+            print(f"{row.variable}=")
+        return EXIT_OK
+    width = max((len(row.variable) for row in rows), default=0)
+    for row in rows:
+        print(f"{row.variable.ljust(width)}  {row.kind:6}  region={row.region}  auth={row.auth}  {row.description}")
+    return EXIT_OK
+
+
+class CredentialRow(NamedTuple):
+    """One environment variable a contract reads, and what it means."""
+
+    variable: str
+    kind: str  # secret or public
+    region: str  # the region it belongs to, or "-"
+    auth: str  # the auth schemes that use it, comma-separated, or "-"
+    description: str
+
+
+def credential_rows(contract: Contract) -> list[CredentialRow]:
+    """Every credential variable of a contract, per region where the credential is per region."""
+    regions = sorted({region for target in contract.targets for region in target.regions})
+    users: dict[str, list[str]] = {}
+    for scheme_name, scheme in contract.auth.items():
+        names = [field for template in scheme.headers.values() for _, field, _, _ in string.Formatter().parse(template)]
+        if isinstance(scheme, HmacScheme):
+            names.append(scheme.key)  # the credential that keys the HMAC
+        for name in names:
+            if name and scheme_name not in users.setdefault(name, []):
+                users[name].append(scheme_name)
+    rows = []
+    for name, decl in contract.credentials.items():
+        for region in regions if decl.per_region else [None]:
+            rows.append(
+                CredentialRow(
+                    env_name(contract.vendor, decl.env, region),
+                    "secret" if decl.secret else "public",
+                    region or "-",
+                    ",".join(users.get(name, [])) or "-",
+                    " ".join(decl.description.split()) or name,
+                )
+            )
+    return rows
 
 
 def _schema(args: argparse.Namespace, console: Console) -> int:

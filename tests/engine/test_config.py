@@ -25,7 +25,9 @@ def test_no_ca_bundle_means_the_system_store(tmp_path: Path) -> None:
     assert read_config_file(config)["threatconnect"].ca_bundle is None
 
 
-@pytest.mark.parametrize(("value", "message"), [('"missing.pem"', "no such file"), ("3", "expected the path")])
+@pytest.mark.parametrize(
+    ("value", "message"), [('"missing.pem"', "no such file"), ("3", "Input should be a valid string")]
+)
 def test_a_bad_ca_bundle_is_a_setup_error(tmp_path: Path, value: str, message: str) -> None:
     config = tmp_path / "contractgate.toml"
     config.write_text(f'[targets.threatconnect]\nurl = "https://tc.example/api"\nca_bundle = {value}\n')

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import re
+import time
 from pathlib import Path
 
 import pytest
@@ -76,3 +78,121 @@ def test_invalid_yaml_names_line(tmp_path: Path) -> None:
 def test_exported_schema_is_in_sync() -> None:
     shipped = json.loads((ROOT / "contracts" / "schema.json").read_text())
     assert shipped == contract_json_schema(), "run `contractgate schema --write contracts/schema.json`"
+
+
+# --- mistakes that used to pass silently, crash with a traceback, or point at the wrong line ---------
+
+
+def _error(path: Path) -> str:
+    with pytest.raises(ContractError) as caught:
+        load_contract(path)
+    return str(caught.value)
+
+
+def _line_named(message: str, path: Path) -> str:
+    """The source line the (first) error names."""
+    line = int(message.split(f"{path}:")[1].split(":")[0])
+    return path.read_text().splitlines()[line - 1]
+
+
+def test_status_true_is_not_read_as_status_1(tmp_path: Path) -> None:
+    path = _broken(tmp_path, "expect:\n        status: 200", "expect:\n        status: true")
+    message = _error(path)
+    assert "rules.0.params.expect.status" in message
+    assert "status: true" in _line_named(message, path)
+
+
+def test_a_duplicate_key_names_both_lines(tmp_path: Path) -> None:
+    path = _broken(tmp_path, "severity: should", "severity: should\n    severity: must")
+    message = _error(path)
+    assert "duplicate key 'severity'" in message
+    assert "severity: must" in _line_named(message, path)
+    first = int(re.search(r"first at line (\d+)", message).group(1))  # type: ignore[union-attr]
+    assert "severity: should" in path.read_text().splitlines()[first - 1]
+
+
+def test_a_duplicate_rule_id_names_the_line_of_the_second(tmp_path: Path) -> None:
+    text = (FIXTURES / "mini.yaml").read_text()
+    ids = re.findall(r"- id: (\S+)", text)
+    path = _broken(tmp_path, f"- id: {ids[2]}", f"- id: {ids[0]}")
+    message = _error(path)
+    assert f"rule id {ids[0]} appears twice" in message
+    assert f"- id: {ids[0]}" in _line_named(message, path)
+    named = int(message.split(f"{path}:")[1].split(":")[0])
+    first = text[: text.index(f"- id: {ids[0]}")].count("\n") + 1
+    assert named > first
+
+
+def test_an_unknown_source_doc_names_the_line_of_source_doc_and_suggests(tmp_path: Path) -> None:
+    path = _broken(tmp_path, "source: {doc: DOC, section: Errors,", "source: {doc: DCO, section: Errors,")
+    message = _error(path)
+    assert "did you mean 'DOC'" in message
+    assert "doc: DCO" in _line_named(message, path)
+
+
+@pytest.mark.parametrize(
+    ("old", "new"),
+    [
+        ("json: [{path: items, type: array, length: 2}]", "json: [{path: items, matches: '[a-'}]"),
+        ("headers: {Accept: application/json}\n", "headers: {Accept: application/json}\n"),
+    ],
+)
+def test_a_bad_regex_is_a_load_error_with_its_line(tmp_path: Path, old: str, new: str) -> None:
+    if old == new:  # a header assertion: add one to the first expectation
+        old, new = "        status: 200\n", "        status: 200\n        headers: {Content-Type: {matches: '(json'}}\n"
+    path = _broken(tmp_path, old, new)
+    message = _error(path)
+    assert "not a valid regular expression" in message
+    assert "matches:" in _line_named(message, path)
+
+
+def test_a_bad_regex_in_a_kind_parameter_is_a_load_error(tmp_path: Path) -> None:
+    contract = ROOT / "contracts" / "threatjammer.yaml"
+    text = contract.read_text()
+    assert "      pattern: '^/v1/'\n" in text
+    path = tmp_path / "threatjammer.yaml"
+    path.write_text(text.replace("      pattern: '^/v1/'\n", "      pattern: '^/v1/(?<'\n", 1))
+    message = _error(path)
+    assert "params.pattern: not a valid regular expression" in message
+    assert "pattern: '^/v1/(?<'" in _line_named(message, path)
+
+
+BOMB = "".join(f"l{i}: &l{i} [{', '.join([f'*l{i - 1}' if i else 'x'] * 9)}]\n" for i in range(10))
+
+
+def test_an_alias_bomb_is_refused_quickly(tmp_path: Path) -> None:
+    path = tmp_path / "bomb.yaml"
+    path.write_text(BOMB)
+    assert len(BOMB) < 1500
+    started = time.perf_counter()
+    message = _error(path)
+    assert time.perf_counter() - started < 2
+    assert "aliases expand past" in message
+
+
+def test_merge_keys_and_modest_aliases_still_load(tmp_path: Path) -> None:
+    text = (FIXTURES / "mini.yaml").read_text()
+    path = _broken(
+        tmp_path,
+        "    source: {doc: DOC, section: Errors, anchor: errors}",
+        "    <<: {source: {doc: DOC, section: Errors, anchor: errors}}",
+    )
+    contract = load_contract(path)
+    assert len(contract.rules) == text.count("- id: ")
+
+
+def test_deep_nesting_is_a_load_error_not_a_recursion_error(tmp_path: Path) -> None:
+    path = _broken(tmp_path, "json: [{path: items, type: array, length: 2}]", "json: " + "[" * 400 + "]" * 400)
+    message = _error(path)
+    assert "nested" in message
+    assert re.search(r"mini\.yaml:\d+:", message)
+
+
+def test_a_non_utf8_contract_names_the_line(tmp_path: Path) -> None:
+    path = tmp_path / "mini.yaml"
+    text = (FIXTURES / "mini.yaml").read_text().replace("title:", "title: caf\xe9", 1)
+    path.write_bytes(text.encode("latin-1"))
+    message = _error(path)
+    assert "not UTF-8" in message
+    named = int(message.split(f"{path}:")[1].split(":")[0])
+    assert "title:" in text.splitlines()[named - 1]

@@ -23,7 +23,7 @@ from schemathesis.core import NOT_SET
 from schemathesis.core.failures import Failure, FailureGroup
 from schemathesis.core.result import Err
 
-from .._contract import AuthOverride, Expect, SafeOperations, StatusSpec
+from .._contract import AuthOverride, Expect, Regex, SafeOperations, StatusSpec
 from .._errors import SetupError, Violation
 from .._expect import status_matches
 from .._session import CheckContext
@@ -73,8 +73,8 @@ class FuzzParams(Params):
     target: str | None = None
     regions: list[str] | None = None
     auth: str | AuthOverride | None = None
-    include: list[str] = []
-    exclude: list[str] = []
+    include: list[Regex] = []
+    exclude: list[Regex] = []
     examples: int = Field(default=5, ge=0)
     boundaries: int = Field(default=12, ge=0)
     negative: bool = False

@@ -6,9 +6,7 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-from pydantic import field_validator
-
-from .._contract import Expect, RequestSpec
+from .._contract import Expect, Regex, RequestSpec
 from .._errors import Violation
 from .._expect import json_body
 from .._session import CheckContext
@@ -23,21 +21,14 @@ class LinksParams(Params):
     """Where to start, what a reference must look like, and how far to follow."""
 
     requests: list[RequestSpec]
-    pattern: str = "^/"
+    pattern: Regex = "^/"
     fields: list[str] | None = None
     ignore_fields: list[str] = []
     self_field: str = "self"
     allow_empty: bool = True
     max_follow: int = 40
     follow: Expect = Expect(status=200)
-    not_followed: str | None = None
-
-    @field_validator("pattern", "not_followed")
-    @classmethod
-    def _regex(cls, value: str | None) -> str | None:
-        if value is not None:
-            re.compile(value)
-        return value
+    not_followed: Regex | None = None
 
 
 def references(node: Any, params: LinksParams, trail: str = "") -> Iterator[tuple[str, str]]:

@@ -15,9 +15,9 @@ __all__ = ["Kind", "Params", "Registry", "registry"]
 
 
 class Params(BaseModel):
-    """Base of every kind's parameters: unknown keys are errors."""
+    """Base of every kind's parameters: unknown keys are errors and types are not coerced."""
 
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, strict=True)
 
 
 P = TypeVar("P", bound=Params)

@@ -8,7 +8,7 @@ from typing import Literal
 from hypothesis import strategies as st
 from pydantic import Field
 
-from .._contract import Expect, RequestSpec
+from .._contract import Expect, Regex, RequestSpec
 from .._errors import SetupError
 from .._session import CheckContext
 from ._registry import Params, registry
@@ -34,8 +34,8 @@ class DrawnPaths(Params):
 
     openapi: str
     method: str = "GET"
-    include: list[str] = []
-    exclude: list[str] = []
+    include: list[Regex] = []
+    exclude: list[Regex] = []
     examples: int = Field(default=10, ge=1)
 
 

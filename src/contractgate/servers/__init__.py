@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import importlib
 
 from ._base import (
@@ -21,6 +22,7 @@ __all__ = [
     "ReferenceServer",
     "RunningServer",
     "UnknownFault",
+    "UnknownServer",
     "serve_in_thread",
     "server_class",
     "vendors",
@@ -33,6 +35,13 @@ _SERVERS = {
 }
 
 
+class UnknownServer(KeyError):
+    """A vendor with no bundled reference server (a typo, or a custom contract that needs --target)."""
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else "unknown vendor"
+
+
 def vendors() -> list[str]:
     """Vendors that have a reference server."""
     return sorted(_SERVERS)
@@ -41,7 +50,9 @@ def vendors() -> list[str]:
 def server_class(vendor: str) -> type[ReferenceServer]:
     """The reference server class of a vendor (imported on first use)."""
     if vendor not in _SERVERS:
-        raise KeyError(f"no reference server for {vendor!r}; known: {', '.join(vendors())}")
+        close = difflib.get_close_matches(vendor, vendors(), n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        raise UnknownServer(f"no reference server for {vendor!r} (known: {', '.join(vendors())}{hint})")
     module, name = _SERVERS[vendor]
     cls: type[ReferenceServer] = getattr(importlib.import_module(module), name)
     return cls
