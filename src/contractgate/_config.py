@@ -15,9 +15,11 @@ from ._errors import SetupError, TargetUnreachable
 __all__ = [
     "RunConfig",
     "TargetConfig",
+    "VerdictConfig",
     "check_reachable",
     "parse_target_options",
     "read_config_file",
+    "read_verdict_config",
 ]
 
 
@@ -63,8 +65,16 @@ def parse_target_options(values: Iterable[str]) -> dict[str, TargetConfig]:
     return targets
 
 
-def read_config_file(path: Path | None = None) -> dict[str, TargetConfig]:
-    """Targets from contractgate.toml, or from [tool.contractgate] in pyproject.toml."""
+@dataclass
+class VerdictConfig:
+    """The verdict settings of the config file: `allow_skips = true` and the `[[waivers]]` array (unparsed)."""
+
+    source: str = ""
+    allow_skips: bool = False
+    waivers: list[Any] = field(default_factory=list)
+
+
+def _config_document(path: Path | None) -> tuple[Path, dict[str, Any]] | None:
     candidates = [path] if path else [Path("contractgate.toml"), Path("pyproject.toml")]
     for candidate in candidates:
         if candidate is None or not candidate.is_file():
@@ -75,8 +85,29 @@ def read_config_file(path: Path | None = None) -> dict[str, TargetConfig]:
             raise SetupError(f"{candidate}: not valid TOML: {exc}") from None
         if candidate.name == "pyproject.toml":
             document = document.get("tool", {}).get("contractgate", {})
-        return _targets_from(document.get("targets", {}), candidate)
-    return {}
+        return candidate, document
+    return None
+
+
+def read_config_file(path: Path | None = None) -> dict[str, TargetConfig]:
+    """Targets from contractgate.toml, or from [tool.contractgate] in pyproject.toml."""
+    found = _config_document(path)
+    return _targets_from(found[1].get("targets", {}), found[0]) if found else {}
+
+
+def read_verdict_config(path: Path | None = None) -> VerdictConfig:
+    """`allow_skips` (a boolean) and `waivers` from the same file `read_config_file` reads."""
+    found = _config_document(path)
+    if found is None:
+        return VerdictConfig()
+    source, document = found
+    allow_skips = document.get("allow_skips", False)
+    if not isinstance(allow_skips, bool):
+        raise SetupError(f"{source}: allow_skips must be true or false, got {allow_skips!r}")
+    waivers = document.get("waivers", [])
+    if not isinstance(waivers, list):
+        raise SetupError(f"{source}: waivers must be an array of tables ([[waivers]])")
+    return VerdictConfig(str(source), allow_skips, waivers)
 
 
 def _targets_from(table: Mapping[str, Any], source: Path) -> dict[str, TargetConfig]:

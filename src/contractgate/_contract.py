@@ -269,6 +269,10 @@ class Defaults(_Strict):
     auth: str = "none"
     headers: dict[str, str] = {}
     timeout: float = 10.0
+    # Answers that mean "rate limited" or "quota exhausted" (vendor knowledge): after the transport's
+    # retries, such an answer makes the rule an ERROR ("could not check"), not a violation, unless the
+    # request observes the quota itself (`retry_on_429: false`, and every request of a `quota` rule).
+    rate_limited: list[Expect] = [Expect(status=429)]
 
 
 class Secrets(_Strict):
@@ -292,7 +296,7 @@ class Rule(_Strict):
     id: str = Field(pattern=r"^[A-Z][A-Z0-9]*(-[A-Z0-9]+)+$")
     title: str
     source: RuleSource
-    severity: Literal["must", "should"]
+    severity: Literal["must", "should", "may"]
     kind: str
     writes: bool = False
     modes: list[Mode] = ["live", "record", "replay"]

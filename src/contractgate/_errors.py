@@ -8,6 +8,8 @@ __all__ = [
     "ContractError",
     "ContractGateError",
     "CredentialsMissing",
+    "NothingToCheck",
+    "RateLimited",
     "SetupError",
     "SkipRule",
     "TargetUnreachable",
@@ -35,13 +37,43 @@ class TargetUnreachable(SetupError):
 class CredentialsMissing(SetupError):
     """A credential a rule needs is not configured; the rule is skipped with this reason."""
 
+    def __init__(self, message: str, variables: list[str] | None = None) -> None:
+        super().__init__(message)
+        self.variables = list(variables or [])
+
+
+class NothingToCheck(SetupError):
+    """A rule examined nothing (an empty listing, no link, no drawn case): it cannot pass, it is an error."""
+
+    def __init__(self, what: str) -> None:
+        super().__init__(f"nothing to check: {what}")
+        self.what = what
+
+
+class RateLimited(SetupError):
+    """The target answered "rate limited" or "quota exhausted" after the retries: the rule could not check."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(f"could not check: rate-limited ({detail})")
+        self.detail = detail
+
 
 class WriteBlocked(SetupError):
     """A writing method was about to leave the process for a target that did not opt in to writes."""
 
 
 class SkipRule(ContractGateError):
-    """The rule cannot run here (mode, missing credential, target not configured)."""
+    """The rule cannot run here (mode, missing credential, target not configured).
+
+    `cause` says why, for the verdict: "mode" (by design: the rule cannot run in this mode; not counted
+    against the run), "target" (no target configured), "writes" (the target did not opt in to writes),
+    or "other" (a limit or a contract property).
+    """
+
+    def __init__(self, message: str, cause: str = "other", needs: list[str] | None = None) -> None:
+        super().__init__(message)
+        self.cause = cause
+        self.needs = list(needs or [])
 
 
 @dataclass

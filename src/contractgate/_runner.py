@@ -18,11 +18,21 @@ from ._auth import Credentials
 from ._cassettes import Cassette, cassette_path
 from ._config import RunConfig, check_reachable
 from ._contract import Contract, Rule
-from ._errors import CredentialsMissing, SetupError, SkipRule, Violation, WriteBlocked
-from ._outcome import Outcome, RunResult, Status
+from ._errors import (
+    CredentialsMissing,
+    NothingToCheck,
+    RateLimited,
+    SetupError,
+    SkipRule,
+    Violation,
+    WriteBlocked,
+)
+from ._expect import check_expect
+from ._outcome import Outcome, Policy, RunResult, Status
 from ._redact import Redactor
 from ._session import CheckContext, Targets, target_key
-from ._transport import LiveTransport, RateBudget, RecordingTransport, ReplayTransport
+from ._transport import RETRY_429, LiveTransport, RateBudget, RecordingTransport, ReplayTransport
+from ._waivers import Waiver, apply_waivers
 from .checks import registry
 
 __all__ = ["Engine", "Listener", "rule_selected"]
@@ -62,19 +72,25 @@ class Engine:
     config: RunConfig
     listeners: list[Listener] = field(default_factory=list)
     transport: httpx.BaseTransport | None = None
+    policy: Policy = field(default_factory=Policy)
+    waivers: list[Waiver] = field(default_factory=list)
+    today: dt.date = field(default_factory=lambda: dt.datetime.now(dt.UTC).date())
     _budgets: dict[str, RateBudget] = field(default_factory=dict)
+    _used_waivers: set[Waiver] = field(default_factory=set)
 
     def run(self) -> RunResult:
         """Run every selected rule, tell the listeners, return the result."""
         run_info = self.describe()
         for listener in self.listeners:
             listener.started(run_info)
-        result = RunResult(run_info)
+        result = RunResult(run_info, policy=self.policy)
         for outcome in self.outcomes():
             result.outcomes.append(outcome)
             for listener in self.listeners:
                 listener.outcome(outcome)
         result.run["finished"] = _now()
+        result.stale_waivers = [w.to_dict() for w in self.waivers if w not in self._used_waivers]
+        result.missing_env = self.missing_env(result.outcomes)
         for listener in self.listeners:
             listener.finished(result)
         return result
@@ -99,12 +115,27 @@ class Engine:
             check_reachable(target.url)
 
     def outcomes(self) -> Iterator[Outcome]:
-        """Each selected rule's outcome, in contract order."""
+        """Each selected rule's outcome, in contract order, waivers applied."""
         for contract in self.contracts:
             credentials = self.credentials(contract)
             for rule in contract.rules:
                 if rule_selected(rule, self.config.rule_globs):
-                    yield self.run_rule(contract, rule, credentials)
+                    outcome = self.run_rule(contract, rule, credentials)
+                    keys = [*self.bases(contract), contract.vendor]
+                    apply_waivers(outcome, keys, self.waivers, self._used_waivers, self.today)
+                    yield outcome
+
+    def missing_env(self, outcomes: list[Outcome]) -> list[str]:
+        """Every declared, unset credential variable of the vendors that had a rule skipped for credentials."""
+        vendors = {o.vendor for o in outcomes if o.status == Status.SKIPPED and o.cause == "credentials"}
+        if self.config.mode == "replay":
+            return []
+        names: set[str] = set()
+        for contract in self.contracts:
+            if contract.vendor in vendors:
+                found = Credentials.from_env(contract, self.config.environ)
+                names.update(v for key, v in found.env_names.items() if key not in found.values)
+        return sorted(names)
 
     def credentials(self, contract: Contract) -> Credentials:
         """Credentials from the environment (placeholders in replay, where nothing is sent)."""
@@ -176,17 +207,24 @@ class Engine:
             outcome.expected = redactor.text(_text(violation.expected))
             outcome.got = redactor.text(_text(violation.got))
             outcome.where = violation.where
-        except (SkipRule, CredentialsMissing) as skip:
-            outcome.status = Status.SKIPPED
+        except SkipRule as skip:
+            outcome.status, outcome.cause, outcome.needs = Status.SKIPPED, skip.cause, skip.needs
             outcome.message = str(skip)
+        except CredentialsMissing as missing:
+            outcome.status, outcome.cause, outcome.needs = Status.SKIPPED, "credentials", missing.variables
+            outcome.message = str(missing)
         except WriteBlocked as blocked:
-            outcome.status = Status.ERROR
+            outcome.status, outcome.cause = Status.ERROR, "setup"
             outcome.message = f"{blocked} (mark the rule `writes: true` if it must write)"
-        except SetupError as error:
+        except (NothingToCheck, RateLimited) as unchecked:
             outcome.status = Status.ERROR
+            outcome.cause = "nothing-to-check" if isinstance(unchecked, NothingToCheck) else "rate-limited"
+            outcome.message = redactor.text(str(unchecked))
+        except SetupError as error:
+            outcome.status, outcome.cause = Status.ERROR, "setup"
             outcome.message = redactor.text(str(error))
         except Exception as error:  # a crash in a check must not stop the run
-            outcome.status = Status.ERROR
+            outcome.status, outcome.cause = Status.ERROR, "crash"
             last = traceback.extract_tb(error.__traceback__)[-1]
             outcome.message = redactor.text(f"{type(error).__name__}: {error} ({last.filename}:{last.lineno})")
         finally:
@@ -202,16 +240,22 @@ class Engine:
 
     def _may_run(self, contract: Contract, rule: Rule) -> None:
         if self.config.mode not in rule.modes:
-            raise SkipRule(f"this rule cannot run in {self.config.mode} mode (it runs in {', '.join(rule.modes)})")
+            raise SkipRule(
+                f"this rule cannot run in {self.config.mode} mode (it runs in {', '.join(rule.modes)})", cause="mode"
+            )
         if (
             rule.writes
             and self.config.mode != "replay"
             and not any(self.config.writes_allowed(contract.vendor, key) for key in self.bases(contract))
         ):
             vendor = contract.vendor
-            raise SkipRule(f"the rule writes and the {vendor} target does not allow writes (--allow-writes {vendor})")
+            raise SkipRule(
+                f"the rule writes and the {vendor} target does not allow writes (--allow-writes {vendor})",
+                cause="writes",
+            )
         if self.config.mode != "replay" and not self.bases(contract):
-            raise SkipRule(f"no {contract.vendor} target configured (--target {contract.targets[0].name}=URL)")
+            option = f"--target {contract.targets[0].name}=URL"
+            raise SkipRule(f"no {contract.vendor} target configured ({option})", cause="target", needs=[option])
 
     def _cassette(self, contract: Contract, rule: Rule) -> Cassette | None:
         path = cassette_path(self.config.cassettes, contract.vendor, rule.id)
@@ -237,7 +281,7 @@ class Engine:
     ) -> httpx.BaseTransport:
         if self.config.mode == "replay":
             assert cassette is not None
-            return ReplayTransport(cassette, redactor, bases)
+            return _RateLimitGuard(ReplayTransport(cassette, redactor, bases), contract)
         writes = any(self.config.writes_allowed(contract.vendor, key) for key in bases) and rule.writes
         budget = self._budget(contract.vendor)
         if self.transport is None:
@@ -246,13 +290,44 @@ class Engine:
         live = LiveTransport(self.transport, allow_writes=writes, budget=budget)
         if self.config.mode == "record":
             assert cassette is not None
-            return RecordingTransport(live, cassette, redactor, bases)
-        return live
+            return _RateLimitGuard(RecordingTransport(live, cassette, redactor, bases), contract)
+        return _RateLimitGuard(live, contract)
 
     def _budget(self, vendor: str) -> RateBudget:
         rates = [t.rate for t in self.config.targets.values() if t.rate]
         rate = min(rates) if rates else self.config.rate
         return self._budgets.setdefault(vendor, RateBudget(rate))
+
+
+class _RateLimitGuard(httpx.BaseTransport):
+    """Stops a rule at an answer its contract declares "rate limited" (after the retries below it).
+
+    Such an answer says nothing about conformance: the rule is an ERROR ("could not check"), never a
+    violation, and no more requests are spent. A request sent with `retry_on_429: false` observes the
+    quota on purpose (the `quota` kind, a rule about the refusal itself) and gets the answer to judge.
+    """
+
+    def __init__(self, inner: httpx.BaseTransport, contract: Contract) -> None:
+        self.inner = inner
+        self.signals = contract.defaults.rate_limited
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        """Pass the request on; raise RateLimited for a rate-limited answer the rule does not observe."""
+        response = self.inner.handle_request(request)
+        if not self.signals or request.extensions.get(RETRY_429) is False:
+            return response
+        response.read()
+        for signal in self.signals:
+            try:
+                check_expect(response, signal, {})
+            except Violation:
+                continue
+            raise RateLimited(f"{request.method} {request.url.path} answered {response.status_code}")
+        return response
+
+    def close(self) -> None:
+        """Close the wrapped transport."""
+        self.inner.close()
 
 
 def _text(value: object) -> str:
