@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 __all__ = [
+    "BudgetExhausted",
     "ContractError",
     "ContractGateError",
     "CredentialsMissing",
@@ -48,6 +49,13 @@ class NothingToCheck(SetupError):
     def __init__(self, what: str) -> None:
         super().__init__(f"nothing to check: {what}")
         self.what = what
+
+
+class BudgetExhausted(SetupError):
+    """A walk hit its request budget before the end: it cannot claim what it did not see (an error)."""
+
+    def __init__(self, what: str) -> None:
+        super().__init__(f"could not check: {what}")
 
 
 class RateLimited(SetupError):

@@ -201,6 +201,8 @@ class Engine:
             kind = registry.get(rule.kind)
             assert kind is not None, "the loader validated the kind"
             kind.run(ctx, kind.parse(rule.params))
+            if not ctx.exchanges:  # every kind judges answers: a rule that asked nothing proved nothing
+                raise NothingToCheck("the rule sent no request")
         except Violation as violation:
             outcome.status = Status.FAILED
             outcome.message = redactor.text(violation.message)
