@@ -10,9 +10,14 @@ from typing import Any
 
 import pytest
 
+from contractgate._config import RunConfig, TargetConfig
+from contractgate._loader import load_contract
+from contractgate._outcome import Status
+from contractgate._runner import Engine
 from contractgate.cli import main
 from contractgate.servers import RunningServer, serve_in_thread
 from tests.fixtures.mini_server import MiniServer
+from tests.hostile._server import hostile_server, send_json
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -281,3 +286,81 @@ def test_diff_skipped_to_passed_is_not_a_regression(tmp_path: Path) -> None:
     before = _results_file(tmp_path / "a.json", {"MINI-A-001": "skipped"})
     after = _results_file(tmp_path / "b.json", {"MINI-A-001": "passed"})
     assert main(["diff", str(before), str(after)]) == 0
+
+
+# --- 4. rate limited / quota exhausted -----------------------------------------------------------
+
+QUOTA_CONTRACT = """schema_version: 1
+vendor: quotaed
+title: A vendor that signals its quota with 503
+sources:
+  DOC: {title: Docs, url: "https://example.invalid/docs"}
+targets:
+  - name: quotaed
+defaults:
+  target: quotaed
+  auth: none
+  rate_limited:
+    - {status: 429}
+    - {status: 503, json: [{path: message, matches: "^You've exceeded your .*quota"}]}
+rules:
+  - id: QUOTAED-READ-001
+    title: A read answers 200
+    source: {doc: DOC, section: s}
+    severity: must
+    kind: request
+    params: {request: {path: /read}, expect: {status: 200}}
+  - id: QUOTAED-QUOTA-001
+    title: Past the quota, a read gets the documented 503
+    source: {doc: DOC, section: s}
+    severity: must
+    kind: request
+    params:
+      request: {path: /read, retry_on_429: false}
+      expect: {status: 503, json: [{path: message, startswith: "You've exceeded"}]}
+  - id: QUOTAED-QUOTA-002
+    title: Two reads are accepted, then the third is refused
+    source: {doc: DOC, section: s}
+    severity: must
+    kind: quota
+    params: {limit: 2, request: {path: /read}, expect: {status: 503}}
+"""
+
+
+def _quota_run(tmp_path: Path, status: int, message: str) -> tuple[dict[str, Any], int, int]:
+    path = tmp_path / "quotaed.yaml"
+    path.write_text(QUOTA_CONTRACT)
+
+    def answer(request: Any, seen: Any) -> None:
+        send_json(request, status, json.dumps({"message": message}).encode())
+
+    with hostile_server(answer) as server:
+        config = RunConfig(mode="live", targets={"quotaed": TargetConfig("quotaed", server.url)})
+        result = Engine([load_contract(path)], config).run()
+        sent = len(server.seen)
+    return {o.rule_id: o for o in result.outcomes}, result.exit_code, sent
+
+
+def test_a_declared_quota_answer_is_could_not_check_not_a_violation(tmp_path: Path) -> None:
+    outcomes, code, _ = _quota_run(tmp_path, 503, "You've exceeded your maximum concurrent API calls quota of 10")
+    read = outcomes["QUOTAED-READ-001"]
+    assert (read.status, read.cause) == (Status.ERROR, "rate-limited")
+    assert read.message == "could not check: rate-limited (GET /read answered 503)"
+    # the rules whose purpose is the quota answer still judge it
+    assert outcomes["QUOTAED-QUOTA-001"].status == Status.PASSED
+    assert outcomes["QUOTAED-QUOTA-002"].status == Status.FAILED
+    assert "refused before the quota was spent" in outcomes["QUOTAED-QUOTA-002"].message
+    assert code == 1
+
+
+def test_an_undeclared_503_is_still_a_violation(tmp_path: Path) -> None:
+    outcomes, _, _ = _quota_run(tmp_path, 503, "Service down for maintenance")
+    assert outcomes["QUOTAED-READ-001"].status == Status.FAILED
+
+
+def test_a_429_after_the_retries_is_could_not_check(tmp_path: Path) -> None:
+    outcomes, code, sent = _quota_run(tmp_path, 429, "slow down")
+    assert outcomes["QUOTAED-READ-001"].status == Status.ERROR
+    assert outcomes["QUOTAED-READ-001"].message.startswith("could not check: rate-limited")
+    assert sent < 10
+    assert code == 1  # QUOTAED-QUOTA-002 is a violation: refused before its quota was spent
