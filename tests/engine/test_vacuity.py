@@ -214,3 +214,16 @@ def test_echo_and_max_limit_still_judge_an_empty_listing(tmp_path: Path, empty_s
     outcomes = _outcomes(load_contract(path), empty_server)
     assert outcomes["EMPTY-PAGE-ECHO"].status == Status.FAILED  # the empty server echoes nothing
     assert outcomes["EMPTY-PAGE-MAX"].status == Status.FAILED  # and refuses no limit
+
+
+def _items_only_unpaged(request: http.server.BaseHTTPRequestHandler, seen: Seen) -> None:
+    """Items without paging parameters, none on any asked page (e.g. zero-based pages behind a one-based doc)."""
+    items = [] if "?" in seen.path else [{"id": 1}, {"id": 2}]
+    send_json(request, 200, json.dumps({"items": items, "total": 2}).encode())
+
+
+def test_an_empty_walk_over_a_listing_that_has_items_is_a_violation(contract: Contract) -> None:
+    with hostile_server(_items_only_unpaged) as server:
+        outcome = _outcomes(contract, server, "EMPTY-PAGE-WINDOW")["EMPTY-PAGE-WINDOW"]
+    assert outcome.status == Status.FAILED
+    assert outcome.message == "the listing has items, but paging from the documented first page returns none"

@@ -189,6 +189,19 @@ class _Listing:
             keys.append(key[0][1])
         return keys
 
+    def _really_empty(self, limit: int) -> None:
+        """An empty walk proves nothing: NothingToCheck, or a Violation when the unpaged listing has items."""
+        _, document = self.fetch(None, None, label="no paging parameters (the walk found no item)")
+        unpaged = self.keys(document, "no paging parameters")
+        if unpaged:
+            raise Violation(
+                "the listing has items, but paging from the documented first page returns none",
+                expected=f"the items of the listing from {self.params.start_param}={self.params.default_start}",
+                got=f"no item; without paging parameters: {len(unpaged)} items starting {unpaged[:3]}",
+                where=self.label(self.params.default_start, limit),
+            )
+        raise NothingToCheck(f"the listing {self.params.request.path} returned no items ({self.params.items})")
+
     def index(self, page_start: int, limit: int) -> int:
         """The item index a page starts at."""
         if self.params.style == "page":
@@ -218,7 +231,7 @@ class _Listing:
             start += 1 if self.params.style == "page" else limit
         where = f"listing {self.params.request.path}"
         if needed and not keys:
-            raise NothingToCheck(f"the listing {self.params.request.path} returned no items ({self.params.items})")
+            self._really_empty(limit)
         duplicates = {key for key in keys if keys.count(key) > 1}
         if duplicates:
             raise Violation(
