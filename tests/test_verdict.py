@@ -8,12 +8,14 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from contractgate._config import RunConfig, TargetConfig
+from contractgate._errors import RateLimited
 from contractgate._loader import load_contract
 from contractgate._outcome import Status
-from contractgate._runner import Engine
+from contractgate._runner import Engine, _RateLimitGuard
 from contractgate.cli import main
 from contractgate.servers import RunningServer, serve_in_thread
 from tests.fixtures.mini_server import MiniServer
@@ -364,3 +366,20 @@ def test_a_429_after_the_retries_is_could_not_check(tmp_path: Path) -> None:
     assert outcomes["QUOTAED-READ-001"].message.startswith("could not check: rate-limited")
     assert sent < 10
     assert code == 1  # QUOTAED-QUOTA-002 is a violation: refused before its quota was spent
+
+
+def test_after_a_rate_limited_answer_the_rule_sends_nothing_more(tmp_path: Path) -> None:
+    """Hypothesis would shrink after the error and send again: the guard refuses without sending."""
+    path = tmp_path / "quotaed.yaml"
+    path.write_text(QUOTA_CONTRACT)
+    sent: list[str] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        sent.append(request.url.path)
+        return httpx.Response(429, json={})
+
+    with httpx.Client(transport=_RateLimitGuard(httpx.MockTransport(answer), load_contract(path))) as client:
+        for _ in range(3):
+            with pytest.raises(RateLimited, match="could not check: rate-limited"):
+                client.get("http://quotaed.invalid/read")
+    assert sent == ["/read"]

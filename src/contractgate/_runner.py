@@ -312,11 +312,15 @@ class _RateLimitGuard(httpx.BaseTransport):
     def __init__(self, inner: httpx.BaseTransport, contract: Contract) -> None:
         self.inner = inner
         self.signals = contract.defaults.rate_limited
+        self.tripped = ""
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         """Pass the request on; raise RateLimited for a rate-limited answer the rule does not observe."""
+        observes = request.extensions.get(RETRY_429) is False
+        if self.tripped and not observes:  # e.g. hypothesis shrinking after the first one: send nothing more
+            raise RateLimited(self.tripped)
         response = self.inner.handle_request(request)
-        if not self.signals or request.extensions.get(RETRY_429) is False:
+        if not self.signals or observes:
             return response
         response.read()
         for signal in self.signals:
@@ -324,7 +328,8 @@ class _RateLimitGuard(httpx.BaseTransport):
                 check_expect(response, signal, {})
             except Violation:
                 continue
-            raise RateLimited(f"{request.method} {request.url.path} answered {response.status_code}")
+            self.tripped = f"{request.method} {request.url.path} answered {response.status_code}"
+            raise RateLimited(self.tripped)
         return response
 
     def close(self) -> None:

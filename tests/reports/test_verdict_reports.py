@@ -69,6 +69,8 @@ def test_json_junit_and_html_carry_the_new_statuses(tmp_path: Path) -> None:
     assert document["verdict"]["exit_code"] == 2
     suite = ET.parse(tmp_path / "j.xml").getroot()[0]
     assert (suite.get("failures"), suite.get("errors"), suite.get("skipped")) == ("1", "1", "2")
+    reported = next(case for case in suite if case.get("name", "").startswith("V-FAIL-001"))
+    assert '<property name="gate" value="reported"' in ET.tostring(reported, encoding="unicode")
     waived = next(case for case in suite if case.get("name", "").startswith("V-WAIVE-001"))
     assert waived.find("skipped") is not None
     assert waived.find("skipped").get("message", "").startswith("waived: ")  # type: ignore[union-attr]

@@ -60,13 +60,13 @@ class JunitReport:
             suite.set("skipped", str(counts[Status.SKIPPED] + counts[Status.WAIVED]))
             suite.set("time", f"{sum(o.duration_s for o in outcomes):.3f}")
             for outcome in outcomes:
-                _case(suite, outcome)
+                _case(suite, outcome, result.policy.fatal(outcome.severity))
         self.path.parent.mkdir(parents=True, exist_ok=True)
         ET.indent(root)
         ET.ElementTree(root).write(self.path, encoding="utf-8", xml_declaration=True)
 
 
-def _case(suite: ET.Element, outcome: Outcome) -> None:
+def _case(suite: ET.Element, outcome: Outcome, fatal: bool = True) -> None:
     case = ET.SubElement(
         suite,
         "testcase",
@@ -82,6 +82,7 @@ def _case(suite: ET.Element, outcome: Outcome) -> None:
         ("severity", outcome.severity),
         ("kind", outcome.kind),
         ("requests", str(len(outcome.exchanges))),
+        ("gate", "fatal" if fatal else "reported"),
     ):
         ET.SubElement(properties, "property", name=name, value=value)
     if outcome.status == Status.FAILED:
