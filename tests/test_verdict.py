@@ -121,6 +121,8 @@ def test_a_rule_skipped_for_a_missing_credential_makes_the_run_exit_2(
     verdict = _results(tmp_path)["verdict"]
     assert verdict["coverage"] == {"checked": 6, "selected": 7}
     assert verdict["not_checked"] == {"MINI-EXTRA-001": "credentials"}
+    rule = next(r for r in _results(tmp_path)["rules"] if r["id"] == "MINI-EXTRA-001")
+    assert rule["needs"] == ["CONTRACTGATE_MINI_EXTRA_KEY"]
     assert verdict["exit_code"] == 2
 
 

@@ -19,6 +19,7 @@ from ._cassettes import Cassette, cassette_path
 from ._config import RunConfig, check_reachable
 from ._contract import Contract, Rule
 from ._errors import (
+    BudgetExhausted,
     CredentialsMissing,
     NothingToCheck,
     RateLimited,
@@ -38,6 +39,12 @@ from .checks import registry
 __all__ = ["Engine", "Listener", "rule_selected"]
 
 REPLAY_HOST = "http://{}.replay.invalid"
+# The cause an outcome records for each way a rule can end without checking anything.
+_UNCHECKED: dict[type[SetupError], str] = {
+    NothingToCheck: "nothing-to-check",
+    RateLimited: "rate-limited",
+    BudgetExhausted: "budget",
+}
 
 
 class Listener(Protocol):
@@ -218,9 +225,8 @@ class Engine:
         except WriteBlocked as blocked:
             outcome.status, outcome.cause = Status.ERROR, "setup"
             outcome.message = f"{blocked} (mark the rule `writes: true` if it must write)"
-        except (NothingToCheck, RateLimited) as unchecked:
-            outcome.status = Status.ERROR
-            outcome.cause = "nothing-to-check" if isinstance(unchecked, NothingToCheck) else "rate-limited"
+        except (NothingToCheck, RateLimited, BudgetExhausted) as unchecked:
+            outcome.status, outcome.cause = Status.ERROR, _UNCHECKED[type(unchecked)]
             outcome.message = redactor.text(str(unchecked))
         except SetupError as error:
             outcome.status, outcome.cause = Status.ERROR, "setup"

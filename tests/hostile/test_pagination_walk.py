@@ -92,7 +92,7 @@ def test_a_server_that_ignores_the_offset_fails_at_the_second_page(tmp_path: Pat
 def test_an_endless_listing_stops_at_the_page_budget_and_claims_nothing(tmp_path: Path) -> None:
     with hostile_server(_endless) as server:
         outcome, seconds = _walk(tmp_path, server, more="      max_pages: 7\n")
-    assert outcome.status == Status.ERROR
+    assert (outcome.status, outcome.cause) == (Status.ERROR, "budget")
     assert outcome.message == (
         "could not check: page budget exhausted: the reference walk of /items fetched 7 pages (max_pages=7) "
         "without reaching the last one"
