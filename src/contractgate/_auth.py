@@ -64,7 +64,7 @@ class Credentials:
                 return self.values[key]
         variable = self.env_names.get((name, region)) or self.env_names.get((name, None))
         hint = f"set {variable}" if variable else f"declare credential {name!r} in the contract"
-        raise CredentialsMissing(f"credential {name!r} is not configured ({hint})")
+        raise CredentialsMissing(f"credential {name!r} is not configured ({hint})", [variable] if variable else [])
 
     def template_values(self, names: list[str], region: str | None) -> dict[str, str]:
         """The values a template needs."""

@@ -25,6 +25,7 @@ __all__ = [
     "RunConfig",
     "TargetConfig",
     "TargetEntry",
+    "VerdictConfig",
     "Waiver",
     "check_reachable",
     "check_target_names",
@@ -33,6 +34,7 @@ __all__ = [
     "mask_url",
     "parse_target_options",
     "read_config_file",
+    "read_verdict_config",
 ]
 
 
@@ -236,6 +238,23 @@ def _load(path: Path | None) -> tuple[ConfigFile, Path, dict[str, TargetConfig]]
         config = _validate(document, candidate, lines, prefix)
         return config, candidate, _targets_from(config, candidate, lines, prefix)
     return None
+
+
+@dataclass
+class VerdictConfig:
+    """The verdict settings of the config file: `allow_skips = true` and the `[[waivers]]` tables."""
+
+    source: str = ""
+    allow_skips: bool = False
+    waivers: list[dict[str, Any]] = field(default_factory=list)
+
+
+def read_verdict_config(path: Path | None = None) -> VerdictConfig:
+    """`allow_skips` and `waivers` from the same file `read_config_file` reads (already strictly typed)."""
+    config, source = load_config_file(path)
+    if source is None:
+        return VerdictConfig()
+    return VerdictConfig(str(source), config.allow_skips, [waiver.model_dump() for waiver in config.waivers])
 
 
 def _targets_from(config: ConfigFile, source: Path, lines: Mapping[Loc, int], prefix: Loc) -> dict[str, TargetConfig]:

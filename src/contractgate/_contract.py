@@ -370,6 +370,10 @@ class Defaults(_Strict):
         gt=0,
         description="largest response body read, in bytes (default 16 MiB); a larger answer is a violation",
     )
+    # Answers that mean "rate limited" or "quota exhausted" (vendor knowledge): after the transport's
+    # retries, such an answer makes the rule an ERROR ("could not check"), not a violation, unless the
+    # request observes the quota itself (`retry_on_429: false`, and every request of a `quota` rule).
+    rate_limited: list[Expect] = [Expect(status=429)]
 
 
 class Secrets(_Strict):
@@ -445,7 +449,7 @@ class Rule(_Strict):
     title: str
     source: RuleSource
     evidence: Evidence
-    severity: Literal["must", "should"]
+    severity: Literal["must", "should", "may"]
     kind: str
     writes: bool = False
     modes: list[Mode] = ["live", "record", "replay"]

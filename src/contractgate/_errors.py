@@ -8,10 +8,13 @@ from dataclasses import dataclass
 
 __all__ = [
     "BodyTooLarge",
+    "BudgetExhausted",
     "ContractError",
     "ContractGateError",
     "CredentialsMissing",
     "DeadlineExceeded",
+    "NothingToCheck",
+    "RateLimited",
     "SetupError",
     "SkipRule",
     "TargetNotAnswering",
@@ -49,13 +52,50 @@ class TargetNotAnswering(TargetUnreachable):
 class CredentialsMissing(SetupError):
     """A credential a rule needs is not configured; the rule is skipped with this reason."""
 
+    def __init__(self, message: str, variables: list[str] | None = None) -> None:
+        super().__init__(message)
+        self.variables = list(variables or [])
+
+
+class NothingToCheck(SetupError):
+    """A rule examined nothing (an empty listing, no link, no drawn case): it cannot pass, it is an error."""
+
+    def __init__(self, what: str) -> None:
+        super().__init__(f"nothing to check: {what}")
+        self.what = what
+
+
+class BudgetExhausted(SetupError):
+    """A walk hit its request budget before the end: it cannot claim what it did not see (an error)."""
+
+    def __init__(self, what: str) -> None:
+        super().__init__(f"could not check: {what}")
+
+
+class RateLimited(SetupError):
+    """The target answered "rate limited" or "quota exhausted" after the retries: the rule could not check."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(f"could not check: rate-limited ({detail})")
+        self.detail = detail
+
 
 class WriteBlocked(SetupError):
     """A writing method was about to leave the process for a target that did not opt in to writes."""
 
 
 class SkipRule(ContractGateError):
-    """The rule cannot run here (mode, missing credential, target not configured)."""
+    """The rule cannot run here (mode, missing credential, target not configured).
+
+    `cause` says why, for the verdict: "mode" (by design: the rule cannot run in this mode; not counted
+    against the run), "target" (no target configured), "writes" (the target did not opt in to writes),
+    or "other" (a limit or a contract property).
+    """
+
+    def __init__(self, message: str, cause: str = "other", needs: list[str] | None = None) -> None:
+        super().__init__(message)
+        self.cause = cause
+        self.needs = list(needs or [])
 
 
 @dataclass

@@ -6,7 +6,10 @@ import enum
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["Exchange", "Outcome", "RunResult", "Status"]
+__all__ = ["SEVERITIES", "Exchange", "Outcome", "Policy", "RunResult", "Status"]
+
+# Lowest first: `--fail-on should` makes must and should failures fatal, may failures only reported.
+SEVERITIES = ("may", "should", "must")
 
 
 class Status(enum.StrEnum):
@@ -16,6 +19,24 @@ class Status(enum.StrEnum):
     FAILED = "failed"
     SKIPPED = "skipped"
     ERROR = "error"
+    WAIVED = "waived"
+
+
+# Skip causes that are legitimate by design: the rule cannot run in this mode (e.g. live-only in replay).
+BY_DESIGN = frozenset({"mode"})
+
+
+@dataclass
+class Policy:
+    """What makes the gate fail: the lowest fatal severity, and whether a partial run is accepted."""
+
+    fail_on: str = "should"
+    allow_skips: bool = False
+
+    def fatal(self, severity: str) -> bool:
+        """Whether a violation of a rule of this severity fails the gate."""
+        rank = {name: n for n, name in enumerate(SEVERITIES)}
+        return rank.get(severity, len(SEVERITIES)) >= rank[self.fail_on]
 
 
 @dataclass
@@ -62,6 +83,21 @@ class Outcome:
     where: str = ""
     duration_s: float = 0.0
     exchanges: list[Exchange] = field(default_factory=list)
+    # Why a rule was skipped or errored: skips "mode", "credentials", "target", "writes", "other";
+    # errors "setup", "nothing-to-check", "rate-limited", "crash"; waived rules "waiver".
+    cause: str = ""
+    # For a skip: what would let the rule run (environment variables, --target options).
+    needs: list[str] = field(default_factory=list)
+
+    @property
+    def checked(self) -> bool:
+        """Whether the rule ran to a verdict on the target (passed, failed, or failed and waived)."""
+        return self.status in (Status.PASSED, Status.FAILED, Status.WAIVED)
+
+    @property
+    def by_design(self) -> bool:
+        """A skip that is part of the design (mode), not a hole in the run's coverage."""
+        return self.status == Status.SKIPPED and self.cause in BY_DESIGN
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON form used in results.json (DESIGN.md's `rules[]` entry)."""
@@ -80,16 +116,23 @@ class Outcome:
             "got": self.got,
             "where": self.where,
             "duration_s": round(self.duration_s, 3),
+            "cause": self.cause,
+            "needs": list(self.needs),
             "requests": [exchange.to_dict() for exchange in self.exchanges],
         }
 
 
 @dataclass
 class RunResult:
-    """Every outcome of one run plus what the run was."""
+    """Every outcome of one run plus what the run was, judged by a policy."""
 
     run: dict[str, Any]
     outcomes: list[Outcome] = field(default_factory=list)
+    policy: Policy = field(default_factory=Policy)
+    # Waivers that matched no failure (they may be obsolete): one dict per waiver, for the reports.
+    stale_waivers: list[dict[str, str]] = field(default_factory=list)
+    # Environment variables that, once set, let the rules skipped for credentials run.
+    missing_env: list[str] = field(default_factory=list)
 
     def summary(self) -> dict[str, int]:
         """Counts per status, every status present."""
@@ -98,15 +141,61 @@ class RunResult:
             counts[str(outcome.status)] += 1
         return counts
 
+    def fatal_failures(self) -> list[Outcome]:
+        """Vendor violations that fail the gate (not waived, severity at or above --fail-on)."""
+        return [o for o in self.outcomes if o.status == Status.FAILED and self.policy.fatal(o.severity)]
+
+    def not_checked(self) -> list[Outcome]:
+        """Selected rules that reached no verdict (errors and skips), by-design skips included."""
+        return [o for o in self.outcomes if not o.checked]
+
+    def holes(self) -> list[Outcome]:
+        """Rules whose lack of a verdict fails the gate: every error; every skip not by design unless allowed."""
+        return [
+            o
+            for o in self.outcomes
+            if o.status == Status.ERROR
+            or (o.status == Status.SKIPPED and not o.by_design and not self.policy.allow_skips)
+        ]
+
+    def coverage(self) -> dict[str, int]:
+        """How many selected rules reached a verdict."""
+        return {"checked": sum(1 for o in self.outcomes if o.checked), "selected": len(self.outcomes)}
+
     @property
     def exit_code(self) -> int:
-        """0 conformant, 1 violations, 2 nothing could run or an error stopped a rule."""
-        summary = self.summary()
-        if summary["failed"]:
+        """1 a fatal vendor violation; else 2 when a selected rule was not checked (or none was); else 0."""
+        if self.fatal_failures():
             return 1
-        if summary["error"] or not summary["passed"]:
+        if self.holes() or not self.coverage()["checked"]:
             return 2
         return 0
+
+    def verdict_line(self) -> str:
+        """The run's closing line: the verdict, coverage, what was not checked and what to set to check it."""
+        coverage = self.coverage()
+        checked = f"{coverage['checked']}/{coverage['selected']} rules checked"
+        fatal, missing = len(self.fatal_failures()), self.not_checked()
+        words = {0: "conformant", 1: "NOT conformant", 2: "NOT VERIFIED"}
+        word = words[self.exit_code]
+        if self.exit_code == 0 and any(not o.by_design for o in missing):
+            word += " (partial, skips allowed)"
+        parts = [f"{word}: {checked}"]
+        if fatal:
+            parts.append(f"{fatal} violation(s) fail the gate (--fail-on {self.policy.fail_on})")
+        if missing:
+            parts.append(f"{len(missing)} rule(s) not checked ({_causes(missing)})")
+        waived = self.summary()[str(Status.WAIVED)]
+        if waived:
+            parts.append(f"{waived} failure(s) waived")
+        if self.stale_waivers:
+            parts.append(f"{len(self.stale_waivers)} stale waiver(s)")
+        if self.missing_env:
+            parts.append("set " + " ".join(self.missing_env))
+        targets = sorted({need for o in missing for need in o.needs if need.startswith("--target")})
+        if targets:
+            parts.append("pass " + " ".join(targets))
+        return "; ".join(parts)
 
     def to_dict(self) -> dict[str, Any]:
         """The results.json document."""
@@ -114,4 +203,22 @@ class RunResult:
             "run": self.run,
             "rules": [outcome.to_dict() for outcome in self.outcomes],
             "summary": self.summary(),
+            "verdict": {
+                "exit_code": self.exit_code,
+                "line": self.verdict_line(),
+                "fail_on": self.policy.fail_on,
+                "allow_skips": self.policy.allow_skips,
+                "coverage": self.coverage(),
+                "not_checked": {o.rule_id: o.cause or str(o.status) for o in self.not_checked()},
+                "missing_env": list(self.missing_env),
+                "stale_waivers": list(self.stale_waivers),
+            },
         }
+
+
+def _causes(outcomes: list[Outcome]) -> str:
+    counts: dict[str, int] = {}
+    for outcome in outcomes:
+        label = f"{outcome.status}: {outcome.cause}" if outcome.cause else str(outcome.status)
+        counts[label] = counts.get(label, 0) + 1
+    return ", ".join(f"{n} {label}" for label, n in sorted(counts.items()))

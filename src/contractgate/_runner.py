@@ -21,16 +21,42 @@ from ._bounds import BoundedTransport, Breakers, Limits, deadline_http_transport
 from ._cassettes import Cassette, cassette_path
 from ._config import RunConfig, check_reachable
 from ._contract import Contract, Rule, requests_in
-from ._errors import CredentialsMissing, SetupError, SkipRule, Violation, WriteBlocked
-from ._outcome import Outcome, RunResult, Status
+from ._errors import (
+    BudgetExhausted,
+    CredentialsMissing,
+    NothingToCheck,
+    RateLimited,
+    SetupError,
+    SkipRule,
+    Violation,
+    WriteBlocked,
+)
+from ._expect import check_expect
+from ._outcome import Outcome, Policy, RunResult, Status
 from ._redact import Redactor
 from ._session import CheckContext, Targets, target_key
-from ._transport import TARGET, LiveTransport, RateBudget, RecordingTransport, ReplayTransport, TargetGuard, locate
+from ._transport import (
+    RETRY_429,
+    TARGET,
+    LiveTransport,
+    RateBudget,
+    RecordingTransport,
+    ReplayTransport,
+    TargetGuard,
+    locate,
+)
+from ._waivers import Waiver, apply_waivers
 from .checks import registry
 
 __all__ = ["Engine", "Listener", "rule_selected"]
 
 REPLAY_HOST = "http://{}.replay.invalid"
+# The cause an outcome records for each way a rule can end without checking anything.
+_UNCHECKED: dict[type[SetupError], str] = {
+    NothingToCheck: "nothing-to-check",
+    RateLimited: "rate-limited",
+    BudgetExhausted: "budget",
+}
 
 
 class Listener(Protocol):
@@ -62,10 +88,14 @@ class Engine:
     config: RunConfig
     listeners: list[Listener] = field(default_factory=list)
     transport: httpx.BaseTransport | None = None
+    policy: Policy = field(default_factory=Policy)
+    waivers: list[Waiver] = field(default_factory=list)
+    today: dt.date = field(default_factory=lambda: dt.datetime.now(dt.UTC).date())
     _budgets: dict[str, RateBudget] = field(default_factory=dict)
     _pools: dict[Path | None, httpx.BaseTransport] = field(default_factory=dict)
     _breakers: Breakers = field(default_factory=Breakers)
     _writable: set[str] | None = None
+    _used_waivers: set[Waiver] = field(default_factory=set)
 
     def run(self) -> RunResult:
         """Run every selected rule, tell the listeners, return the result."""
@@ -73,12 +103,14 @@ class Engine:
         run_info = self.describe()
         for listener in self.listeners:
             listener.started(run_info)
-        result = RunResult(run_info)
+        result = RunResult(run_info, policy=self.policy)
         for outcome in self.outcomes():
             result.outcomes.append(outcome)
             for listener in self.listeners:
                 listener.outcome(outcome)
         result.run["finished"] = _now()
+        result.stale_waivers = [w.to_dict() for w in self.waivers if w not in self._used_waivers]
+        result.missing_env = self.missing_env(result.outcomes)
         for listener in self.listeners:
             listener.finished(result)
         return result
@@ -105,12 +137,27 @@ class Engine:
             check_reachable(target.url)
 
     def outcomes(self) -> Iterator[Outcome]:
-        """Each selected rule's outcome, in contract order."""
+        """Each selected rule's outcome, in contract order, waivers applied."""
         for contract in self.contracts:
             credentials = self.credentials(contract)
             for rule in contract.rules:
                 if rule_selected(rule, self.config.rule_globs):
-                    yield self.run_rule(contract, rule, credentials)
+                    outcome = self.run_rule(contract, rule, credentials)
+                    keys = [*self.bases(contract), contract.vendor]
+                    apply_waivers(outcome, keys, self.waivers, self._used_waivers, self.today)
+                    yield outcome
+
+    def missing_env(self, outcomes: list[Outcome]) -> list[str]:
+        """Every declared, unset credential variable of the vendors that had a rule skipped for credentials."""
+        vendors = {o.vendor for o in outcomes if o.status == Status.SKIPPED and o.cause == "credentials"}
+        if self.config.mode == "replay":
+            return []
+        names: set[str] = set()
+        for contract in self.contracts:
+            if contract.vendor in vendors:
+                found = Credentials.from_env(contract, self.config.environ)
+                names.update(v for key, v in found.env_names.items() if key not in found.values)
+        return sorted(names)
 
     def credentials(self, contract: Contract) -> Credentials:
         """Credentials from the environment (placeholders in replay, where nothing is sent)."""
@@ -185,26 +232,34 @@ class Engine:
             kind = registry.get(rule.kind)
             assert kind is not None, "the loader validated the kind"
             kind.run(ctx, kind.parse(rule.params))
+            if not ctx.exchanges:  # every kind judges answers: a rule that asked nothing proved nothing
+                raise NothingToCheck("the rule sent no request")
         except Violation as violation:
             outcome.status = Status.FAILED
             outcome.message = redactor.text(violation.message)
             outcome.expected = redactor.text(_text(violation.expected))
             outcome.got = _shown(redactor, violation.got)
             outcome.where = redactor.text(violation.where)
-        except (SkipRule, CredentialsMissing) as skip:
-            outcome.status = Status.SKIPPED
+        except SkipRule as skip:
+            outcome.status, outcome.cause, outcome.needs = Status.SKIPPED, skip.cause, skip.needs
             outcome.message = redactor.text(str(skip))
+        except CredentialsMissing as missing:
+            outcome.status, outcome.cause, outcome.needs = Status.SKIPPED, "credentials", missing.variables
+            outcome.message = redactor.text(str(missing))
         except WriteBlocked as blocked:
-            outcome.status = Status.ERROR
+            outcome.status, outcome.cause = Status.ERROR, "setup"
             outcome.message = redactor.text(
                 f"{blocked} (mark the rule `writes: true` if it must write, or the request `safe` citing the "
                 "vendor's docs if it only reads)"
             )
+        except (NothingToCheck, RateLimited, BudgetExhausted) as unchecked:
+            outcome.status, outcome.cause = Status.ERROR, _UNCHECKED[type(unchecked)]
+            outcome.message = redactor.text(str(unchecked))
         except SetupError as error:
-            outcome.status = Status.ERROR
+            outcome.status, outcome.cause = Status.ERROR, "setup"
             outcome.message = redactor.text(str(error))
         except Exception as error:  # a crash in a check must not stop the run
-            outcome.status = Status.ERROR
+            outcome.status, outcome.cause = Status.ERROR, "crash"
             last = traceback.extract_tb(error.__traceback__)[-1]
             outcome.message = redactor.text(f"{type(error).__name__}: {error} ({last.filename}:{last.lineno})")
         finally:
@@ -220,16 +275,20 @@ class Engine:
 
     def _may_run(self, contract: Contract, rule: Rule) -> None:
         if self.config.mode not in rule.modes:
-            raise SkipRule(f"this rule cannot run in {self.config.mode} mode (it runs in {', '.join(rule.modes)})")
+            raise SkipRule(
+                f"this rule cannot run in {self.config.mode} mode (it runs in {', '.join(rule.modes)})", cause="mode"
+            )
         if self.config.mode != "replay" and not self.bases(contract):
-            raise SkipRule(f"no {contract.vendor} target configured (--target {contract.targets[0].name}=URL)")
+            option = f"--target {contract.targets[0].name}=URL"
+            raise SkipRule(f"no {contract.vendor} target configured ({option})", cause="target", needs=[option])
         if rule.writes and self.config.mode != "replay":
             closed = [key for key in self._written_keys(contract, rule) if key not in self.writable_targets()]
             if closed:
                 which = f"target {closed[0]} does not" if len(closed) == 1 else f"targets {', '.join(closed)} do not"
                 raise SkipRule(
                     f"the rule writes and {which} allow writes "
-                    f"(set allow_writes = true on the target, or pass --allow-writes {closed[0]})"
+                    f"(set allow_writes = true on the target, or pass --allow-writes {closed[0]})",
+                    cause="writes",
                 )
 
     def _written_keys(self, contract: Contract, rule: Rule) -> list[str]:
@@ -273,7 +332,7 @@ class Engine:
     ) -> httpx.BaseTransport:
         if self.config.mode == "replay":
             assert cassette is not None
-            return ReplayTransport(cassette, redactor, bases)
+            return _RateLimitGuard(ReplayTransport(cassette, redactor, bases), contract)
         writable = self.writable_targets() if rule.writes else set()
         guards = [TargetGuard(key, base, key in writable, self._budget(key)) for key, base in bases.items()]
         inner = self.transport if self.transport is not None else self._trusting(bases)
@@ -284,8 +343,8 @@ class Engine:
         live = LiveTransport(bounded, targets=guards, redactor=redactor)
         if self.config.mode == "record":
             assert cassette is not None
-            return RecordingTransport(live, cassette, redactor, bases)
-        return live
+            return _RateLimitGuard(RecordingTransport(live, cassette, redactor, bases), contract)
+        return _RateLimitGuard(live, contract)
 
     def _trusting(self, bases: dict[str, str]) -> httpx.BaseTransport:
         """The pools of a rule's targets, each trusting only its target's CA (or the system store)."""
@@ -329,6 +388,42 @@ class _TrustPerTarget(httpx.BaseTransport):
         except SetupError:
             return self.default.handle_request(request)
         return self.pools.get(key, self.default).handle_request(request)
+
+
+class _RateLimitGuard(httpx.BaseTransport):
+    """Stops a rule at an answer its contract declares "rate limited" (after the retries below it).
+
+    Such an answer says nothing about conformance: the rule is an ERROR ("could not check"), never a
+    violation, and no more requests are spent. A request sent with `retry_on_429: false` observes the
+    quota on purpose (the `quota` kind, a rule about the refusal itself) and gets the answer to judge.
+    """
+
+    def __init__(self, inner: httpx.BaseTransport, contract: Contract) -> None:
+        self.inner = inner
+        self.signals = contract.defaults.rate_limited
+        self.tripped = ""
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        """Pass the request on; raise RateLimited for a rate-limited answer the rule does not observe."""
+        observes = request.extensions.get(RETRY_429) is False
+        if self.tripped and not observes:  # e.g. hypothesis shrinking after the first one: send nothing more
+            raise RateLimited(self.tripped)
+        response = self.inner.handle_request(request)
+        if not self.signals or observes:
+            return response
+        response.read()
+        for signal in self.signals:
+            try:
+                check_expect(response, signal, {})
+            except Violation:
+                continue
+            self.tripped = f"{request.method} {request.url.path} answered {response.status_code}"
+            raise RateLimited(self.tripped)
+        return response
+
+    def close(self) -> None:
+        """Close the wrapped transport."""
+        self.inner.close()
 
 
 def _text(value: object) -> str:

@@ -55,7 +55,8 @@ class Targets:
             region = None
         key = target_key(name, region)
         if key not in self.bases:
-            raise SkipRule(f"target {key} is not configured (pass --target {key}=URL)")
+            option = f"--target {key}=URL"
+            raise SkipRule(f"target {key} is not configured (pass {option})", cause="target", needs=[option])
         return key, self.bases[key]
 
 

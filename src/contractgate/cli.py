@@ -32,13 +32,16 @@ from ._config import (
     mask_url,
     parse_target_options,
     read_config_file,
+    read_verdict_config,
 )
 from ._contract import Contract, HmacScheme
 from ._errors import SetupError, known_hint
 from ._loader import contract_files, load_contracts
+from ._outcome import SEVERITIES, Policy
 from ._runner import Engine, Listener
 from ._selftest import MatrixResult, bundled_config, kill_matrix, matrix_rows
-from .reports import HtmlReport, JsonReport, JunitReport, TerminalReport, render_matrix
+from ._waivers import Waiver, parse_waivers, read_waivers_file
+from .reports import HtmlReport, JsonReport, JunitReport, TerminalReport, print_verdict, render_matrix
 from .reports._diff import diff_results, render_diff
 from .servers import RunningServer, UnknownFault, UnknownServer, serve_in_thread, server_class, vendors
 
@@ -103,6 +106,25 @@ def _parser() -> argparse.ArgumentParser:
         f"(beats the file's `rate`; default {DEFAULT_LIVE_RATE:g})",
     )
     run.add_argument("-v", "--verbose", action="store_true")
+    run.add_argument(
+        "--allow-skips",
+        action="store_true",
+        help="accept a partial run: rules skipped for a missing credential, target or write opt-in do not make "
+        "the exit code 2 (the summary still counts them); also `allow_skips = true` in contractgate.toml",
+    )
+    run.add_argument(
+        "--fail-on",
+        choices=SEVERITIES,
+        default="should",
+        help="the lowest severity whose violations fail the gate (default should: `may` rules are only reported)",
+    )
+    run.add_argument(
+        "--waivers",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="a TOML file of [[waivers]] (rule, target, reason, expires), added to those in contractgate.toml",
+    )
 
     serve = commands.add_parser("serve", help="run a vendor's reference server on loopback")
     serve.add_argument("vendor")
@@ -282,12 +304,22 @@ def _bundled(contracts: list[Contract]) -> Iterator[dict[str, RunningServer]]:
         yield running
 
 
+def _verdict_settings(args: argparse.Namespace) -> tuple[Policy, list[Waiver]]:
+    """The gate's policy and waivers from the flags and the config file (a bad entry is exit 2)."""
+    settings = read_verdict_config(args.config)
+    waivers = parse_waivers(settings.waivers, settings.source) if settings.waivers else []
+    if args.waivers is not None:
+        waivers += read_waivers_file(args.waivers)
+    return Policy(fail_on=args.fail_on, allow_skips=args.allow_skips or settings.allow_skips), waivers
+
+
 def _run(args: argparse.Namespace, console: Console) -> int:
     contracts = _contracts(args.contracts, args.vendor)
     _check_rule_globs(contracts, args.rule)
     targets = _targets(args, contracts)
     if args.mode != "replay" and not targets:
         _require_servers(contracts)
+    policy, waivers = _verdict_settings(args)
     config = RunConfig(
         mode=args.mode,
         targets=targets,
@@ -312,20 +344,22 @@ def _run(args: argparse.Namespace, console: Console) -> int:
         if args.mode != "replay" and not targets and not args.no_matrix:
             matrix_html = _write_matrix(folder, _matrices(contracts, running, args.rule, console))
         engine = Engine(contracts, config, _listeners(folder, console, args.verbose, matrix_html))
+        engine.policy, engine.waivers = policy, waivers
         engine.preflight()
         result = engine.run()
-    if not any(o.status == "passed" or o.status == "failed" for o in result.outcomes):
+    if not result.coverage()["checked"]:
         blocked = [o for o in result.outcomes if o.status == "error"] or result.outcomes
         first = f"; {blocked[0].rule_id}: {(blocked[0].message.splitlines() or ['-'])[0]}" if blocked else ""
-        raise SetupError(f"no rule could run{first} (every reason: -v)")
+        raise SetupError(f"no rule could run{first} ({result.verdict_line()}; every reason: -v)")
     extra = ", kill-matrix.json, kill-matrix.html" if matrix_html else ""
     console.print(f"reports: {folder}/ (junit.xml, results.json, report.html{extra})")
+    print_verdict(console, result)
     return result.exit_code
 
 
 def _listeners(folder: Path, console: Console, verbose: bool, matrix_html: str = "") -> list[Listener]:
     return [
-        TerminalReport(console, verbose),
+        TerminalReport(console, verbose, closing=False),
         JunitReport(folder / "junit.xml"),
         JsonReport(folder / "results.json"),
         HtmlReport(folder / "report.html", matrix_html),

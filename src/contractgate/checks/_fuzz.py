@@ -24,12 +24,13 @@ from schemathesis.core.failures import Failure, FailureGroup
 from schemathesis.core.result import Err
 
 from .._contract import AuthOverride, Expect, Regex, SafeOperations, StatusSpec
-from .._errors import SetupError, Violation
+from .._errors import NothingToCheck, SetupError, Violation
 from .._expect import status_matches
 from .._session import CheckContext
 from .._transport import READ_METHODS, SAFE, safe_mark
 from ._registry import Params, registry
 from ._schema import openapi_file
+from ._vacuity import Tally
 
 __all__ = ["FuzzParams", "ResponseRule", "case_record", "load_openapi", "select_operations"]
 
@@ -240,30 +241,33 @@ def _modes(params: FuzzParams) -> list[GenerationMode]:
     return [GenerationMode.POSITIVE] + ([GenerationMode.NEGATIVE] if params.negative else [])
 
 
-def _attempt(ctx: CheckContext, plan: _Plan, params: FuzzParams) -> Callable[[dict[str, Any]], None]:
+def _attempt(ctx: CheckContext, plan: _Plan, params: FuzzParams, tally: Tally) -> Callable[[dict[str, Any]], None]:
     def attempt(record: dict[str, Any]) -> None:
         case = _case(plan.operation, record)
         _judge(ctx, case, _send(ctx, case, plan, params), params)
 
-    return attempt
+    return tally.wrap(attempt)
 
 
-def _sweep_first_cases(ctx: CheckContext, plans: list[_Plan], params: FuzzParams) -> None:
+def _sweep_first_cases(ctx: CheckContext, plans: list[_Plan], params: FuzzParams, tally: Tally) -> None:
     """Breadth first: each operation's first boundary (its default valid request) before any depth."""
     firsts = [[index, plan.boundaries[0]] for index, plan in enumerate(plans) if plan.boundaries]
 
     def attempt(entry: tuple[int, dict[str, Any]]) -> None:
         index, record = entry
-        _attempt(ctx, plans[index], params)(record)
+        _attempt(ctx, plans[index], params, tally)(record)
 
     ctx.run_examples(firsts, attempt)
 
 
-def _fuzz_deeper(ctx: CheckContext, plan: _Plan, params: FuzzParams) -> None:
+def _fuzz_deeper(ctx: CheckContext, plan: _Plan, params: FuzzParams, tally: Tally) -> None:
     """The operation's remaining boundaries, then drawn cases."""
     strategy = st.one_of(*(plan.operation.as_strategy(generation_mode=mode) for mode in _modes(params)))
     drawn = strategy.map(functools.partial(case_record, dropped=plan.dropped))  # a lambda would be parsed for its repr
-    ctx.run_property(drawn, plan.boundaries[1:], _attempt(ctx, plan, params), params.examples)
+    if not params.examples:  # hypothesis refuses max_examples=0: the boundaries alone, as a list of cases
+        ctx.run_examples(plan.boundaries[1:], _attempt(ctx, plan, params, tally))
+        return
+    ctx.run_property(drawn, plan.boundaries[1:], _attempt(ctx, plan, params, tally), params.examples)
 
 
 @contextlib.contextmanager
@@ -308,16 +312,23 @@ def check_fuzz(ctx: CheckContext, params: FuzzParams) -> None:
     _check_safe_labels(schema, params)
     operations = select_operations(schema, params.include, params.exclude)
     if not operations:
-        raise SetupError(f"no operation of {params.openapi} matches include={params.include} exclude={params.exclude}")
+        raise NothingToCheck(
+            f"no operation of {params.openapi} matches include={params.include} exclude={params.exclude}"
+        )
     name = params.target or ctx.contract.defaults.target
     assert name is not None
     regions: list[str | None] = [*(params.regions or ctx.contract.target(name).regions)] or [None]
     bases = [ctx.targets.base(ctx.contract, name, region) for region in regions]
 
+    tally = Tally()
+
     def sweep() -> None:
         plans = [plan for key, base in bases for op in operations if (plan := _plan(ctx, op, key, base, params))]
-        _sweep_first_cases(ctx, plans, params)
+        if not plans:
+            raise NothingToCheck(f"every operation of {params.openapi} chosen writes and the rule does not")
+        _sweep_first_cases(ctx, plans, params, tally)
         for plan in plans:
-            _fuzz_deeper(ctx, plan, params)
+            _fuzz_deeper(ctx, plan, params, tally)
 
     _on_shallow_stack(sweep)
+    tally.require(f"no request was drawn from {params.openapi} (boundaries and examples gave no case)")

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from .._contract import Expect, Regex, RequestSpec
-from .._errors import Violation
+from .._errors import NothingToCheck, Violation
 from .._expect import json_body
 from .._session import CheckContext
 from ._registry import Params, registry
@@ -65,6 +65,9 @@ def check_links(ctx: CheckContext, params: LinksParams) -> None:
         ctx.expect(response, params.follow, context=f"start {spec.path}")
         for where, value in references(json_body(response), params):
             pending.append((f"{spec.path} json {where}", value))
+    if not any(value for _, value in pending):
+        starts = ", ".join(spec.path for spec in params.requests)
+        raise NothingToCheck(f"no reference in the responses of {starts}")
     for where, value in pending:
         _well_formed(where, value, params)
     followed: set[str] = set()

@@ -8,13 +8,14 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 from hypothesis import strategies as st
-from pydantic import model_validator
+from pydantic import Field, model_validator
 
 from .._contract import Expect, RequestSpec
-from .._errors import Violation
+from .._errors import BudgetExhausted, NothingToCheck, Violation
 from .._expect import MISSING, json_body, resolve
 from .._session import CheckContext
 from ._registry import Params, registry
+from ._vacuity import Tally
 
 __all__ = ["Cursor", "PaginationParams"]
 
@@ -62,6 +63,9 @@ class PaginationParams(Params):
     cursor: Cursor | None = None
     ok: Expect = Expect(status="2xx")
     walk_limit: int = 100
+    # The page budget of every walk (the reference walk, `walk`, `cursor-walk`): a walk that reaches it
+    # before the last page is an error ("page budget exhausted"), never a claim about pages it did not see.
+    max_pages: int = Field(default=200, ge=1)
     examples: int = 12
 
     @model_validator(mode="after")
@@ -78,6 +82,53 @@ class PaginationParams(Params):
         if missing:
             raise ValueError(f"property {self.property!r} needs {', '.join(missing)}")
         return self
+
+
+def _hashable(key: Any) -> Any:
+    return key if isinstance(key, str | int | float | bool) or key is None else repr(key)
+
+
+class _PageGuard:
+    """One walk's page budget, and the detector that stops at once when the server does not advance."""
+
+    def __init__(self, params: PaginationParams, what: str) -> None:
+        self.budget = params.max_pages
+        self.what = what
+        self.pages = 0
+        self._pages: dict[tuple[Any, ...], str] = {}
+        self._keys: dict[Any, str] = {}
+
+    def next_page(self) -> None:
+        """Count a page about to be fetched; raise BudgetExhausted past the budget."""
+        if self.pages >= self.budget:
+            raise BudgetExhausted(
+                f"page budget exhausted: {self.what} fetched {self.pages} pages (max_pages={self.budget}) "
+                "without reaching the last one"
+            )
+        self.pages += 1
+
+    def seen(self, keys: list[Any], label: str) -> None:
+        """Raise a Violation when a page repeats an earlier page or an item already seen in this walk."""
+        if not keys:
+            return
+        signature = tuple(_hashable(key) for key in keys)
+        if signature in self._pages:
+            raise Violation(
+                "a page repeats an earlier page: the server did not advance to the requested page",
+                expected=f"the items after those of {self._pages[signature]}",
+                got=f"the same {len(keys)} items {list(keys[:3])}",
+                where=label,
+            )
+        self._pages[signature] = label
+        repeated = [key for key in signature if key in self._keys]
+        if repeated:
+            raise Violation(
+                "paging returned an item twice",
+                expected="each item once",
+                got=f"{repeated[:5]} (first returned by {self._keys[repeated[0]]})",
+                where=label,
+            )
+        self._keys.update(dict.fromkeys(signature, label))
 
 
 class _Listing:
@@ -145,28 +196,49 @@ class _Listing:
             keys.append(key[0][1])
         return keys
 
+    def _really_empty(self, limit: int) -> None:
+        """An empty walk proves nothing: NothingToCheck, or a Violation when the unpaged listing has items."""
+        _, document = self.fetch(None, None, label="no paging parameters (the walk found no item)")
+        unpaged = self.keys(document, "no paging parameters")
+        if unpaged:
+            raise Violation(
+                "the listing has items, but paging from the documented first page returns none",
+                expected=f"the items of the listing from {self.params.start_param}={self.params.default_start}",
+                got=f"no item; without paging parameters: {len(unpaged)} items starting {unpaged[:3]}",
+                where=self.label(self.params.default_start, limit),
+            )
+        raise NothingToCheck(f"the listing {self.params.request.path} returned no items ({self.params.items})")
+
     def index(self, page_start: int, limit: int) -> int:
         """The item index a page starts at."""
         if self.params.style == "page":
             return (page_start - self.params.default_start) * limit
         return page_start
 
-    def reference(self) -> list[Any]:
-        """Every item key of the listing, in order, by stepping pages of `walk_limit` items."""
+    def reference(self, needed: bool = True) -> list[Any]:
+        """Every item key of the listing, in order, by stepping pages of `walk_limit` items.
+
+        `needed`: the property says nothing about an empty listing, so none is NothingToCheck.
+        """
         limit = min(self.params.walk_limit, self.params.max_limit or self.params.walk_limit)
         start, keys = self.params.default_start, []
         announced: Any = MISSING
-        for _ in range(10_000):
+        guard = _PageGuard(self.params, f"the reference walk of {self.params.request.path}")
+        while True:
+            guard.next_page()
             _, document = self.fetch(start, limit, label=f"reference walk at {start}")
             if announced is MISSING and self.params.total:
                 found = resolve(document, self.params.total)
                 announced = found[0][1] if found else MISSING
             page = self.keys(document, self.label(start, limit))
+            guard.seen(page, self.label(start, limit))
             keys.extend(page)
             if len(page) < limit:
                 break
             start += 1 if self.params.style == "page" else limit
         where = f"listing {self.params.request.path}"
+        if needed and not keys:
+            self._really_empty(limit)
         duplicates = {key for key in keys if keys.count(key) > 1}
         if duplicates:
             raise Violation(
@@ -192,7 +264,9 @@ def _run_property(
     boundaries: list[Any],
     body: Callable[[Any], None],
 ) -> None:
-    ctx.run_property(strategy, boundaries, body, params.examples)
+    tally = Tally()
+    ctx.run_property(strategy, boundaries, tally.wrap(body), params.examples)
+    tally.require(f"no page window of {params.request.path} was tried")
 
 
 def _windows(listing: _Listing, total: int) -> tuple[st.SearchStrategy[tuple[int, int]], list[tuple[int, int]]]:
@@ -411,31 +485,48 @@ def check_walk(ctx: CheckContext, listing: _Listing) -> None:
     reference = listing.reference()
     limit = max(1, min(7, len(reference) // 3 or 1))
     seen: list[Any] = []
+    guard = _PageGuard(p, f"the walk of {p.request.path}")
+    guard.next_page()
     if p.next:
         _, document = listing.fetch(p.default_start, limit, label="walk start")
-        seen.extend(listing.keys(document, "walk start"))
+        page = listing.keys(document, "walk start")
+        guard.seen(page, "walk start")
+        seen.extend(page)
         url = _link(document, p.next)
-        hops = 0
-        while isinstance(url, str) and url and hops < 10_000:
+        followed: set[str] = set()
+        while isinstance(url, str) and url:
+            if url in followed:
+                raise Violation(
+                    f"the {p.next} link does not advance: it repeats a page already visited",
+                    expected="a link to the following page",
+                    got=url,
+                    where=f"walk of {p.request.path}",
+                )
+            followed.add(url)
+            guard.next_page()
             response = ctx.send_url(url, auth=p.request.auth)
             ctx.expect(response, p.ok, context=f"following {p.next} link {url}")
             document = json_body(response)
-            seen.extend(listing.keys(document, url))
+            page = listing.keys(document, url)
+            guard.seen(page, url)
+            seen.extend(page)
             url = _link(document, p.next)
-            hops += 1
     else:
         start = p.default_start
         _, document = listing.fetch(start, limit, label="walk start")
         total = _total_of(listing, document, "walk start") if p.total else MISSING
         page = listing.keys(document, "walk start")
+        guard.seen(page, "walk start")
         seen.extend(page)
         remaining = (total - len(page)) if isinstance(total, int) else None
         while (remaining is None and len(page) == limit) or (remaining is not None and remaining > 0):
             start += 1 if p.style == "page" else limit
+            guard.next_page()
             _, document = listing.fetch(start, limit)
             page = listing.keys(document, listing.label(start, limit))
             if not page:
                 break
+            guard.seen(page, listing.label(start, limit))
             seen.extend(page)
             if remaining is not None:
                 remaining -= len(page)
@@ -463,7 +554,7 @@ def _same_items(seen: list[Any], reference: list[Any], where: str) -> None:
 
 def check_echo(ctx: CheckContext, listing: _Listing) -> None:
     p = listing.params
-    total = len(listing.reference())
+    total = len(listing.reference(needed=False))  # an empty listing still echoes what was asked
 
     def echoed(start_limit: tuple[int, int]) -> None:
         start, limit = start_limit
@@ -496,15 +587,27 @@ def check_cursor_walk(ctx: CheckContext, listing: _Listing) -> None:
     def walk(limit: int) -> None:
         cursor: Any = p.cursor.first if p.cursor else None
         seen: list[Any] = []
-        for _ in range(10_000):
+        guard = _PageGuard(p, f"the cursor walk of {p.request.path} with {p.limit_param}={limit}")
+        cursors: set[str] = set()
+        while True:
+            guard.next_page()
             extra = {p.cursor.param: str(cursor)} if p.cursor else {}
             label = f"cursor walk {p.limit_param}={limit} {p.cursor.param if p.cursor else ''}={cursor}"
             _, document = listing.fetch(None, limit, extra, label=label)
             page = listing.keys(document, label)
+            guard.seen(page, label)
             seen.extend(page)
+            cursors.add(str(cursor))
             cursor = _link(document, p.cursor.next if p.cursor else None)
             if cursor in (MISSING, None, ""):
                 break
+            if str(cursor) in cursors:
+                raise Violation(
+                    "the next cursor does not advance: it repeats a cursor already used",
+                    expected="a new cursor or none",
+                    got=cursor,
+                    where=label,
+                )
             if len(page) < limit:
                 raise Violation(
                     "a short page still carries a next cursor",

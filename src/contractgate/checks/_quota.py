@@ -68,7 +68,9 @@ def check_quota(ctx: CheckContext, params: QuotaParams) -> None:
         assert isinstance(params.limit, int)
         limit, used, remaining = str(params.limit), "0", params.limit
     if remaining + 1 > params.max_requests:
-        raise SkipRule(f"spending the quota needs {remaining + 1} requests (max_requests is {params.max_requests})")
+        raise SkipRule(
+            f"spending the quota needs {remaining + 1} requests (max_requests is {params.max_requests})", cause="limit"
+        )
     budget = remaining + 1 + params.slack
     for number in range(1, budget + 1):
         response = ctx.send(request)
@@ -91,7 +93,9 @@ def check_quota(ctx: CheckContext, params: QuotaParams) -> None:
             got=f"{budget} requests accepted",
             where=f"{request.method} {request.path}",
         )
-    for number, step in enumerate(params.then, start=1):
+    for number, then in enumerate(params.then, start=1):
+        # After the quota is spent the refusal is what these steps observe: it is judged, not an error.
+        step = then.model_copy(update={"request": then.request.model_copy(update={"retry_on_429": False})})
         ctx.run_step(
             step, context=f"after the quota is spent, step {number} ({step.request.method} {step.request.path})"
         )

@@ -11,7 +11,7 @@ from typing import Any
 from pydantic import Field, model_validator
 
 from .._contract import Expect, RequestSpec
-from .._errors import SetupError
+from .._errors import NothingToCheck, SetupError
 from .._expect import check_schema, json_body
 from .._session import CheckContext
 from ._registry import Params, registry
@@ -78,6 +78,8 @@ def openapi_file(ctx: CheckContext, name: str) -> Path:
 @registry.register("schema", SchemaParams)
 def check_schema_kind(ctx: CheckContext, params: SchemaParams) -> None:
     """Each response validates against its documented schema."""
+    if not params.requests:
+        raise NothingToCheck("the rule lists no request")
     for spec in params.requests:
         response = ctx.send(spec)
         label = f"{spec.method} {spec.path}"

@@ -25,7 +25,7 @@ def check_credential_scope(ctx: CheckContext, params: ScopeParams) -> None:
     name = params.request.target or ctx.contract.defaults.target or ""
     regions = ctx.contract.target(name).regions
     if len(regions) < 2:
-        raise SkipRule(f"target {name} declares fewer than two regions")
+        raise SkipRule(f"target {name} declares fewer than two regions", cause="contract")
     for key_region in regions:
         for url_region in regions:
             auth = AuthOverride(scheme=params.scheme, region=key_region)

@@ -9,10 +9,11 @@ from hypothesis import strategies as st
 from pydantic import Field
 
 from .._contract import Expect, Regex, RequestSpec
-from .._errors import SetupError
+from .._errors import NothingToCheck
 from .._session import CheckContext
 from ._registry import Params, registry
 from ._schema import load_document, openapi_file
+from ._vacuity import Tally
 
 __all__ = ["DrawnPaths", "SlashParams", "Variant", "transform_path"]
 
@@ -84,7 +85,10 @@ def drawn_paths(ctx: CheckContext, draw: DrawnPaths) -> list[str]:
         and not any(re.search(p, path) for p in draw.exclude)
     ]
     if not paths:
-        raise SetupError(f"{draw.openapi} has no parameter-free {draw.method} path to draw from")
+        raise NothingToCheck(
+            f"{draw.openapi} has no parameter-free {draw.method} path matching include={draw.include} "
+            f"exclude={draw.exclude}"
+        )
     return sorted(paths)
 
 
@@ -99,6 +103,10 @@ def _check_variant(ctx: CheckContext, params: SlashParams, path: str, variant: V
 @registry.register("trailing-slash", SlashParams)
 def check_trailing_slash(ctx: CheckContext, params: SlashParams) -> None:
     """Every listed path in canonical form and every variant, then drawn (path, variant) pairs as a property."""
+    if params.canonical is None and not params.variants:
+        raise NothingToCheck("neither a canonical expectation nor a variant to try")
+    if not params.paths and (params.draw is None or not params.variants):
+        raise NothingToCheck("no path to try (paths is empty and nothing is drawn)")
     for path in params.paths:
         if params.canonical is not None:
             ctx.variables["canonical"] = path
@@ -117,4 +125,6 @@ def check_trailing_slash(ctx: CheckContext, params: SlashParams) -> None:
         path, index, mask = case
         _check_variant(ctx, params, path, params.variants[index], mask)
 
-    ctx.run_property(cases, boundaries, attempt, params.draw.examples)
+    tally = Tally()
+    ctx.run_property(cases, boundaries, tally.wrap(attempt), params.draw.examples)
+    tally.require(f"no (path, variant) pair was drawn from {params.draw.openapi}")

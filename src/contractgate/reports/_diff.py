@@ -10,7 +10,9 @@ from ._json import load_results
 
 __all__ = ["RuleChange", "diff_results", "render_diff"]
 
-_RANK = {"passed": 0, "skipped": 1, "error": 2, "failed": 3}
+_RANK = {"passed": 0, "waived": 1, "skipped": 1, "absent": 1, "error": 2, "failed": 3}
+# What no longer counts as proven: a rule that passed and now did not reach a pass (checked or not).
+_UNPROVEN = {"failed", "error", "skipped", "waived", "absent"}
 
 
 @dataclass(frozen=True)
@@ -25,18 +27,23 @@ class RuleChange:
 
     @property
     def regression(self) -> bool:
-        """Passed (or absent) before, failed or errored now."""
+        """Failed or errored now where it did not before; or passed before and not proven now.
+
+        passed -> skipped / error / waived / absent is a regression: the gate no longer proves the rule.
+        """
+        if self.before == "passed":
+            return self.after in _UNPROVEN
         return self.after in {"failed", "error"} and self.before not in {"failed", "error"}
 
     @property
     def label(self) -> str:
-        """BROKEN, FIXED, NEW, GONE or CHANGED."""
+        """BROKEN (now failing), UNPROVEN or LOST (passed, now not proven), FIXED, NEW, GONE or CHANGED."""
         if self.before == "absent":
             return "NEW"
         if self.after == "absent":
-            return "GONE"
+            return "GONE" if not self.regression else "LOST"
         if self.regression:
-            return "BROKEN"
+            return "BROKEN" if self.after in {"failed", "error"} else "UNPROVEN"
         if self.before in {"failed", "error"} and self.after == "passed":
             return "FIXED"
         return "CHANGED"
@@ -70,7 +77,7 @@ def render_diff(changes: list[RuleChange]) -> str:
     lines = [f"{len(changes)} rule(s) changed status:"]
     for change in changes:
         line = f"  {change.label:8} {change.vendor} {change.rule}: {change.before} -> {change.after}"
-        if change.message and change.after in {"failed", "error"}:
+        if change.message and change.after in {"failed", "error", "skipped", "waived"}:
             line += f"  ({change.message.splitlines()[0]})"
         lines.append(line)
     return "\n".join(lines)

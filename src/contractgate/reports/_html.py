@@ -25,6 +25,7 @@ th{background:#f0f2f6;position:sticky;top:0}
 .badge{display:inline-block;padding:0 .45rem;border-radius:4px;font-size:.8rem;font-weight:600}
 .b-passed{background:#e6f4ea;color:#137333}.b-failed{background:#fce8e6;color:#c5221f}
 .b-skipped{background:#fef7e0;color:#a56400}.b-error{background:#f3e8fd;color:#8e24aa}
+.waived{color:#5f6368}.b-waived{background:#eceff1;color:#5f6368}
 details{margin:.2rem 0} summary{cursor:pointer;color:#3b4a63}
 pre{background:#f5f6f8;padding:.5rem;border-radius:6px;white-space:pre-wrap;word-break:break-all;margin:.3rem 0}
 .kill{background:#e6f4ea;text-align:center}.also{background:#fef7e0;text-align:center}.miss{background:#fce8e6;text-align:center}
@@ -40,7 +41,7 @@ def _e(value: object) -> str:
 def _rule_row(outcome: Outcome) -> str:
     status = str(outcome.status)
     detail = ""
-    if outcome.status in (Status.FAILED, Status.ERROR, Status.SKIPPED) and outcome.message:
+    if outcome.status != Status.PASSED and outcome.message:
         detail += f"<div class='{status}'>{_e(outcome.message)}</div>"
     for label, value in (
         ("where", outcome.where),
@@ -91,7 +92,7 @@ def render_html(result: RunResult, matrix_html: str = "") -> str:
     vendors: dict[str, list[Outcome]] = {}
     for outcome in result.outcomes:
         vendors.setdefault(outcome.vendor, []).append(outcome)
-    order = {Status.FAILED: 0, Status.ERROR: 1, Status.SKIPPED: 2, Status.PASSED: 3}
+    order = {Status.FAILED: 0, Status.ERROR: 1, Status.SKIPPED: 2, Status.WAIVED: 3, Status.PASSED: 4}
     for vendor, outcomes in vendors.items():
         counts = ", ".join(f"{sum(1 for o in outcomes if o.status == s)} {s}" for s in Status)
         rows = "".join(_rule_row(o) for o in sorted(outcomes, key=lambda o: (order[o.status], o.rule_id)))
@@ -100,14 +101,24 @@ def render_html(result: RunResult, matrix_html: str = "") -> str:
             "<table><tr><th>status</th><th>rule</th><th>title</th><th>severity</th><th>kind</th>"
             f"<th>source</th><th>time</th></tr>{rows}</table>"
         )
-    verdict = {0: "conformant", 1: "violations found", 2: "could not run everything"}[result.exit_code]
+    verdict = {0: "conformant", 1: "violations found", 2: "could not check everything"}[result.exit_code]
+    coverage = result.coverage()
+    cards += f"<div class='card'><b>{coverage['checked']}/{coverage['selected']}</b>checked</div>"
     matrix = f"<h2>Kill matrix (rules &times; faults)</h2>{matrix_html}" if matrix_html else ""
+    stale = "".join(
+        f"<li><code>{_e(w['rule'])}</code> on <code>{_e(w['target'])}</code> (until {_e(w['expires'])}): "
+        f"{_e(w['reason'])}</li>"
+        for w in result.stale_waivers
+    )
+    if stale:
+        matrix = f"<h2>Stale waivers (they matched no failure)</h2><ul>{stale}</ul>{matrix}"
     return (
         "<!doctype html><html lang='en'><head><meta charset='utf-8'>"
         f"<title>contractgate report: {_e(verdict)}</title><style>{_CSS}</style></head><body>"
         f"<h1>contractgate: {_e(verdict)}</h1>"
         f"<div class='meta'>mode {_e(run.get('mode'))} &middot; started {_e(run.get('started'))} &middot; "
         f"vendors {_e(', '.join(map(str, run.get('vendors', []) or [])))}</div>"
+        f"<p class='verdict'>{_e(result.verdict_line())}</p>"
         f"<div class='cards'>{cards}</div>{''.join(sections)}{matrix}</body></html>\n"
     )
 

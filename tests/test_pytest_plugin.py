@@ -1,0 +1,30 @@
+"""The pytest face: only a rule that held passes; nothing-to-check and rate-limited rules fail the item."""
+
+from __future__ import annotations
+
+import pytest
+
+from contractgate._outcome import Outcome, Status
+from contractgate.pytest_plugin import assert_conformant
+
+
+def _outcome(status: Status, message: str = "", cause: str = "") -> Outcome:
+    return Outcome("X-Y-001", "v", "t", "s", "", "must", "pagination", status, message=message, cause=cause)
+
+
+@pytest.mark.parametrize(
+    "message", ["nothing to check: the listing /items returned no items", "could not check: rate-limited (GET /x)"]
+)
+def test_a_rule_that_could_not_check_fails_the_item(message: str) -> None:
+    with pytest.raises(pytest.fail.Exception, match="could not run: X-Y-001") as raised:
+        assert_conformant(_outcome(Status.ERROR, message, "nothing-to-check"))
+    assert message in str(raised.value)
+
+
+def test_a_waived_failure_is_an_expected_failure() -> None:
+    with pytest.raises(pytest.xfail.Exception, match="waived until"):
+        assert_conformant(_outcome(Status.WAIVED, "bad (waived until 2999-01-01: ticket)"))
+
+
+def test_a_pass_passes() -> None:
+    assert_conformant(_outcome(Status.PASSED))
