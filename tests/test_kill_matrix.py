@@ -62,3 +62,11 @@ def test_fault_is_caught_by_its_rule(vendor: str, fault: Fault) -> None:
         f"errors: {result.errors.get(fault.name)}"
     )
     assert len(result.collateral(fault)) <= MAX_COLLATERAL, f"{fault.name} also trips {result.collateral(fault)}"
+
+
+def test_a_rule_fails_alone_only_when_it_is_the_one_rule_a_fault_trips() -> None:
+    faults = [Fault("solo", "R-1", "trips R-1 only"), Fault("pair", "R-2", "trips R-2 and R-3")]
+    result = MatrixResult("v", ["R-1", "R-2", "R-3"], faults, caught={"solo": ["R-1"], "pair": ["R-2", "R-3"]})
+    assert result.sole_catcher(faults[0]) == "R-1"
+    assert result.sole_catcher(faults[1]) is None
+    assert result.rules_never_alone() == ["R-2", "R-3"]

@@ -80,6 +80,16 @@ class MatrixResult:
         """Narrow rules other than the intended one that the fault also tripped."""
         return [rule for rule in self.caught.get(fault.name, []) if rule != fault.rule and rule not in self.broad]
 
+    def sole_catcher(self, fault: Fault) -> str | None:
+        """The one rule a fault made fail, when exactly one did: the proof that rule can fail on its own."""
+        caught = self.caught.get(fault.name, [])
+        return caught[0] if len(caught) == 1 else None
+
+    def rules_never_alone(self) -> list[str]:
+        """Rules that no fault makes fail on their own (each trips only alongside other rules, or never)."""
+        alone = {self.sole_catcher(fault) for fault in self.faults}
+        return [rule for rule in self.rules if rule not in alone]
+
     def broad_catches(self, fault: Fault) -> list[str]:
         """Broad rules that caught the fault."""
         return [rule for rule in self.caught.get(fault.name, []) if rule in self.broad]

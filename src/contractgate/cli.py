@@ -516,6 +516,9 @@ def _print_matrix(console: Console, result: MatrixResult, seconds: float) -> Non
     unproven = result.unproven_rules()
     if unproven:
         console.print(f"[yellow]rules with no fault aimed at them:[/] {', '.join(unproven)}")
+    never_alone = result.rules_never_alone()
+    if never_alone:
+        console.print(f"[yellow]rules no fault makes fail on their own:[/] {', '.join(never_alone)}")
     killed = len(result.faults) - len(result.survivors())
     passing = len(result.clean) - len(result.clean_problems())
     console.print(
