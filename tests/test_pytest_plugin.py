@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
+from contractgate._errors import SetupError
 from contractgate._outcome import Outcome, Status
-from contractgate.pytest_plugin import assert_conformant
+from contractgate.pytest_plugin import assert_conformant, cg_targets
 
 
 def _outcome(status: Status, message: str = "", cause: str = "") -> Outcome:
@@ -28,3 +31,10 @@ def test_a_waived_failure_is_an_expected_failure() -> None:
 
 def test_a_pass_passes() -> None:
     assert_conformant(_outcome(Status.PASSED))
+
+
+def test_a_misspelt_cg_target_is_named_with_the_declared_ones() -> None:
+    contracts = Path(__file__).resolve().parents[1] / "contracts"
+    with pytest.raises(SetupError, match=r"--cg-target threatconect: .*did you mean 'threatconnect'"):
+        cg_targets(["threatconect=https://tc.example/api"], contracts)
+    assert set(cg_targets(["threatjammer:dublin=https://d.example"], contracts)) == {"threatjammer:dublin"}

@@ -106,16 +106,16 @@ class RunConfig:
         raise SetupError(f"--allow-writes {name}: no such configured target (configured targets: {known})")
 
 
-def parse_target_options(values: Iterable[str]) -> dict[str, TargetConfig]:
-    """Parse `--target NAME[:REGION]=URL` options."""
+def parse_target_options(values: Iterable[str], option: str = "--target") -> dict[str, TargetConfig]:
+    """Parse `--target NAME[:REGION]=URL` options (`option` names the flag in errors, e.g. `--cg-target`)."""
     targets: dict[str, TargetConfig] = {}
     for value in values:
         key, equals, url = value.partition("=")
         if not equals or not key or not url:
-            raise SetupError(f"--target {mask_url(value)!r}: expected NAME=URL or NAME:REGION=URL")
+            raise SetupError(f"{option} {mask_url(value)!r}: expected NAME=URL or NAME:REGION=URL")
         if key in targets:
-            raise SetupError(f"--target {key}: given twice ({mask_url(targets[key].url)!r} and {mask_url(url)!r})")
-        targets[key] = TargetConfig(key, check_url(url, f"--target {key}"), origin=f"--target {key}")
+            raise SetupError(f"{option} {key}: given twice ({mask_url(targets[key].url)!r} and {mask_url(url)!r})")
+        targets[key] = TargetConfig(key, check_url(url, f"{option} {key}"), origin=f"{option} {key}")
     return targets
 
 

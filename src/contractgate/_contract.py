@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar
 
@@ -49,6 +49,7 @@ __all__ = [
     "Step",
     "TargetDecl",
     "XmlAssertion",
+    "declared_targets",
     "requests_in",
     "safe_marks_in",
 ]
@@ -567,3 +568,8 @@ def requests_in(node: Any) -> Iterator[RequestSpec]:
 def safe_marks_in(node: Any) -> Iterator[SafeMark]:
     """Every `safe` citation inside a (parsed) model, so the loader can check each names a contract source."""
     return _models_in(node, SafeMark)
+
+
+def declared_targets(contracts: Iterable[Contract]) -> dict[str, list[str]]:
+    """Every target name the contracts declare, with its regions: what a `--target` key may name."""
+    return {target.name: list(target.regions) for contract in contracts for target in contract.targets}

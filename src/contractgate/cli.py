@@ -34,7 +34,7 @@ from ._config import (
     read_config_file,
     read_verdict_config,
 )
-from ._contract import Contract, HmacScheme
+from ._contract import Contract, HmacScheme, declared_targets
 from ._errors import SetupError, known_hint
 from ._loader import contract_files, load_contracts
 from ._outcome import SEVERITIES, Policy
@@ -243,18 +243,14 @@ def _check_rule_globs(contracts: Sequence[Contract], globs: Sequence[str]) -> No
         )
 
 
-def _declared(contracts: Sequence[Contract]) -> dict[str, list[str]]:
-    return {target.name: list(target.regions) for contract in contracts for target in contract.targets}
-
-
 def _targets(args: argparse.Namespace, contracts: list[Contract]) -> dict[str, TargetConfig]:
     """--target and config-file targets, each naming a declared target (config: of any contract in the folder)."""
     given = parse_target_options(args.target)
-    check_target_names(given, _declared(contracts))
+    check_target_names(given, declared_targets(contracts))
     from_file = read_config_file(args.config)
-    selected = _declared(contracts)
+    selected = declared_targets(contracts)
     if any(key.partition(":")[0] not in selected for key in from_file):
-        selected = _declared(load_contracts(list(contract_files(args.contracts))))
+        selected = declared_targets(load_contracts(list(contract_files(args.contracts))))
     check_target_names(from_file, selected)
     for vendor in args.allow_writes:
         if vendor not in {c.vendor for c in contracts}:

@@ -10,10 +10,10 @@ from typing import Any
 
 import pytest
 
-from ._config import RunConfig, parse_target_options, read_config_file
-from ._contract import Contract
+from ._config import RunConfig, TargetConfig, check_target_names, parse_target_options, read_config_file
+from ._contract import Contract, declared_targets
 from ._errors import SetupError
-from ._loader import load_contract
+from ._loader import contract_files, load_contract, load_contracts
 from ._outcome import Outcome, Status
 from ._runner import Engine
 from ._selftest import bundled_config
@@ -61,6 +61,18 @@ def pytest_configure(config: pytest.Config) -> None:
     _STATE["contracts_dir"] = Path(config.getoption("--cg-contracts") or root / "contracts")
     _STATE["cassettes_dir"] = Path(config.getoption("--cg-cassettes") or root / "cassettes")
     config.addinivalue_line("markers", "contractgate(vendor, rule): a contract rule run as a test")
+    if config.getoption("--cg-target"):
+        try:
+            _STATE["targets"] = cg_targets(config.getoption("--cg-target"), Path(_STATE["contracts_dir"]))
+        except SetupError as error:
+            raise pytest.UsageError(str(error)) from None
+
+
+def cg_targets(values: list[str], contracts_dir: Path) -> dict[str, TargetConfig]:
+    """`--cg-target` values checked as `contractgate run` checks `--target`: a misspelt name or region is an error."""
+    targets = parse_target_options(values, option="--cg-target")
+    check_target_names(targets, declared_targets(load_contracts(list(contract_files(contracts_dir)))))
+    return targets
 
 
 def _contract(vendor: str) -> Contract:
@@ -114,7 +126,7 @@ def contractgate_runner(request: pytest.FixtureRequest) -> Iterator[RuleRunner]:
     """The session's rule runner; in live/record mode without targets it starts the bundled servers."""
     options = request.config
     mode = options.getoption("--cg-mode") or os.environ.get("CONTRACTGATE_MODE", "replay")
-    targets = {**read_config_file(), **parse_target_options(options.getoption("--cg-target"))}
+    targets = {**read_config_file(), **_STATE.get("targets", {})}
     cassettes = Path(_STATE["cassettes_dir"])
     with contextlib.ExitStack() as stack:
         bundled: dict[str, RunConfig] = {}
