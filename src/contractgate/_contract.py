@@ -206,6 +206,9 @@ class JsonAssertion(_Strict):
     """One assertion on a value found at a dotted path of the JSON body."""
 
     path: str
+    # Arithmetic the docs state (expiry = last_report + ttl x 1000): the value checked is the found
+    # number minus this one, a saved `{name}` or a number at another (non-wildcard) path of the body.
+    minus: str | None = None
     equals: Any = None
     not_equals: Any = None
     one_of: list[Any] | None = Field(default=None, alias="in")

@@ -246,7 +246,24 @@ def check_json(document: Any, assertion: JsonAssertion, status: int, variables: 
     if not matches:
         raise Violation("value is missing", expected=_assertion_text(assertion), got=MISSING, where=where)
     for concrete, value in matches:
-        _check_value(value, assertion, status, variables, f"json {concrete or '(body)'}")
+        where = f"json {concrete or '(body)'}"
+        if assertion.minus is not None:
+            value = _difference(document, value, assertion.minus, variables, where)
+        _check_value(value, assertion, status, variables, where)
+
+
+def _difference(document: Any, value: Any, minus: str, variables: Mapping[str, Any], where: str) -> Any:
+    """`value - minus`, where minus is a saved `{name}` or the single number at a path of the body."""
+    if _PLACEHOLDER.fullmatch(minus):
+        other = substitute(minus, variables)
+    else:
+        found = resolve(document, minus)
+        if len(found) != 1:
+            raise Violation("nothing to subtract", expected=f"one number at {minus}", got=MISSING, where=where)
+        other = found[0][1]
+    if not (_numeric_pair(value, value) and _numeric_pair(other, other)):
+        raise Violation("not numbers", expected=f"numbers ({minus})", got=[value, other], where=where)
+    return value - other
 
 
 def _assertion_text(assertion: JsonAssertion) -> str:

@@ -923,6 +923,162 @@ def _keyed(env: Env) -> None:
     assert isinstance(env.post("/v1/geo", ["8.8.8.8"]).json()["results"], dict)
 
 
+# --- faults that each trip one rule on its own (value-level where the rule allows) --------------
+
+
+for _name, _status_code, _request in [
+    ("cross-region-key-accepted-token", 200, lambda e: e.get("/v1/token", region="paris", key=e.key())),
+    ("cross-region-key-accepted-geo", 200, lambda e: e.get("/v1/geo/8.8.8.8", region="paris", key=e.key())),
+    ("unknown-key-accepted-token", 200, lambda e: e.get("/v1/token", key=UNKNOWN_KEY)),
+    ("unknown-key-accepted-geo", 200, lambda e: e.get("/v1/geo/8.8.8.8", key=UNKNOWN_KEY)),
+    ("bearer-prefix-optional-geo", 200, lambda e: e.get("/v1/geo/8.8.8.8", authorization=e.key())),
+    ("single-item-batch-201", 201, lambda e: e.post("/v1/ua", ["curl/8.5.0"])),
+    ("page-invalid-400", 400, lambda e: e.get("/v1/token/activity", params={"page": "first"})),
+    ("private-asn-empty-200", 200, lambda e: e.get("/v1/asn/64512")),
+    ("status-code-unvalidated", 404, lambda e: e.get("/v1/asn/status/retired")),
+    ("private-10-assessed", 200, lambda e: e.get("/v1/assess/ip/10.20.30.40")),
+    (
+        "geo-batch-size-unchecked",
+        200,
+        lambda e: e.post("/v1/geo", [f"1.1.{n // 250}.{n % 250}" for n in range(501)]),
+    ),
+]:
+    PROBES[_name] = _expect_status(_status_code, _request)
+
+
+@probe("batch-result-self-rotated")
+def _rotated(env: Env) -> None:
+    results = env.post("/v1/assess/ip", ["8.8.8.8", "1.1.1.1"]).json()["results"]
+    assert [r["self"] for r in results] == ["/v1/assess/ip/1.1.1.1", "/v1/assess/ip/8.8.8.8"]
+
+
+@probe("absent-list-empty-string")
+def _empty_string_list(env: Env) -> None:
+    body = env.get("/v1/assess/ip/8.8.8.8").json()
+    assert (body["datasets"], body["sources"]) == ([""], [""])
+
+
+@probe("datacenter-prefix-uri-single-encoded")
+def _dc_single(env: Env) -> None:
+    assert env.get("/v1/datacenter/ip/20.36.12.1").json()["self"].endswith("%2F15")
+    assert env.get("/v1/asn/ip/8.8.8.8").json()["self"].endswith("%252F24")
+
+
+@probe("reported-not-found-detail-list")
+def _detail_list(env: Env) -> None:
+    response = env.get("/v1/denylist/reported/ip/9.9.9.9")
+    _status(response, 404)
+    assert isinstance(response.json()["detail"], list)
+
+
+@probe("error-type-both-keys")
+def _both_keys(env: Env) -> None:
+    body = env.get("/v1/asn/4294967295").json()
+    assert body.get("type:") == body["type"]
+
+
+@probe("path-loc-dotted")
+def _dotted_loc(env: Env) -> None:
+    assert env.get("/v1/asn/not-a-number").json()["detail"][0]["loc"] == "path.number"
+
+
+@probe("asn-name-with-suffix")
+def _asn_suffix(env: Env) -> None:
+    assert env.get("/v1/asn/15169").json()["name"] == "GOOGLE LLC"
+
+
+@probe("registry-all-missing-last")
+def _registry_short(env: Env) -> None:
+    assert len(env.get("/v1/asn/registry/all").json()) == 5
+    assert len(env.get("/v1/asn/status/all").json()) == 4
+
+
+@probe("assess-datasets-hidden")
+def _datasets_hidden(env: Env) -> None:
+    assert env.get("/v1/assess/ip/185.220.101.34").json()["datasets"] == []
+
+
+@probe("datacenter-miss-titled")
+def _dc_titled(env: Env) -> None:
+    response = env.get("/v1/datacenter/ip/8.8.8.8")
+    _status(response, 404)
+    assert response.json()["title"] == "Datacenter not found"
+
+
+@probe("page-window-off-by-one")
+def _window_early(env: Env) -> None:
+    first = env.get("/v1/token/activity", params={"page": 1, "page_size": 5}).json()["activities"]
+    assert _page_two(env)["activities"][0] == first[-1]
+
+
+@probe("false-add-body")
+def _false_add_body(env: Env) -> None:
+    response = env.report("/v1/false/add/ip", _report_body())
+    _status(response, 202)
+    assert response.content
+
+
+@probe("month-retry-after-ms")
+def _month_ms(env: Env) -> None:
+    _month_spent(env)
+    response = env.get("/v1/dataset/ip", kind="MONTH_KEY")
+    _status(response, 429)
+    seconds = int(response.json()["detail"].split("retry in ")[1].split()[0])
+    assert response.headers["Retry-After"] == str(seconds * 1000)
+
+
+@probe("geo-one-coordinates-as-strings")
+def _geo_one_strings(env: Env) -> None:
+    assert isinstance(env.get("/v1/geo/8.8.8.8").json()["latitude"], str)
+    assert isinstance(env.post("/v1/geo", ["8.8.8.8"]).json()["results"][0]["latitude"], float)
+
+
+@probe("log-of-address-empty-null")
+def _log_null(env: Env) -> None:
+    assert env.get("/v1/log/ip/8.8.8.8").json()["logs"] is None
+
+
+@probe("geo-batch-drops-last")
+def _geo_short(env: Env) -> None:
+    assert len(env.post("/v1/geo", ["8.8.8.8", "1.1.1.1"]).json()["results"]) == 1
+
+
+def _reported_twice(env: Env) -> dict[str, Any]:
+    for ttl in (600, 300):
+        env.report("/v1/ip", {**_report_body("185.156.73.63"), "ttl": ttl})
+    entry: dict[str, Any] = env.get("/v1/denylist/reported/ip/185.156.73.63").json()
+    return entry
+
+
+@probe("report-expiry-not-renewed")
+def _not_renewed(env: Env) -> None:
+    entry = _reported_twice(env)
+    assert entry["expiry"] - entry["last_report"] == 600_000
+
+
+@probe("report-counted-twice")
+def _counted_twice(env: Env) -> None:
+    assert _reported_twice(env)["total_reports"] == 3
+
+
+@probe("reported-listing-times-in-seconds")
+def _listing_seconds(env: Env) -> None:
+    env.report("/v1/ip", _report_body("185.156.73.58"))
+    entry = env.get("/v1/denylist/reported/ip/185.156.73.58").json()
+    listed = env.get("/v1/denylist/reported/ip").json()["addresses"]
+    assert entry["last_report"] // 1000 in [row["last_report"] for row in listed]
+
+
+@probe("dataset-name-title-case")
+def _dataset_title(env: Env) -> None:
+    assert env.get("/v1/dataset/ip/TOR").json()["name"] == "Tor"
+
+
+@probe("datacenter-prefix-post-score-string")
+def _dc_post_score(env: Env) -> None:
+    assert isinstance(env.post("/v1/datacenter/prefix", {"prefix": "20.36.0.0/16"}).json()["score"], str)
+
+
 def test_every_fault_has_a_probe_and_names_a_rule() -> None:
     assert set(PROBES) == set(ThreatJammerServer.faults)
     for name, fault in ThreatJammerServer.faults.items():

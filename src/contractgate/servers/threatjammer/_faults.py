@@ -214,6 +214,159 @@ _TABLE = [
         "TJ-SCHEMA-002",
         "the batch geolocation returns results as an object keyed by address",
     ),
+    # Each fault below trips one rule on its own: the proof that rule can fail alone.
+    (
+        "cross-region-key-accepted-token",
+        "TJ-REGION-001",
+        "GET /v1/token (only) accepts a key issued for another region",
+    ),
+    (
+        "cross-region-key-accepted-geo",
+        "TJ-FUZZ-002",
+        "the geolocation reads (only) accept a key issued for another region",
+    ),
+    (
+        "unknown-key-accepted-token",
+        "TJ-AUTH-002",
+        "GET /v1/token (only) accepts a well-formed key that was never issued",
+    ),
+    (
+        "unknown-key-accepted-geo",
+        "TJ-FUZZ-003",
+        "the geolocation reads (only) accept a well-formed key that was never issued",
+    ),
+    (
+        "bearer-prefix-optional-geo",
+        "TJ-FUZZ-004",
+        "the geolocation reads (only) accept a bare key without the Bearer prefix",
+    ),
+    (
+        "single-item-batch-201",
+        "TJ-RESP-001",
+        "a batch POST holding exactly one item answers 201 instead of 200",
+    ),
+    (
+        "batch-result-self-rotated",
+        "TJ-RESP-003",
+        "each batch assessment result carries the next result's URI as its self (the last the first's)",
+    ),
+    (
+        "absent-list-empty-string",
+        "TJ-LINK-002",
+        'an assessment with no datasets or sources lists [""] instead of []',
+    ),
+    (
+        "datacenter-prefix-uri-single-encoded",
+        "TJ-LINK-003",
+        "datacenter prefix URIs (only) encode the CIDR's slash once (%2F); AS prefix URIs stay %252F",
+    ),
+    (
+        "reported-not-found-detail-list",
+        "TJ-ERR-001",
+        "the reported-address-not-found error gives its detail as a list holding the sentence",
+    ),
+    (
+        "error-type-both-keys",
+        "TJ-ERR-002",
+        'handled errors carry their link under both "type" and "type:"',
+    ),
+    (
+        "page-invalid-400",
+        "TJ-ERR-004",
+        "a non-numeric page parameter answers 400 instead of 422",
+    ),
+    (
+        "path-loc-dotted",
+        "TJ-ERR-005",
+        'validation failures of path parameters give loc as one dotted string ("path.number")',
+    ),
+    ("asn-name-with-suffix", "TJ-ASN-001", "AS names carry a company suffix (GOOGLE LLC instead of GOOGLE)"),
+    (
+        "private-asn-empty-200",
+        "TJ-ASN-002",
+        "an AS number of the private-use ranges (64512-65534, 4200000000-4294967294) answers 200 {}",
+    ),
+    (
+        "status-code-unvalidated",
+        "TJ-ASN-003",
+        "an unlisted AS status code (only; registries stay checked) answers 404 instead of 422",
+    ),
+    (
+        "registry-all-missing-last",
+        "TJ-ASN-004",
+        "the registry catalogue leaves out its last registry (5 instead of 6)",
+    ),
+    (
+        "assess-datasets-hidden",
+        "TJ-ASSESS-001",
+        "assessments list no datasets, even for addresses some dataset holds",
+    ),
+    (
+        "private-10-assessed",
+        "TJ-ASSESS-002",
+        "addresses of 10.0.0.0/8 (only) are assessed with 200; other private ranges still answer 400",
+    ),
+    (
+        "datacenter-miss-titled",
+        "TJ-DC-001",
+        'an address outside every datacenter answers 404 titled "Datacenter not found"',
+    ),
+    (
+        "page-window-off-by-one",
+        "TJ-PAGE-003",
+        "pages after the first start one item early, overlapping the previous page",
+    ),
+    (
+        "false-add-body",
+        "TJ-REPORT-001",
+        "POST /v1/false/add/ip answers 202 with a JSON body instead of an empty one",
+    ),
+    (
+        "month-retry-after-ms",
+        "TJ-QUOTA-003",
+        "the monthly quota's 429 gives Retry-After in milliseconds instead of seconds",
+    ),
+    (
+        "geo-one-coordinates-as-strings",
+        "TJ-SCHEMA-001",
+        "GET /v1/geo/{ip} (only; the batch keeps numbers) gives latitude and longitude as strings",
+    ),
+    (
+        "log-of-address-empty-null",
+        "TJ-FUZZ-001",
+        "GET /v1/log/ip/{ip} answers logs: null instead of [] for an address without log changes",
+    ),
+    ("geo-batch-size-unchecked", "TJ-GEO-001", "geolocation batches above 500 addresses are accepted"),
+    (
+        "geo-batch-drops-last",
+        "TJ-GEO-001",
+        "the batch geolocation leaves out the last located address (one result short)",
+    ),
+    (
+        "report-expiry-not-renewed",
+        "TJ-REPORT-010",
+        "reporting an address again keeps the first report's expiry instead of last_report + ttl x 1000",
+    ),
+    (
+        "report-counted-twice",
+        "TJ-REPORT-010",
+        "reporting an address again adds 2 to total_reports instead of 1",
+    ),
+    (
+        "reported-listing-times-in-seconds",
+        "TJ-DENY-001",
+        "the reported-address listing (only; one address's lookup keeps ms) gives times in seconds",
+    ),
+    (
+        "dataset-name-title-case",
+        "TJ-DATASET-001",
+        'GET /v1/dataset/ip/{name} gives the name in title case ("Tor" for TOR)',
+    ),
+    (
+        "datacenter-prefix-post-score-string",
+        "TJ-SCHEMA-002",
+        "POST /v1/datacenter/prefix (only) gives the prefix's score as a string",
+    ),
 ]
 
 # Faults the broad fuzz rules must catch as well: they prove each fuzz rule can fail.

@@ -100,6 +100,8 @@ async def _body(call: Call) -> dict[str, Any]:
 def _accepted(call: Call) -> Response:
     if call.request.url.path == "/v1/false/remove/ip" and call.rt.on("report-api-200"):
         return JSONResponse({"detail": "Accepted"}, 200)
+    if call.request.url.path == "/v1/false/add/ip" and call.rt.on("false-add-body"):
+        return JSONResponse({"detail": "Accepted"}, 202)
     return Response(status_code=202)
 
 
@@ -118,8 +120,9 @@ async def ban(call: Call) -> Response:
             if entry is None:
                 call.account.reported[address] = Reported(address, now, now + ttl * 1000, 1, dataset, tags)
             else:
-                entry.last_report, entry.expiry = now, now + ttl * 1000
-                entry.total_reports += 1
+                renewed = entry.expiry if call.rt.on("report-expiry-not-renewed") else now + ttl * 1000
+                entry.last_report, entry.expiry = now, renewed
+                entry.total_reports += 2 if call.rt.on("report-counted-twice") else 1
                 entry.dataset = dataset
                 entry.tags = sorted(set(entry.tags) | set(tags))
     return _accepted(call)

@@ -101,8 +101,12 @@ def _problem_response(rt: Runtime, problem: Problem) -> Response:
         slug = "resource-not-found"
     body: Json = {"title": problem.title, "detail": problem.detail}
     body["type:" if rt.on("error-type-colon-key") else "type"] = ERROR_PAGE + slug
+    if rt.on("error-type-both-keys"):
+        body["type:"] = ERROR_PAGE + slug
     if rt.on("error-missing-title"):
         del body["title"]
+    if problem.slug == "reported-ip-address-not-found" and rt.on("reported-not-found-detail-list"):
+        body["detail"] = [problem.detail]
     return JSONResponse(body, problem.status, headers=problem.headers)
 
 
@@ -112,7 +116,17 @@ def _invalid_response(rt: Runtime, invalid: Invalid, api: Api) -> Response:
         return _problem_response(rt, Problem("invalid-ip-address", invalid.msg))
     if rt.on("validation-detail-string"):
         return JSONResponse({"detail": invalid.msg}, 422)
-    return JSONResponse({"detail": invalid.errors}, 422)
+    errors = invalid.errors
+    if rt.on("path-loc-dotted"):
+        errors = [_dotted(error) for error in errors]
+    return JSONResponse({"detail": errors}, 422)
+
+
+def _dotted(error: dict[str, object]) -> dict[str, object]:
+    loc = error["loc"]
+    if isinstance(loc, list) and loc and loc[0] == "path":
+        return {**error, "loc": ".".join(str(part) for part in loc)}
+    return error
 
 
 def _absolute(value: Any, host: str) -> Any:
@@ -156,7 +170,9 @@ def authenticate(rt: Runtime, region: str, request: Request, api: Api) -> Token:
     if scheme.lower() != "bearer":
         bare = rt.state.tokens.get(header.strip())
         if bare is not None and api == "user" and rt.on("bearer-prefix-optional"):
-            return _regional(rt, region, bare, api)
+            return _regional(rt, region, bare, api, request.url.path)
+        if bare is not None and api == "user" and _geo(request) and rt.on("bearer-prefix-optional-geo"):
+            return _regional(rt, region, bare, api, request.url.path)
         if api == "user" and rt.on("bearer-prefix-unnamed"):
             raise Problem("unauthorized", "The credentials are not valid.")
         raise Problem(
@@ -173,17 +189,40 @@ def authenticate(rt: Runtime, region: str, request: Request, api: Api) -> Token:
                 "unauthorized",
                 "The API key is malformed: expected 'tja_' and 36 letters or digits.",
             )
-        fault = "unknown-key-accepted" if api == "user" else "report-token-unchecked"
-        stand_in = _unknown_key(rt, region) if rt.on(fault) else None
+        stand_in = _unknown_key(rt, region) if _unknown_accepted(rt, request, api) else None
         if stand_in is None:
             raise Problem("unauthorized", "The API key does not exist.")
         return stand_in
-    return _regional(rt, region, token, api)
+    return _regional(rt, region, token, api, request.url.path)
 
 
-def _regional(rt: Runtime, region: str, token: Token, api: Api) -> Token:
-    fault = "cross-region-key-accepted" if api == "user" else "report-cross-region-key-accepted"
-    if token.region != region and not rt.on(fault):
+def _geo(request: Request) -> bool:
+    return request.url.path.startswith("/v1/geo/")
+
+
+def _unknown_accepted(rt: Runtime, request: Request, api: Api) -> bool:
+    if api == "report":
+        return rt.on("report-token-unchecked")
+    path = request.url.path
+    return (
+        rt.on("unknown-key-accepted")
+        or (path == "/v1/token" and rt.on("unknown-key-accepted-token"))
+        or (_geo(request) and rt.on("unknown-key-accepted-geo"))
+    )
+
+
+def _foreign_accepted(rt: Runtime, api: Api, path: str) -> bool:
+    if api == "report":
+        return rt.on("report-cross-region-key-accepted")
+    return (
+        rt.on("cross-region-key-accepted")
+        or (path == "/v1/token" and rt.on("cross-region-key-accepted-token"))
+        or (path.startswith("/v1/geo/") and rt.on("cross-region-key-accepted-geo"))
+    )
+
+
+def _regional(rt: Runtime, region: str, token: Token, api: Api, path: str) -> Token:
+    if token.region != region and not _foreign_accepted(rt, api, path):
         raise Problem(
             "unauthorized",
             f"The API key belongs to the {token.region} region, not to {region}.",
@@ -193,7 +232,8 @@ def _regional(rt: Runtime, region: str, token: Token, api: Api) -> Token:
 
 def too_many(rt: Runtime, seconds: int, which: str, api: Api) -> Problem:
     """The 429 handled error, with Retry-After in whole seconds."""
-    headers = {} if api == "user" and rt.on("429-without-retry-after") else {"Retry-After": str(seconds)}
+    wait = seconds * 1000 if which == "monthly" and rt.on("month-retry-after-ms") else seconds
+    headers = {} if api == "user" and rt.on("429-without-retry-after") else {"Retry-After": str(wait)}
     return Problem(
         "too-many-requests",
         f"The {which} quota of this API key is spent; retry in {seconds} seconds.",

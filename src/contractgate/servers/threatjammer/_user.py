@@ -12,7 +12,7 @@ from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from ._catalogue import LAPSES, REGISTRIES, STATUSES, AclList, Network
-from ._runtime import Call, Handler, Runtime, endpoint, meter_of, render
+from ._runtime import Call, Framework, Handler, Runtime, endpoint, meter_of, render
 from ._views import (
     activity_view,
     asn_prefix_view,
@@ -100,9 +100,14 @@ async def token(call: Call) -> Json:
 def _page_window(call: Call) -> tuple[int, int, int, int]:
     """(page, page_size, first item index, index after the last item) of a paged listing."""
     default_size = 10 if call.rt.on("page-size-default-10") else 20
-    page = parse_positive(call.query("page"), 1, ("query", "page"))
+    raw_page = call.query("page")
+    if raw_page is not None and not raw_page.isdigit() and call.rt.on("page-invalid-400"):
+        raise Framework(400, "page must be a number")
+    page = parse_positive(raw_page, 1, ("query", "page"))
     size = parse_positive(call.query("page_size"), default_size, ("query", "page_size"))
     first = (page if call.rt.on("page-zero-based") else page - 1) * size
+    if page > 1 and call.rt.on("page-window-off-by-one"):
+        first -= 1
     return page, size, first, first + size
 
 
@@ -127,6 +132,8 @@ def _code(call: Call, table: dict[str, str], kind: str) -> str:
     code = call.param("code")
     if code not in table and call.rt.on("registry-code-unvalidated"):
         raise not_found(code)
+    if code not in table and kind == "status" and call.rt.on("status-code-unvalidated"):
+        raise not_found(code)
     return parse_enum(code, table, ("path", "code"))
 
 
@@ -138,6 +145,8 @@ def _catalogue_all(call: Call, kind: str, table: dict[str, str]) -> Json | list[
     entries = [_catalogue_entry(kind, code, name) for code, name in table.items()]
     if call.rt.on("registry-all-wrapped"):
         return {"self": f"/v1/asn/{kind}/all", "items": entries}
+    if kind == "registry" and call.rt.on("registry-all-missing-last"):
+        return entries[:-1]
     return entries
 
 
@@ -163,12 +172,16 @@ async def status_one(call: Call) -> Json:
     return _catalogue_entry("status", code, STATUSES[code])
 
 
+def _private_use_asn(number: int) -> bool:
+    return 64512 <= number <= 65534 or 4200000000 <= number <= 4294967294
+
+
 async def asn_one(call: Call) -> Json:
     """GET /v1/asn/{number}."""
     number = parse_int(call.param("number"), ("path", "number"))
     asn = call.rt.catalogue.asns.get(number)
     if asn is None:
-        if call.rt.on("unknown-asn-empty-200"):
+        if call.rt.on("unknown-asn-empty-200") or (_private_use_asn(number) and call.rt.on("private-asn-empty-200")):
             return {}
         raise not_found(number)
     return asn_view(call.rt, asn)
@@ -231,7 +244,8 @@ async def assess_one(call: Call) -> Json:
     """GET /v1/assess/ip/{ip}: the risk assessment of one public address."""
     text = call.param("ip")
     address = parse_address(text, ("path", "ip_address"))
-    if not call.rt.on("private-ip-assessed"):
+    ten = address.version == 4 and address in ipaddress.ip_network("10.0.0.0/8")
+    if not call.rt.on("private-ip-assessed") and not (ten and call.rt.on("private-10-assessed")):
         _public(address, text)
     return assess_view(call.rt, call.account, address)
 
@@ -254,8 +268,16 @@ async def assess_batch(call: Call) -> Response:
             if call.rt.on("batch-result-self-collection"):
                 result["self"] = "/v1/assess/ip"
             results.append(result)
-    status = 201 if call.rt.on("batch-201") else 200
+    if call.rt.on("batch-result-self-rotated"):
+        selves = [result["self"] for result in results]
+        for result, self_uri in zip(results, selves[1:] + selves[:1], strict=True):
+            result["self"] = self_uri
+    status = 201 if call.rt.on("batch-201") or _single_201(call, addresses) else 200
     return render(call, {"self": "/v1/assess/ip", "results": results}, status)
+
+
+def _single_201(call: Call, items: list[Any]) -> bool:
+    return len(items) == 1 and call.rt.on("single-item-batch-201")
 
 
 async def geo_one(call: Call) -> Json:
@@ -265,16 +287,20 @@ async def geo_one(call: Call) -> Json:
     body = geo_view(call.rt, address)
     if call.rt.on("self-missing"):
         del body["self"]
+    if call.rt.on("geo-one-coordinates-as-strings"):
+        body["latitude"], body["longitude"] = str(body["latitude"]), str(body["longitude"])
     return body
 
 
 async def geo_batch(call: Call) -> Json:
     """POST /v1/geo [addresses]: up to 500 locations; private and unknown addresses are left out."""
-    addresses = await _address_batch(call, 500)
+    addresses = await _address_batch(call, 500, "geo-batch-size-unchecked")
     results = []
     for address in addresses:
         if address.is_global and call.rt.catalogue.prefix_of(address) is not None:
             results.append(geo_view(call.rt, address))
+    if len(results) > 1 and call.rt.on("geo-batch-drops-last"):
+        results.pop()
     if call.rt.on("batch-results-keyed-by-address"):
         return {"self": "/v1/geo", "results": {r["self"].rsplit("/", 1)[1]: r for r in results}}
     return {"self": "/v1/geo", "results": results}
@@ -321,10 +347,13 @@ async def datacenter_by_ip(call: Call) -> Json:
                 "max_score": 0,
                 "ip_abuse_total": 0,
             }
-        raise Problem(
+        problem = Problem(
             "resource-not-found",
             f"'{address}' not found. Check the value for a typo or incorrect value.",
         )
+        if call.rt.on("datacenter-miss-titled"):
+            problem.title = "Datacenter not found"
+        raise problem
     return datacenter_prefix_view(call.rt, prefix)
 
 
@@ -334,7 +363,10 @@ async def datacenter_prefix_post(call: Call) -> Json:
     prefix = _covering(call.rt.catalogue.datacenter_prefixes, network)
     if prefix is None:
         raise not_found(network)
-    return datacenter_prefix_view(call.rt, prefix)
+    body = datacenter_prefix_view(call.rt, prefix)
+    if call.rt.on("datacenter-prefix-post-score-string"):
+        body["score"] = str(body["score"])
+    return body
 
 
 def _dataset_name(call: Call, text: str, loc: tuple[str, str]) -> str:
@@ -355,7 +387,10 @@ async def datasets(call: Call) -> Json:
 async def dataset_one(call: Call) -> Json:
     """GET /v1/dataset/ip/{name}."""
     name = _dataset_name(call, call.param("name"), ("path", "name"))
-    return dataset_view(call.rt.catalogue.datasets[name])
+    body = dataset_view(call.rt.catalogue.datasets[name])
+    if call.rt.on("dataset-name-title-case"):
+        body["name"] = str(body["name"]).title()
+    return body
 
 
 async def sources(call: Call) -> Json:
@@ -410,6 +445,8 @@ async def log_of_address(call: Call) -> Json:
         and log.timestamp > since
         and (wanted is None or log.dataset == wanted)
     ]
+    if not logs and call.rt.on("log-of-address-empty-null"):
+        return {"self": f"/v1/log/ip/{address}", "logs": None}
     return {"self": f"/v1/log/ip/{address}", "logs": [log_view(log) for log in logs]}
 
 
@@ -421,10 +458,11 @@ async def ua_one(call: Call) -> Json:
     return ua_view(call.rt, call.param("ua"))
 
 
-async def ua_batch(call: Call) -> Json:
+async def ua_batch(call: Call) -> Response:
     """POST /v1/ua [strings]: up to 100 distinct user agents."""
     texts = unique_strings(await json_body(call.request), 1, 100, ("body",))
-    return {"self": "/v1/ua", "results": [ua_view(call.rt, text) for text in texts]}
+    body = {"self": "/v1/ua", "results": [ua_view(call.rt, text) for text in texts]}
+    return render(call, body, 201 if _single_201(call, texts) else 200)
 
 
 def _ua_lookup(table: str) -> Handler:
@@ -532,10 +570,11 @@ async def reported(call: Call) -> Json | Response:
                 "Addresses": [entry.address + suffix for entry in entries],
             }
         )
-    return {
-        "self": "/v1/denylist/reported/ip",
-        "addresses": [reported_view(call.rt, entry) for entry in entries],
-    }
+    views = [reported_view(call.rt, entry) for entry in entries]
+    if call.rt.on("reported-listing-times-in-seconds"):
+        for view in views:
+            view["last_report"], view["expiry"] = view["last_report"] // 1000, view["expiry"] // 1000
+    return {"self": "/v1/denylist/reported/ip", "addresses": views}
 
 
 def _reported_entry(call: Call) -> str:

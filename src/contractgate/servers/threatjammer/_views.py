@@ -61,7 +61,9 @@ def _absent(rt: Runtime) -> str | None:
 
 def prefix_uri(rt: Runtime, family: str, network: Network) -> str:
     """The canonical URI of a prefix: the CIDR's slash is encoded twice."""
-    slash = "%2F" if rt.on("prefix-uri-single-encoded") else "%252F"
+    datacenter_only = family == "datacenter" and rt.on("datacenter-prefix-uri-single-encoded")
+    once = rt.on("prefix-uri-single-encoded") or datacenter_only
+    slash = "%2F" if once else "%252F"
     return f"/v1/{family}/prefix/{network.network_address}{slash}{network.prefixlen}"
 
 
@@ -73,7 +75,7 @@ def asn_view(rt: Runtime, asn: Asn) -> Json:
     prefixes = "prefix" if rt.on("dangling-reference") else "prefixes"
     return {
         "self": f"/v1/asn/{asn.number}",
-        "name": asn.name,
+        "name": f"{asn.name} LLC" if rt.on("asn-name-with-suffix") else asn.name,
         "description": asn.description,
         "country_code": asn.country,
         "registry_date": date,
@@ -438,6 +440,11 @@ def assess_view(rt: Runtime, account: Account, address: Address) -> Json:
         body["score"], body["risk"], body["reason"] = score, risk_of(min(score, HIGHEST)), reason
     if rt.on("assess-score-string"):
         body["score"] = str(body["score"])
+    if rt.on("assess-datasets-hidden"):
+        body["datasets"] = []
+    if rt.on("absent-list-empty-string"):
+        for key in ("datasets", "sources"):
+            body[key] = body[key] or [""]
     return body
 
 
