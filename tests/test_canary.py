@@ -40,6 +40,7 @@ CANARIES: dict[str, dict[str, str]] = {
         "APIKEY_READ": "contractgate_r:CanaryReadPassword5Jt8Wq3Lz7Xm2Pv9Kc4",
         "APIKEY_WRITE": "contractgate_w:CanaryWritePassword1Ns6Hy4Qx8Zm3Tb7Lr2",
         "APIKEY_SUBMIT": "contractgate_submit:CanarySubmitPassword9Vk2Rp6Wz3Lx8Mq5",
+        "APIKEY_ADMIN": "contractgate_admin:CanaryAdminPassword4Tn7Wk2Lx9Zq3Mv8Pd6",
         "PASSWORD": "Kp3w",  # short: the password session takes any password
     },
     "threatjammer": {},  # filled below: one canary per key kind and region

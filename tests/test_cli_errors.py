@@ -167,7 +167,7 @@ def _readme_rows() -> list[tuple[str, ...]]:
 
 def test_readme_credential_table_is_exactly_what_env_prints(capsys: pytest.CaptureFixture[str]) -> None:
     printed = [row for vendor in VENDORS for row in _env_rows(vendor, capsys)]
-    assert len(printed) == 16
+    assert len(printed) == 18
     assert _readme_rows() == printed
 
 

@@ -200,6 +200,7 @@ class HeaderAssertion(_Strict):
     absent: bool | None = None
     present: bool | None = None
     one_of: list[str] | None = Field(default=None, alias="in")
+    lt: float | str | None = None
 
 
 class JsonAssertion(_Strict):
@@ -278,6 +279,8 @@ class Step(_Strict):
     request: RequestSpec
     expect: Expect | None = None
     save: dict[str, str] = {}
+    save_headers: dict[str, str] = {}
+    save_cookies: dict[str, str] = {}
 
 
 # --- the contract ---------------------------------------------------------------------------

@@ -194,6 +194,24 @@ def _check_header(
                 got=value,
                 where=where,
             )
+    if spec.lt is not None:
+        _check_below(value, spec.lt, where)
+
+
+def _number(text: str | float) -> float | None:
+    try:
+        return float(text)
+    except ValueError:
+        return None
+
+
+def _check_below(value: str, bound: str | float, where: str) -> None:
+    """A numeric header below a bound (a number, or a value an earlier step saved)."""
+    got, limit = _number(value), _number(bound)
+    if limit is None:
+        raise SetupError(f"{where}: `lt` needs a number, got {bound!r}")
+    if got is None or not got < limit:
+        raise Violation("header not below the documented bound", expected=f"< {bound}", got=value, where=where)
 
 
 def _describe(spec: HeaderAssertion) -> str:

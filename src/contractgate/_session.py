@@ -288,6 +288,7 @@ class CheckContext:
         response = self.send(step.request)
         self.expect(response, step.expect, context)
         self.save(response, step.save)
+        self.save_from_headers(response, step.save_headers, step.save_cookies)
         return response
 
     def save(self, response: httpx.Response, saves: Mapping[str, str]) -> None:
@@ -305,6 +306,17 @@ class CheckContext:
                     where=f"json {path}",
                 )
             self.variables[name] = found[0][1]
+
+    def save_from_headers(
+        self, response: httpx.Response, headers: Mapping[str, str], cookies: Mapping[str, str]
+    ) -> None:
+        """Remember response header values and cookies the server set, under names for later steps."""
+        found = [(name, response.headers.get(header), f"header {header}") for name, header in headers.items()]
+        found += [(name, response.cookies.get(cookie), f"cookie {cookie}") for name, cookie in cookies.items()]
+        for name, value, where in found:
+            if not value:
+                raise Violation("a value the rule needs is missing", expected=f"a {where}", got=None, where=where)
+            self.variables[name] = value
 
     # --- property-based checks --------------------------------------------------------------
 

@@ -592,6 +592,29 @@ def _login_whoami(server: AssemblylineServer, client: TestClient, field: str, cr
     return client.get("/api/v4/user/whoami/")
 
 
+def _xsrf_whoami(server: AssemblylineServer, client: TestClient) -> httpx.Response:
+    """A password session that sends its XSRF-TOKEN cookie back as X-XSRF-TOKEN."""
+    client.post("/api/v4/auth/login/", json={"user": "admin", "password": server.credentials["PASSWORD"]})
+    return client.get("/api/v4/user/whoami/", headers={"X-XSRF-TOKEN": client.cookies["XSRF-TOKEN"]})
+
+
+def test_password_session_with_its_xsrf_token_is_served(server: AssemblylineServer, client: TestClient) -> None:
+    out = _xsrf_whoami(server, client)
+    assert out.status_code == 200
+    assert body(out)["username"] == "admin"
+
+
+def test_admin_key_whoami_is_admin(server: AssemblylineServer, client: TestClient) -> None:
+    me = body(client.get("/api/v4/user/whoami/", headers=keyed(server, "APIKEY_ADMIN")))
+    assert "administration" in me["roles"]
+    assert me["is_admin"] is True
+
+
+def test_remaining_quota_header_counts_down(server: AssemblylineServer, client: TestClient) -> None:
+    first = int(_whoami(server, client).headers["x-remaining-quota-api"])
+    assert int(_whoami(server, client).headers["x-remaining-quota-api"]) == first - 1
+
+
 def _post_json(
     path: str, document: Any, credential: str = "APIKEY"
 ) -> Callable[[AssemblylineServer, TestClient], httpx.Response]:
@@ -734,6 +757,47 @@ FAULT_PROBES: dict[str, Probe] = {
         TestClient(s.apps()[1].asgi).get("/api/v4/user/whoami/", headers=keyed(s)).status_code == 200
     ),
     "no-remaining-quota-header": lambda s, c: "x-remaining-quota-api" not in _whoami(s, c).headers,
+    # value-level faults: the form stays, one value changes
+    "not-found-status-code-400": lambda s, c: (
+        _get(f"/api/v4/submission/{UNKNOWN_SID}/")(s, c).json()["api_status_code"] == 400
+    ),
+    "api-list-text-json": lambda s, c: _get("/api/v4/")(s, c).headers["content-type"] == "text/json",
+    "whoami-username-is-key-name": lambda s, c: body(_whoami(s, c))["username"] == "contractgate_rw",
+    "is-admin-always-false": lambda s, c: (
+        body(c.get("/api/v4/user/whoami/", headers=keyed(s, "APIKEY_ADMIN")))["is_admin"] is False
+    ),
+    "xsrf-cookie-not-session-token": lambda s, c: _xsrf_whoami(s, c).status_code == 403,
+    "not-found-path-unslashed": lambda s, c: message(c.get("/api/v4/nope/")) == "Api does not exist (/api/v4/nope)",
+    "empty-queue-list": lambda s, c: body(_get("/api/v4/ingest/get_message/empty/")(s, c)) == [],
+    "absent-offset-null": lambda s, c: body(search(c, keyed(s), query="*"))["offset"] is None,
+    "default-rows-short": lambda s, c: len(body(search(c, keyed(s), query="*"))["items"]) == 24,
+    "fl-id-adds-from-archive": lambda s, c: (
+        set(body(search(c, keyed(s), query="*", fl="id"))["items"][0]) == {"id", "from_archive"}
+    ),
+    "post-search-drops-offset": lambda s, c: (
+        body(c.post("/api/v4/search/submission/", json={"query": "*", "offset": 3, "rows": 7}, headers=keyed(s)))[
+            "offset"
+        ]
+        == 0
+    ),
+    "submission-query-ignored": lambda s, c: body(search(c, keyed(s), query=f"sid:{sorted_sids(s)[0]}"))["total"] > 1,
+    "is-completed-unknown-false": _status(_get(f"/api/v4/submission/is_completed/{UNKNOWN_SID}/"), 200),
+    "quota-header-decimal": lambda s, c: _whoami(s, c).headers["x-remaining-quota-api"].endswith(".0"),
+    "quota-header-not-counting": lambda s, c: (
+        _whoami(s, c).headers["x-remaining-quota-api"] == _whoami(s, c).headers["x-remaining-quota-api"]
+    ),
+    # only the fuzz rules reach these
+    "message-list-unversioned": lambda s, c: (
+        "api_server_version" not in _get("/api/v4/ingest/get_message_list/empty/")(s, c).json()
+    ),
+    "wrong-key-403-on-search": lambda s, c: (
+        c.get(
+            "/api/v4/search/submission/",
+            params={"query": "*"},
+            headers={"X-USER": "admin", "X-APIKEY": "contractgate_rw:wrong"},
+        ).status_code
+        == 403
+    ),
 }
 
 

@@ -163,7 +163,8 @@ class _Dispatcher:
         if routed.outcome == "not-found":
             if ctx.on("unknown-api-plain-404"):
                 return PlainTextResponse("Not Found", 404)
-            return api_response(ctx, "", f"Api does not exist ({call.path})", 404)
+            shown = call.path.rstrip("/") if ctx.on("not-found-path-unslashed") else call.path
+            return api_response(ctx, "", f"Api does not exist ({shown})", 404)
         assert routed.endpoint is not None
         call.args = routed.args
         return self._run(ctx, call, routed.endpoint)
@@ -241,6 +242,8 @@ class AssemblylineServer(ReferenceServer):
         "APIKEY_WRITE": "contractgate_w:2rxvs9E3GOtnXSZXsoV5P8EwP0quK9IQ1M3S67fLlcQVZryo",
         "APIKEY_SUBMIT": "contractgate_submit:kr42miiGCFHFA7DMCFHKjVihShd2gSBqdetyGCsa0YaYzbrG",
         "PASSWORD": "ErwTVs09Jrbh4SqWKOxx",
+        "ADMIN_USER": "admin",
+        "APIKEY_ADMIN": "contractgate_admin:Qm7vT2xLk9PzR4sWc8NbH1jYd6FgE3uA0oKiVnXe5tMwS2qZ",
     }
     state: State
 

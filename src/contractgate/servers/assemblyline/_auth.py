@@ -113,7 +113,11 @@ def authenticate(ctx: Ctx, call: Call) -> Identity | Response:
     secret = call.headers.get("x-apikey", "")
     if uname and secret:
         found = validate_apikey(ctx, uname, secret)
-        return found if isinstance(found, Identity) else unauthorized(ctx, call, found)
+        if isinstance(found, Identity):
+            return found
+        if ctx.on("wrong-key-403-on-search") and call.path.startswith("/api/v4/search/"):
+            return forbidden(ctx, call, found)
+        return unauthorized(ctx, call, found)
     if uname and ctx.on("one-header-auth") and uname in ctx.state.users:
         user = ctx.state.users[uname]
         return Identity(user, user.roles, "apikey")
@@ -141,8 +145,9 @@ def quota_headers(ctx: Ctx, identity: Identity | None) -> dict[str, str]:
     if identity is None or not identity.user.api_daily_quota or ctx.on("no-remaining-quota-header"):
         return {}
     user = identity.user
-    left = max(0, user.api_daily_quota - _daily_used(ctx.state, user))
-    return {"X-Remaining-Quota-Api": str(left)}
+    used = 0 if ctx.on("quota-header-not-counting") else _daily_used(ctx.state, user)
+    left = max(0, user.api_daily_quota - used)
+    return {"X-Remaining-Quota-Api": f"{left}.0" if ctx.on("quota-header-decimal") else str(left)}
 
 
 def _role_exempt(ctx: Ctx, identity: Identity, endpoint: Endpoint) -> bool:
@@ -259,7 +264,8 @@ def login(ctx: Ctx, call: Call) -> Response:
     }
     response = api_response(ctx, payload)
     set_cookie(response, "session", session.token, http_only=True)
-    set_cookie(response, "XSRF-TOKEN", session.xsrf)
+    xsrf = ctx.state.new_id() if ctx.on("xsrf-cookie-not-session-token") else session.xsrf
+    set_cookie(response, "XSRF-TOKEN", xsrf)
     return response
 
 

@@ -204,7 +204,7 @@ def _owner(credentials: Mapping[str, str]) -> User:
         api_daily_quota=DAILY_API_QUOTA,
     )
     custom = frozenset({"submission_create", "submission_view"})
-    letters = {"APIKEY": "RW", "APIKEY_READ": "R", "APIKEY_WRITE": "W", "APIKEY_SUBMIT": "C"}
+    letters = {"APIKEY": "RW", "APIKEY_READ": "R", "APIKEY_WRITE": "W", "APIKEY_SUBMIT": "C", "APIKEY_ADMIN": "RWE"}
     for env, acl in letters.items():
         parts = _split_key(credentials.get(env, ""))
         if parts is not None:

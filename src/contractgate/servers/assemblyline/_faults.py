@@ -21,6 +21,16 @@ _LIST = [
         "4xx responses report api_status_code 400 whatever the HTTP status",
     ),
     Fault(
+        "not-found-status-code-400",
+        "AL-ENV-002",
+        "404 answers report api_status_code 400 (NotFoundException's code) while the HTTP status is 404",
+    ),
+    Fault(
+        "api-list-text-json",
+        "AL-ENV-001",
+        "the API list (/api/v4/) is sent as Content-Type text/json instead of application/json",
+    ),
+    Fault(
         "success-error-message-null",
         "AL-ENV-003",
         'successful responses carry api_error_message null, not ""',
@@ -32,9 +42,19 @@ _LIST = [
         "whoami names the user `uname` (as its docstring) instead of `username`",
     ),
     Fault(
+        "whoami-username-is-key-name",
+        "AL-AUTH-001",
+        "whoami through an RW key names the key (key_name) as username, not the user",
+    ),
+    Fault(
         "is-admin-from-user-type",
         "AL-AUTH-002",
         "whoami.is_admin follows the user type, not the key-limited roles",
+    ),
+    Fault(
+        "is-admin-always-false",
+        "AL-AUTH-015",
+        "whoami answers is_admin false even when the roles hold administration",
     ),
     Fault(
         "anonymous-401-empty-response",
@@ -85,6 +105,11 @@ _LIST = [
     ),
     Fault("xsrf-not-enforced", "AL-AUTH-012", "password sessions are served without an X-XSRF-TOKEN"),
     Fault(
+        "xsrf-cookie-not-session-token",
+        "AL-AUTH-014",
+        "the XSRF-TOKEN cookie set at login is a fresh value, not the token the session checks",
+    ),
+    Fault(
         "login-missing-fields-400",
         "AL-AUTH-013",
         "a login without credentials gets 400 instead of 401",
@@ -94,6 +119,11 @@ _LIST = [
         "unknown-api-plain-404",
         "AL-ROUTE-001",
         "unmatched paths get a plain-text 404 instead of the JSON envelope",
+    ),
+    Fault(
+        "not-found-path-unslashed",
+        "AL-ROUTE-001",
+        "the JSON 404 names the path without its trailing slash: Api does not exist (/api/v4/does_not_exist)",
     ),
     Fault("options-needs-auth", "AL-ROUTE-002", "OPTIONS requests need credentials"),
     Fault("healthz-needs-auth", "AL-ROUTE-003", "the health probes need credentials"),
@@ -171,7 +201,7 @@ _LIST = [
     Fault(
         "known-sha256-not-found",
         "AL-SUB-009",
-        "a JSON submit by a stored sha256 is refused as unknown",
+        "a JSON submit by the sha256 of a stored file within the size limit is refused as unknown",
     ),
     Fault("submitted-not-stored", "AL-SUB-010", "a new submission cannot be read back"),
     # ingest
@@ -182,9 +212,20 @@ _LIST = [
     ),
     Fault("threshold-not-validated", "AL-ING-002", "a non-integer notification_threshold is accepted"),
     Fault("empty-queue-404", "AL-ING-003", "an empty notification queue is a 404 instead of null"),
+    Fault("empty-queue-list", "AL-ING-003", "an empty notification queue answers [] instead of null"),
     # search
     Fault("search-offset-string", "AL-SEARCH-001", "the search answer echoes offset as a string"),
     Fault("default-rows-10", "AL-SEARCH-002", "searches without rows return 10 items"),
+    Fault(
+        "absent-offset-null",
+        "AL-SEARCH-001",
+        "a GET search without offset echoes offset null instead of the default 0",
+    ),
+    Fault(
+        "default-rows-short",
+        "AL-SEARCH-002",
+        "a GET search without rows returns 24 items (one short) while rows still echoes 25",
+    ),
     Fault("offset-rounded-to-page", "AL-SEARCH-003", "offsets are rounded down to a multiple of rows"),
     Fault("total-counts-from-offset", "AL-SEARCH-004", "total counts only the hits from the offset on"),
     Fault(
@@ -193,6 +234,11 @@ _LIST = [
         "rows is the number of items returned, not the requested rows",
     ),
     Fault("fl-ignored", "AL-SEARCH-006", "the fl field list is ignored"),
+    Fault(
+        "fl-id-adds-from-archive",
+        "AL-SEARCH-006",
+        "fl=id items also carry from_archive, as on an archive-enabled index",
+    ),
     Fault("missing-query-matches-all", "AL-SEARCH-007", "a search without query matches everything"),
     Fault("unknown-index-404", "AL-SEARCH-008", "an unknown index is a 404"),
     Fault(
@@ -211,9 +257,24 @@ _LIST = [
         "AL-SEARCH-012",
         "POST search reads its parameters from the query string",
     ),
+    Fault(
+        "post-search-drops-offset",
+        "AL-SEARCH-012",
+        "POST search reads its JSON body but drops offset (the page always starts at 0)",
+    ),
     Fault("query-ignored", "AL-SEARCH-013", "the query is not applied; every document matches"),
+    Fault(
+        "submission-query-ignored",
+        "AL-SEARCH-013",
+        "the query is not applied on the submission index only (every submission matches)",
+    ),
     # submissions
     Fault("is-completed-string", "AL-SUBM-001", 'is_completed answers "true"/"false" strings'),
+    Fault(
+        "is-completed-unknown-false",
+        "AL-SUBM-001",
+        "is_completed answers 200 false for an unknown sid instead of 404",
+    ),
     Fault(
         "unknown-sid-400",
         "AL-SUBM-002",
@@ -229,6 +290,30 @@ _LIST = [
         "no-remaining-quota-header",
         "AL-QUOTA-002",
         "x-remaining-quota-api is left out despite a daily quota",
+    ),
+    Fault(
+        "quota-header-decimal",
+        "AL-QUOTA-002",
+        'x-remaining-quota-api is sent as a decimal ("998.0"), not an integer',
+    ),
+    Fault(
+        "quota-header-not-counting",
+        "AL-QUOTA-003",
+        "x-remaining-quota-api stays at the full daily quota instead of counting calls down",
+    ),
+]
+
+_LIST += [
+    # only the broad fuzz rules reach these (operations or credentials no narrow rule sends)
+    Fault(
+        "message-list-unversioned",
+        "AL-FUZZ-001",
+        "get_message_list answers leave out api_server_version",
+    ),
+    Fault(
+        "wrong-key-403-on-search",
+        "AL-FUZZ-002",
+        "a wrong API key on a search route gets 403 Access Denied instead of the 401",
     ),
 ]
 

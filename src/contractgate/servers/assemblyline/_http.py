@@ -49,11 +49,15 @@ def api_response(
     message: str = "",
     status: int = 200,
     headers: dict[str, str] | None = None,
+    *,
+    versioned: bool = True,
 ) -> Response:
-    """The four-key JSON envelope every API answer is wrapped in."""
+    """The four-key JSON envelope every API answer is wrapped in (`versioned` False only to inject a fault)."""
     version = str(ctx.options.get("version", SERVER_VERSION))
     reported = status
     if ctx.on("status-code-mismatch") and 400 < status < 500:
+        reported = 400
+    if ctx.on("not-found-status-code-400") and status == 404:
         reported = 400
     document: dict[str, Any] = {
         "api_response": payload,
@@ -61,7 +65,7 @@ def api_response(
         "api_server_version": version,
         "api_status_code": reported,
     }
-    if ctx.on("envelope-missing-server-version"):
+    if ctx.on("envelope-missing-server-version") or not versioned:
         del document["api_server_version"]
     if ctx.on("success-error-message-null") and status == 200 and not message:
         document["api_error_message"] = None

@@ -274,6 +274,8 @@ def _read_params(ctx: Ctx, call: Call) -> Params | Response:
         return api_response(ctx, "", NO_DATA_BLOCK, 400)
     if not isinstance(body, dict):
         return api_response(ctx, "", NO_DATA_BLOCK, 400)
+    if ctx.on("post-search-drops-offset"):
+        body.pop("offset", None)
     filters = body.get("filters") or []
     return _params_from(body, [str(item) for item in filters] if isinstance(filters, list) else [str(filters)], rows)
 
@@ -294,6 +296,10 @@ def _check_index(ctx: Ctx, call: Call, name: str) -> IndexDef | Response:
     return index
 
 
+def _ignores_query(ctx: Ctx, index: IndexDef) -> bool:
+    return ctx.on("query-ignored") or (ctx.on("submission-query-ignored") and index is INDEXES.get("submission"))
+
+
 def _page(ctx: Ctx, index: IndexDef, params: Params) -> Document:
     if params.rows < 0 or params.offset < 0:
         which = "size" if params.rows < 0 else "from"
@@ -304,7 +310,7 @@ def _page(ctx: Ctx, index: IndexDef, params: Params) -> Document:
             f"Result window is too large, [from + size] must be less than or equal to: "
             f"[{MAX_RESULT_WINDOW}] but was [{params.offset + params.rows}]"
         )
-    hits = search_documents(index, ctx.state, params, ctx.on("query-ignored"))
+    hits = search_documents(index, ctx.state, params, _ignores_query(ctx, index))
     start = params.offset
     if ctx.on("offset-rounded-to-page") and params.rows:
         start = params.offset // params.rows * params.rows
@@ -327,7 +333,7 @@ def _deep_page(ctx: Ctx, index: IndexDef, params: Params) -> Document:
     state = ctx.state
     now = time.monotonic()
     if params.deep_paging_id == "*":
-        order = [ident for ident, _ in search_documents(index, state, params, ctx.on("query-ignored"))]
+        order = [ident for ident, _ in search_documents(index, state, params, _ignores_query(ctx, index))]
         pit, start = state.new_id(), 0
     else:
         pit, _, after = params.deep_paging_id.partition(",")
@@ -387,4 +393,17 @@ def search(ctx: Ctx, call: Call) -> Response:
         result["rows"] = len(result["items"])
     if ctx.on("search-offset-string"):
         result["offset"] = str(result["offset"])
+    _value_faults(ctx, call, params, result)
     return api_response(ctx, result)
+
+
+def _value_faults(ctx: Ctx, call: Call, params: Params, result: Document) -> None:
+    """Deviations that keep the answer's form and change one value (used only to inject faults)."""
+    unpaged = call.method == "GET" and params.deep_paging_id is None
+    if ctx.on("absent-offset-null") and unpaged and "offset" not in call.query:
+        result["offset"] = None
+    if ctx.on("default-rows-short") and unpaged and "rows" not in call.query:
+        result["items"] = result["items"][: DEFAULT_ROWS - 1]
+    if ctx.on("fl-id-adds-from-archive") and "id" in [part.strip() for part in (params.fl or "").split(",")]:
+        for item in result["items"]:
+            item["from_archive"] = False

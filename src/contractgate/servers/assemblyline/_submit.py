@@ -99,7 +99,8 @@ def _fetch(ctx: Ctx, draft: Draft) -> None:
     for method in HASH_METHODS:
         if data.get(method):
             found = ctx.state.file_by_hash(method, str(data[method]))
-            if found is None or ctx.on("known-sha256-not-found"):
+            refused = ctx.on("known-sha256-not-found") and found is not None and found.size <= MAX_FILE_SIZE
+            if found is None or refused:
                 if ctx.on("unknown-sha256-400"):
                     raise SubmitError(400, f"{method.upper()} does not exist in Assemblyline.")
                 missing = "does not exist in Assemblyline and no external sources are available."
@@ -308,6 +309,8 @@ def get_message(ctx: Ctx, call: Call) -> Response:
     messages = _due_messages(ctx, call.args["nq"], 1)
     if not messages and ctx.on("empty-queue-404"):
         return api_response(ctx, "", f"Queue {call.args['nq']} does not exist", 404)
+    if not messages and ctx.on("empty-queue-list"):
+        return api_response(ctx, [])
     return api_response(ctx, messages[0] if messages else None)
 
 
@@ -317,7 +320,8 @@ def get_message_list(ctx: Ctx, call: Call) -> Response:
         size = int(call.query.get("page_size", "-1"))
     except ValueError:
         size = -1
-    return api_response(ctx, _due_messages(ctx, call.args["nq"], size))
+    messages = _due_messages(ctx, call.args["nq"], size)
+    return api_response(ctx, messages, versioned=not ctx.on("message-list-unversioned"))
 
 
 def finish_due(ctx: Ctx) -> None:

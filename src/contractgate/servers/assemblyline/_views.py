@@ -61,7 +61,10 @@ def api_list(ctx: Ctx, call: Call, endpoints: list[Endpoint]) -> Response:
         "submit": "Submit files to the system",
         "user": "Manage the different users of the system",
     }
-    return api_response(ctx, {"apis": apis, "blueprints": blueprints})
+    response = api_response(ctx, {"apis": apis, "blueprints": blueprints})
+    if ctx.on("api-list-text-json"):
+        response.headers["content-type"] = "text/json"
+    return response
 
 
 def _blueprint(rule: str) -> str:
@@ -162,6 +165,8 @@ def whoami(ctx: Ctx, call: Call) -> Response:
     if ctx.on("read-key-full-roles") and identity.key is not None and identity.key.acl == "R":
         roles = user.roles
     is_admin = "admin" in user.types if ctx.on("is-admin-from-user-type") else "administration" in roles
+    if ctx.on("is-admin-always-false"):
+        is_admin = False
     payload: Document = {
         "agrees_with_tos": None,
         "api_daily_quota": user.api_daily_quota,
@@ -186,7 +191,10 @@ def whoami(ctx: Ctx, call: Call) -> Response:
         "submission_daily_quota": user.submission_daily_quota,
         "type": list(user.types),
     }
-    payload["uname" if ctx.on("whoami-uname-field") else "username"] = user.uname
+    username = user.uname
+    if ctx.on("whoami-username-is-key-name") and identity.key is not None and identity.key.acl == "RW":
+        username = identity.key.name
+    payload["uname" if ctx.on("whoami-uname-field") else "username"] = username
     return api_response(ctx, payload)
 
 
@@ -227,6 +235,8 @@ def is_completed(ctx: Ctx, call: Call) -> Response:
     """`/api/v4/submission/is_completed/<sid>/`: whether the analysis finished (a JSON boolean)."""
     record = ctx.state.submissions.get(call.args["sid"])
     if record is None:
+        if ctx.on("is-completed-unknown-false"):
+            return api_response(ctx, False)
         return api_response(ctx, "", f"Submission ID {call.args['sid']} does not exists.", 404)
     done = record["state"] == "completed"
     return api_response(ctx, str(done).lower() if ctx.on("is-completed-string") else done)
