@@ -625,6 +625,13 @@ def offset_page_matches(api: Api) -> bool:
     return page == [item["id"] for item in api.v2(f"{HOSTS}?resultLimit=8")["host"]][3:]
 
 
+def v2_more_than_v3_active(api: Api) -> int:
+    """How many more indicators v2 counts in the Organization than v3 lists as active there."""
+    v2_total = int(api.v2(f"{V2}/indicators?resultLimit=1")["resultCount"])
+    v3_active = api.v3(f"{INDICATORS}?owner=Example%20Organization&count=true&resultLimit=1")["count"]
+    return v2_total - int(v3_active)
+
+
 MISSING_HOST = f"{HOSTS}/none.contractgate.invalid"
 EXPIRED = "EXPIRED_API_TOKEN"
 
@@ -866,6 +873,7 @@ FAULT_EFFECTS: dict[str, tuple[Probe, Any, Any]] = {
     "security-owners-missing": (status(lambda a: a.token(f"{V3}/security/owners")), 200, 404),
     "whoami-no-role": (lambda a: "role" in a.v2(f"{V2}/whoami")["user"], True, False),
     "encoded-indicator-404": (encoded_lookup, 200, 404),
+    "v2-inactive-listed": (v2_more_than_v3_active, 0, 10),
     "tags-status-lower-case": (lambda a: a.hmac(f"{V2}/tags").json()["status"], "Success", "success"),
     "missing-group-wrong-message": (
         message_of(lambda a: a.hmac(f"{V2}/groups/incidents/999999999")),

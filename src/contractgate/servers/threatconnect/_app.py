@@ -363,7 +363,8 @@ class _Api:
         return [i for i in items if i.owner.id in owners and (i.active or everything)]
 
     def v2_indicators_in(self, call: _Call, kind: str | None = None) -> list[Indicator]:
-        found = self.listed({owner.id for owner in self.v2_scope(call)})
+        inactive = self.on("v2-inactive-listed")
+        found = self.listed({owner.id for owner in self.v2_scope(call)}, inactive=inactive)
         if kind is not None:
             found = [item for item in found if item.kind.name == kind]
         return self.v2_filtered(call, found)

@@ -145,6 +145,7 @@ _TABLE: tuple[tuple[str, str, str], ...] = (
     ("modified-since-ignored", "TC-PAGE-016", "v2 ignores the modifiedSince parameter"),
     ("filter-bounds-inclusive", "TC-PAGE-021", "v2 filters read '<' and '>' as '<=' and '>='"),
     ("inactive-listed", "TC-PAGE-017", "lists include inactive indicators by default"),
+    ("v2-inactive-listed", "TC-PAGE-022", "v2 lists include inactive indicators (v3 keeps them out)"),
     ("get-body-ignored", "TC-PAGE-018", "v3 ignores parameters sent as a JSON body on GET"),
     ("groups-next-skips-item", "TC-PAGE-019", "v3 /groups next links advance resultStart one item too far"),
     # owners and includes
