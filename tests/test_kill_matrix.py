@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -19,6 +20,8 @@ FAULTS = [
     for fault in server_class(vendor).faults.values()
 ]
 PER_VENDOR = [pytest.param(vendor, marks=pytest.mark.xdist_group(vendor)) for vendor in VENDORS]
+# Vendors held to "every rule fails alone for some fault" (the lead adds the others as their faults land).
+FAILS_ALONE = [pytest.param("threatconnect", marks=pytest.mark.xdist_group("threatconnect"))]
 # "Caught by that rule and by few others": a fault may trip a handful of related rules, no more.
 MAX_COLLATERAL = 4
 
@@ -62,6 +65,27 @@ def test_fault_is_caught_by_its_rule(vendor: str, fault: Fault) -> None:
         f"errors: {result.errors.get(fault.name)}"
     )
     assert len(result.collateral(fault)) <= MAX_COLLATERAL, f"{fault.name} also trips {result.collateral(fault)}"
+
+
+def allowed_never_alone(vendor: str) -> dict[str, str]:
+    """The rules tests/fails_alone/<vendor>.toml excuses from failing alone, with the reason for each."""
+    path = ROOT / "tests" / "fails_alone" / f"{vendor}.toml"
+    if not path.is_file():
+        return {}
+    entries = tomllib.loads(path.read_text(encoding="utf-8"))
+    reasons = {rule: entry.get("reason") if isinstance(entry, dict) else None for rule, entry in entries.items()}
+    blank = sorted(rule for rule, reason in reasons.items() if not isinstance(reason, str) or not reason.strip())
+    assert not blank, f"{path.name}: entries without a reason: {blank}"
+    return {rule: str(reason) for rule, reason in reasons.items()}
+
+
+@pytest.mark.parametrize("vendor", FAILS_ALONE)
+def test_every_rule_fails_alone_for_some_fault(vendor: str) -> None:
+    allowed = allowed_never_alone(vendor)
+    never_alone = matrix(vendor).rules_never_alone()
+    assert sorted(set(never_alone) - set(allowed)) == [], "rules no fault makes fail on their own"
+    stale = sorted(set(allowed) - set(never_alone))
+    assert stale == [], f"tests/fails_alone/{vendor}.toml lists rules that now fail alone: {stale}"
 
 
 def test_a_rule_fails_alone_only_when_it_is_the_one_rule_a_fault_trips() -> None:

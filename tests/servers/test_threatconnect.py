@@ -604,6 +604,34 @@ def content_type(call: Callable[[Api], httpx.Response]) -> Probe:
     return lambda api: call(api).headers["content-type"].split(";")[0]
 
 
+def chained_sort_holds(api: Api) -> bool:
+    """Whether hosts sorted by 'ownerName asc confidence desc' are in that order (no confidence last)."""
+    query = "tql=typeName%3D%22Host%22&sorting=ownerName%20asc%20confidence%20desc&resultLimit=10000"
+    listing = api.v3(f"{INDICATORS}?{query}")["data"]
+    keys = [(item["ownerName"].lower(), -item.get("confidence", -1)) for item in listing]
+    return keys == sorted(keys)
+
+
+def strictly_before_itself(api: Api) -> int:
+    """How many hosts match summary=<first host> and dateAdded<<its own dateAdded> (0 when '<' is strict)."""
+    first = api.v2(f"{HOSTS}?resultLimit=1")["host"][0]
+    query = f"filters=summary%3D{first['hostName']},dateAdded%3C{first['dateAdded']}"
+    return int(api.v2(f"{HOSTS}?{query}")["resultCount"])
+
+
+def offset_page_matches(api: Api) -> bool:
+    """Whether resultStart=3&resultLimit=5 holds items 3..7 of the listing."""
+    page = [item["id"] for item in api.v2(f"{HOSTS}?resultStart=3&resultLimit=5")["host"]]
+    return page == [item["id"] for item in api.v2(f"{HOSTS}?resultLimit=8")["host"]][3:]
+
+
+def v2_more_than_v3_active(api: Api) -> int:
+    """How many more indicators v2 counts in the Organization than v3 lists as active there."""
+    v2_total = int(api.v2(f"{V2}/indicators?resultLimit=1")["resultCount"])
+    v3_active = api.v3(f"{INDICATORS}?owner=Example%20Organization&count=true&resultLimit=1")["count"]
+    return v2_total - int(v3_active)
+
+
 MISSING_HOST = f"{HOSTS}/none.contractgate.invalid"
 EXPIRED = "EXPIRED_API_TOKEN"
 
@@ -845,6 +873,59 @@ FAULT_EFFECTS: dict[str, tuple[Probe, Any, Any]] = {
     "security-owners-missing": (status(lambda a: a.token(f"{V3}/security/owners")), 200, 404),
     "whoami-no-role": (lambda a: "role" in a.v2(f"{V2}/whoami")["user"], True, False),
     "encoded-indicator-404": (encoded_lookup, 200, 404),
+    "v2-inactive-listed": (v2_more_than_v3_active, 0, 10),
+    "tags-status-lower-case": (lambda a: a.hmac(f"{V2}/tags").json()["status"], "Success", "success"),
+    "missing-group-wrong-message": (
+        message_of(lambda a: a.hmac(f"{V2}/groups/incidents/999999999")),
+        "The requested resource was not found",
+        "The requested incident was not found",
+    ),
+    "v3-single-status-ok": (
+        lambda a: a.v3(f"{INDICATORS}/{a.server.store.indicators[0].id}")["status"],
+        "Success",
+        "OK",
+    ),
+    "start-rounded-to-page": (offset_page_matches, True, False),
+    "decimal-start-truncated": (status(lambda a: a.hmac(f"{HOSTS}?resultStart=2.5")), 400, 200),
+    "next-drops-fields": (
+        lambda a: next_query(a, "fields=tags&resultLimit=5").get("fields"),
+        ["tags"],
+        None,
+    ),
+    "next-doubled-mount": (
+        lambda a: urlsplit(a.v3(f"{INDICATORS}?resultLimit=5")["next"]).path,
+        "/api/v3/indicators",
+        "/api/api/v3/indicators",
+    ),
+    "sorting-desc-as-asc": (sorted_descending, True, False),
+    "sorting-first-key-only": (chained_sort_holds, True, False),
+    "filter-bounds-inclusive": (strictly_before_itself, 0, 1),
+    "v2-indicators-all-owners": (
+        lambda a: {item["ownerName"] for item in a.v2(f"{V2}/indicators?resultLimit=10000")["indicator"]},
+        {ORG},
+        EVERY_OWNER,
+    ),
+    "v2-owner-adds-org": (
+        v2_owner_names(f"{HOSTS}?owner=Common%20Community&resultLimit=500"),
+        {COMMUNITY},
+        {COMMUNITY, ORG},
+    ),
+    "unknown-owner-404": (status(lambda a: a.hmac(f"{V2}/indicators?owner=Nobody")), 403, 404),
+    "security-owner-type-lower-case": (
+        lambda a: [owner["type"] for owner in a.v3(f"{V3}/security/owners")["data"]],
+        ["Organization", "Community", "Source"],
+        ["organization", "community", "source"],
+    ),
+    "label-error-status-failed": (
+        lambda a: a.hmac(f"{V2}/securityLabels/NoSuchLabel").json()["status"],
+        "Error",
+        "Failed",
+    ),
+    "v3-signature-error-403": (
+        status(lambda a: a.hmac(f"{INDICATORS}?resultLimit=1", secret=WRONG_SECRET)),
+        401,
+        403,
+    ),
 }
 
 

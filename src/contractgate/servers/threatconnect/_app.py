@@ -286,13 +286,18 @@ class _Api:
         if call.wants_xml and not self.on("xml-ignored"):
             return xml_response(v2_xml(root, entity, data))
         word = "OK" if self.on("v2-status-word-ok") else "Success"
+        if root == "tagsResponse" and self.on("tags-status-lower-case"):
+            word = "success"
         return self.json({"status": word, "data": data})
 
     def v2_scope(self, call: _Call) -> list[Owner]:
         """The owners a v2 request reads: the Organization unless `owner` names another."""
         name = call.param("owner")
         if name is not None and not self.on("owner-ignored"):
-            return self.named_owner(name)
+            named = self.named_owner(name)
+            if self.on("v2-owner-adds-org") and self.store.organization not in named:
+                named = [*named, self.store.organization]
+            return named
         if name is None and self.on("v2-default-all-owners"):
             return self.store.readable_owners()
         return [self.store.organization]
@@ -302,13 +307,16 @@ class _Api:
         if owner is None or not owner.readable:
             if self.on("unknown-owner-empty-200"):
                 return []
-            raise _Failure(403, "Access Denied")
+            raise _Failure(404 if self.on("unknown-owner-404") else 403, "Access Denied")
         return [owner]
 
     def v2_window(self, call: _Call) -> Window:
         clamp = self.on("over-limit-clamped")
+        start_text = call.param("resultStart")
+        if start_text is not None and self.on("decimal-start-truncated"):
+            start_text = re.sub(r"^([0-9]+)\.[0-9]*$", r"\1", start_text)
         window = parse_window(
-            call.param("resultStart"),
+            start_text,
             call.param("resultLimit"),
             default_limit=50 if self.on("default-limit-50") else 100,
             max_limit=500 if self.on("limit-cap-500") else None if clamp else MAX_LIMIT,
@@ -328,7 +336,10 @@ class _Api:
         show: Callable[[Any], dict[str, Any]],
     ) -> Response:
         window = self.v2_window(call)
-        page = window.page(items)
+        sliced = window
+        if self.on("start-rounded-to-page") and window.limit:
+            sliced = Window(window.start // window.limit * window.limit, window.limit)
+        page = sliced.page(items)
         data: dict[str, Any] = {}
         first = window.start == 0 or self.on("result-count-always")
         if first and not self.on("no-result-count"):
@@ -352,7 +363,8 @@ class _Api:
         return [i for i in items if i.owner.id in owners and (i.active or everything)]
 
     def v2_indicators_in(self, call: _Call, kind: str | None = None) -> list[Indicator]:
-        found = self.listed({owner.id for owner in self.v2_scope(call)})
+        inactive = self.on("v2-inactive-listed")
+        found = self.listed({owner.id for owner in self.v2_scope(call)}, inactive=inactive)
         if kind is not None:
             found = [item for item in found if item.kind.name == kind]
         return self.v2_filtered(call, found)
@@ -360,7 +372,8 @@ class _Api:
     def v2_filtered(self, call: _Call, items: list[Indicator]) -> list[Indicator]:
         filters = call.param("filters")
         if filters and not self.on("filters-ignored"):
-            predicate = parse_filters(filters, V2_FILTER_FIELDS, any_of=call.flag("orParams"))
+            inclusive = self.on("filter-bounds-inclusive")
+            predicate = parse_filters(filters, V2_FILTER_FIELDS, any_of=call.flag("orParams"), inclusive=inclusive)
             items = [item for item in items if predicate(item)]
         since = call.param("modifiedSince")
         if since and not self.on("modified-since-ignored"):
@@ -402,6 +415,9 @@ class _Api:
 
     def indicators(self, call: _Call) -> Response:
         found = self.v2_indicators_in(call)
+        if call.param("owner") is None and self.on("v2-indicators-all-owners"):
+            readable = {owner.id for owner in self.store.readable_owners()}
+            found = self.v2_filtered(call, self.listed(readable))
         return self.v2_list(
             call,
             found,
@@ -476,6 +492,8 @@ class _Api:
         kind = _group_kind(call.request.path_params["branch"])
         wanted = int(call.request.path_params["group_id"])
         group = next((g for g in self.v2_groups_in(call, kind.name) if g.id == wanted), None)
+        if group is None and self.on("missing-group-wrong-message"):
+            raise _Failure(404, f"The requested {kind.entity} was not found", missing=True)
         if group is None:
             raise _missing()
         tags, attributes = self.includes(call)
@@ -517,6 +535,8 @@ class _Api:
     def label_single(self, call: _Call) -> Response:
         name = call.request.path_params["name"]
         label = next((label for label in SECURITY_LABELS if label.name == name), None)
+        if label is None and self.on("label-error-status-failed"):
+            return self.json({"status": "Failed", "message": NOT_FOUND}, 404)
         if label is None:
             raise _missing()
         data = {"securityLabel": v2_label(label)}
@@ -560,8 +580,10 @@ class _Api:
     def v3_fields(self, call: _Call) -> set[str]:
         return set() if self.on("fields-ignored") else set(call.values("fields"))
 
-    def v3_link(self, call: _Call, start: int, limit: int, *, keep: bool = True) -> str:
+    def v3_link(self, call: _Call, start: int, limit: int, *, keep: bool = True, next_link: bool = False) -> str:
         paging = {"resultStart", "resultLimit"}
+        if next_link and self.on("next-drops-fields"):
+            paging.add("fields")
         pairs = [(key, value) for key, value in (call.params if keep else []) if key not in paging]
         pairs += [("resultStart", str(start)), ("resultLimit", str(limit))]
         query = "&".join(f"{quote(key, safe='')}={quote(value, safe='')}" for key, value in pairs)
@@ -589,9 +611,12 @@ class _Api:
         body["status"] = "Success"
         if start + limit < total:
             step = limit + 1 if self.on(skip_fault) else limit
-            link = self.v3_link(call, start + step, limit, keep=not self.on("next-drops-params"))
+            keep = not self.on("next-drops-params")
+            link = self.v3_link(call, start + step, limit, keep=keep, next_link=True)
             if self.on("next-plain-http"):
                 link = link.replace("https://", "http://", 1)
+            if self.on("next-doubled-mount") and call.raw_path.startswith(f"{MOUNT}/v3/indicators"):
+                link = link.replace(call.origin + MOUNT, call.origin + MOUNT + MOUNT, 1)
             body["next"] = link.removeprefix(call.origin) if self.on("next-relative") else link
         if start > 0 or self.on("prev-on-first-page"):
             back = start - limit if self.on("prev-not-clamped") else max(0, start - limit)
@@ -601,7 +626,7 @@ class _Api:
     def v3_single(self, item: dict[str, Any]) -> Response:
         """A v3 GET of one object."""
         shown: Any = [item] if self.on("v3-single-wrapped-in-list") else item
-        return self.json({"data": shown, "status": "Success"})
+        return self.json({"data": shown, "status": "OK" if self.on("v3-single-status-ok") else "Success"})
 
     def v3_written(self, item: dict[str, Any], status: int, message: str) -> Response:
         """The answer to a v3 write: the object, what happened to it, and the status word."""
@@ -621,6 +646,10 @@ class _Api:
             found = [item for item in found if predicate(item)]
         sorting = call.param("sorting")
         if sorting and not self.on("sorting-ignored"):
+            if self.on("sorting-first-key-only"):
+                sorting = " ".join(sorting.split()[:2])
+            if self.on("sorting-desc-as-asc"):
+                sorting = re.sub(r"\bdesc\b", "asc", sorting, flags=re.IGNORECASE)
             found = parse_sorting(sorting, FIELDS)(found)
         fields = self.v3_fields(call)
         groups = {group.id: group for group in self.store.groups}
@@ -788,11 +817,14 @@ class _Api:
         if self.on("security-owners-missing"):
             raise _missing()
         organization = self.store.organization
-        return self.v3_list(
-            call,
-            self.store.readable_owners(),
-            lambda owner: v3_security_owner(owner, organization),
-        )
+
+        def show(owner: Owner) -> dict[str, Any]:
+            shown = v3_security_owner(owner, organization)
+            if self.on("security-owner-type-lower-case"):
+                shown["type"] = str(shown["type"]).lower()
+            return shown
+
+        return self.v3_list(call, self.store.readable_owners(), show)
 
     def security_owner(self, call: _Call) -> Response:
         owner = self.store.owner_by_id(int(call.request.path_params["owner_id"]))

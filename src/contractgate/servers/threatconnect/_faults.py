@@ -55,6 +55,7 @@ _TABLE: tuple[tuple[str, str, str], ...] = (
     ("plain-http-served", "TC-AUTH-014", "serves signed requests over plain HTTP instead of refusing them"),
     # envelopes
     ("v2-status-word-ok", "TC-ENV-001", "v2 JSON successes carry status 'OK' instead of 'Success'"),
+    ("tags-status-lower-case", "TC-ENV-001", "v2 /tags lists alone say status 'success' (lower case)"),
     (
         "indicator-types-plural-key",
         "TC-ENV-002",
@@ -77,8 +78,14 @@ _TABLE: tuple[tuple[str, str, str], ...] = (
         "TC-ENV-006",
         "a missing v2 resource gives a text/plain 500 instead of the JSON 404",
     ),
+    (
+        "missing-group-wrong-message",
+        "TC-ENV-006",
+        "a missing v2 group answers 404 'The requested <entity> was not found', not the documented text",
+    ),
     ("xml-ignored", "TC-ENV-007", "v2 answers JSON even when the client accepts only XML"),
     ("v3-single-wrapped-in-list", "TC-ENV-008", "a v3 single-item GET puts the item in an array"),
+    ("v3-single-status-ok", "TC-ENV-008", "a v3 single-item GET says status 'OK' (lists keep 'Success')"),
     ("v3-error-status-failure", "TC-ENV-009", "v3 errors carry status 'Failure', not 'Error'"),
     ("json-charset", "TC-ENV-010", "JSON responses say 'application/json; charset=utf-8'"),
     ("create-returns-200", "TC-ENV-011", "a v3 POST that creates answers 200 instead of 201"),
@@ -88,6 +95,11 @@ _TABLE: tuple[tuple[str, str, str], ...] = (
     # pagination and queries
     ("default-limit-50", "TC-PAGE-001", "v2 lists default to 50 items instead of 100"),
     ("limit-below-10-raised", "TC-PAGE-002", "v2 raises any resultLimit below 10 to 10"),
+    (
+        "start-rounded-to-page",
+        "TC-PAGE-002",
+        "v2 rounds resultStart down to a multiple of resultLimit (an offset read as a page number)",
+    ),
     ("limit-cap-500", "TC-PAGE-003", "v2 rejects resultLimit above 500 (the pre-2017 maximum)"),
     (
         "over-limit-clamped",
@@ -99,6 +111,7 @@ _TABLE: tuple[tuple[str, str, str], ...] = (
         "TC-PAGE-004",
         "v2 falls back to the defaults for non-integer paging parameters",
     ),
+    ("decimal-start-truncated", "TC-PAGE-004", "v2 reads a decimal resultStart such as 2.5 as its integer part"),
     ("no-result-count", "TC-PAGE-005", "v2 lists never carry resultCount"),
     ("result-count-always", "TC-PAGE-005", "v2 lists carry resultCount on every page"),
     (
@@ -111,24 +124,41 @@ _TABLE: tuple[tuple[str, str, str], ...] = (
     ("next-drops-params", "TC-PAGE-009", "v3 next links keep only resultStart and resultLimit"),
     ("next-relative", "TC-PAGE-009", "v3 next links are relative, not absolute URLs"),
     ("next-plain-http", "TC-PAGE-009", "v3 next links send the client to plain http:// (HTTPS dropped)"),
+    ("next-drops-fields", "TC-PAGE-009", "v3 next links leave out the fields parameter (the rest is kept)"),
     ("prev-not-clamped", "TC-PAGE-010", "v3 prev links may point at a negative resultStart"),
     ("prev-on-first-page", "TC-PAGE-010", "v3 lists carry a prev link on the first page too"),
     ("count-always", "TC-PAGE-011", "v3 lists carry count without count=true"),
     ("count-ignored", "TC-PAGE-011", "v3 lists ignore count=true"),
     ("next-skips-item", "TC-PAGE-012", "v3 next links advance resultStart one item too far"),
+    (
+        "next-doubled-mount",
+        "TC-PAGE-012",
+        "v3 /indicators next links repeat the /api mount (https://host/api/api/v3/...): right query, dead path",
+    ),
     ("sorting-ignored", "TC-PAGE-013", "v3 ignores the sorting parameter"),
+    ("sorting-desc-as-asc", "TC-PAGE-013", "v3 sorts ascending when sorting says desc"),
+    ("sorting-first-key-only", "TC-PAGE-020", "v3 sorts by the first key of a chained sorting only"),
     ("fields-ignored", "TC-PAGE-014", "v3 ignores the fields parameter"),
     ("tql-ignored", "TC-PAGE-015", "v3 ignores the tql parameter"),
     ("tql-escapes-rejected", "TC-PAGE-015", "TQL strings with backslash escapes are a 400"),
     ("filters-ignored", "TC-PAGE-016", "v2 ignores the filters parameter"),
     ("modified-since-ignored", "TC-PAGE-016", "v2 ignores the modifiedSince parameter"),
+    ("filter-bounds-inclusive", "TC-PAGE-021", "v2 filters read '<' and '>' as '<=' and '>='"),
     ("inactive-listed", "TC-PAGE-017", "lists include inactive indicators by default"),
+    ("v2-inactive-listed", "TC-PAGE-022", "v2 lists include inactive indicators (v3 keeps them out)"),
     ("get-body-ignored", "TC-PAGE-018", "v3 ignores parameters sent as a JSON body on GET"),
     ("groups-next-skips-item", "TC-PAGE-019", "v3 /groups next links advance resultStart one item too far"),
     # owners and includes
     ("v2-default-all-owners", "TC-OWN-001", "v2 without owner returns data of every owner"),
+    (
+        "v2-indicators-all-owners",
+        "TC-OWN-001",
+        "v2 /indicators (every type) without owner lists every readable owner; typed branches stay in the Organization",
+    ),
     ("owner-ignored", "TC-OWN-002", "v2 ignores the owner parameter"),
+    ("v2-owner-adds-org", "TC-OWN-002", "v2 ?owner=<name> reads that owner and the Organization too"),
     ("unknown-owner-empty-200", "TC-OWN-003", "an unknown owner gives an empty 200 instead of 403"),
+    ("unknown-owner-404", "TC-OWN-003", "an unknown owner answers 404 instead of 403 (same body)"),
     (
         "v3-owner-defaults-to-org",
         "TC-OWN-004",
@@ -158,6 +188,11 @@ _TABLE: tuple[tuple[str, str, str], ...] = (
     ),
     # miscellaneous
     ("security-owners-missing", "TC-MISC-001", "GET /v3/security/owners answers 404"),
+    (
+        "security-owner-type-lower-case",
+        "TC-MISC-001",
+        "GET /v3/security/owners gives each owner's type in lower case ('organization', as the v2 XML xsi:type)",
+    ),
     ("whoami-no-role", "TC-MISC-002", "/v2/whoami leaves the user's role out"),
     (
         "encoded-indicator-404",
@@ -165,6 +200,13 @@ _TABLE: tuple[tuple[str, str, str], ...] = (
         "v2 looks a percent-encoded indicator up without decoding it",
     ),
     ("user-id-string", "TC-MISC-004", "v3 /security/users gives each user's id as a string"),
+    # faults only the broad fuzz rules catch: they prove each fuzz rule fails on its own
+    (
+        "label-error-status-failed",
+        "TC-FUZZ-001",
+        "a missing v2 security label answers 404 with status 'Failed' (other v2 errors keep 'Error')",
+    ),
+    ("v3-signature-error-403", "TC-FUZZ-002", "v3 answers a signature mismatch with 403 (v2 keeps 401)"),
 )
 
 # Faults the broad fuzz rules must catch as well: they prove each fuzz rule can fail.

@@ -126,7 +126,8 @@ class Gate:
             return Denial(401, SIGNATURE_MISMATCH if wrong_message else ACCESS_DENIED)
         if self.switch.on("signature-not-checked") or self._signed(request, stamp, sent):
             return None
-        return Denial(403 if self.switch.on("signature-error-403") else 401, SIGNATURE_MISMATCH)
+        v3_403 = request.version == "v3" and self.switch.on("v3-signature-error-403")
+        return Denial(403 if self.switch.on("signature-error-403") or v3_403 else 401, SIGNATURE_MISMATCH)
 
     def _in_window(self, stamp: int) -> bool:
         skew = int(self.clock()) - stamp

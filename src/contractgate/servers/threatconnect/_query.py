@@ -397,8 +397,12 @@ _FILTER = re.compile(r"^\s*([A-Za-z]+)\s*([=<>^])(.*)$", re.DOTALL)
 _FILTER_OPERATORS = {"=": "=", "<": "<", ">": ">", "^": "STARTSWITH"}
 
 
-def parse_filters(text: str, fields: Mapping[str, Field], *, any_of: bool) -> Predicate:
-    """A predicate for v2 `filters=a=b,c<d` (AND, or OR with orParams=true); raises BadQuery."""
+def parse_filters(text: str, fields: Mapping[str, Field], *, any_of: bool, inclusive: bool = False) -> Predicate:
+    """A predicate for v2 `filters=a=b,c<d` (AND, or OR with orParams=true); raises BadQuery.
+
+    `inclusive` reads '<' and '>' as '<=' and '>=' (a deviation the reference server can inject).
+    """
+    operators = {**_FILTER_OPERATORS, "<": "<=", ">": ">="} if inclusive else _FILTER_OPERATORS
     lowered = {name.lower(): field for name, field in fields.items()}
     parts: list[Predicate] = []
     for clause in (part for part in text.split(",") if part.strip()):
@@ -408,7 +412,7 @@ def parse_filters(text: str, fields: Mapping[str, Field], *, any_of: bool) -> Pr
         field = lowered.get(match.group(1).lower())
         if field is None:
             raise BadQuery(f"'{match.group(1)}' is not a filterable field")
-        parts.append(_condition(field, _FILTER_OPERATORS[match.group(2)], match.group(3), False))
+        parts.append(_condition(field, operators[match.group(2)], match.group(3), False))
     if not parts:
         return lambda item: True
     if any_of:
