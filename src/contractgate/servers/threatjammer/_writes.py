@@ -275,8 +275,8 @@ def _strict(call: Call) -> bool:
     raise Invalid(("query", "strict_parse"), "value could not be parsed to a boolean", "type_error.bool")
 
 
-async def _csv_lines(call: Call) -> list[str]:
-    """The non-empty first cells of the uploaded `csv_file` (multipart/form-data)."""
+async def _csv_lines(call: Call, whole_lines: bool = False) -> list[str]:
+    """The non-empty first cells (or whole lines: user agents hold commas) of the uploaded `csv_file`."""
     if not call.request.headers.get("content-type", "").startswith("multipart/form-data"):
         raise Invalid(("body", "csv_file"), "field required", "value_error.missing")
     try:
@@ -288,6 +288,8 @@ async def _csv_lines(call: Call) -> list[str]:
         raise Invalid(("body", "csv_file"), "field required", "value_error.missing")
     raw = await upload.read() if isinstance(upload, UploadFile) else str(upload).encode()
     text = raw.decode("utf-8", errors="replace")
+    if whole_lines:
+        return [line.strip() for line in text.splitlines() if line.strip()]
     cells = [next(csv.reader([line]), [""]) for line in text.splitlines()]
     return [row[0].strip() for row in cells if row and row[0].strip()]
 
@@ -335,7 +337,7 @@ async def geo_csv(call: Call) -> Json:
 
 async def ua_csv(call: Call) -> Json:
     """POST /v1/ua/csv: the user agents of a CSV file, one per line."""
-    texts = list(dict.fromkeys(await _csv_lines(call)))
+    texts = list(dict.fromkeys(await _csv_lines(call, whole_lines=True)))
     _check_size(texts, CSV_LIMITS["ua"])
     return {"self": "/v1/ua/csv", "results": [ua_view(call.rt, text) for text in texts]}
 
