@@ -121,6 +121,19 @@ def test_the_shipped_descriptions_are_all_found() -> None:
     names = {path.name for path in FILES}
     assert {"assemblyline.json", "threatconnect.json", "fuzz_openapi.json"} <= names
     assert [path.name for path in OVERLAYS] == ["threatjammer.overlay.json"]
+    assert [path.name for path in PUBLISHED] == ["threatjammer-user-api-1.2.27.openapi.json"]
+
+
+def test_the_overlay_is_what_makes_the_vendor_formats_known() -> None:
+    """The published document uses pydantic's own formats; the overlay replaces every one of them."""
+    published = _load(_overlaid(OVERLAYS[0]))
+    assert {name for _, name in _formats(published)} - KNOWN_FORMATS == {
+        "ipvanyaddress",
+        "ipvanynetwork",
+        "ipv4network",
+        "ipv6network",
+    }
+    assert not {name for _, name in _formats(_load(OVERLAYS[0]))} - KNOWN_FORMATS
 
 
 def test_the_vendor_document_is_shipped_as_published() -> None:
@@ -134,9 +147,11 @@ def test_the_vendor_document_is_shipped_as_published() -> None:
 
 # What the engine reads: plain descriptions, and each vendor document with the project's overlay applied.
 READ = [*FILES, *OVERLAYS]
+# The vendors' documents as published: valid for their version, but their formats are theirs (pydantic's).
+PUBLISHED = sorted((ROOT / "contracts" / "openapi" / "vendor").glob("*.json"))
 
 
-@pytest.mark.parametrize("path", READ, ids=lambda path: path.name)
+@pytest.mark.parametrize("path", [*READ, *PUBLISHED], ids=lambda path: path.name)
 def test_each_description_is_valid_for_its_declared_version(path: Path) -> None:
     document = _load(path)
     version = _declared_version(document)
