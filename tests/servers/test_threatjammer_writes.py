@@ -91,3 +91,11 @@ def test_origins_and_origin_tokens_are_seeded_and_change(env: Env) -> None:
     handled(env.post("/v1/origin_token", {"origin_token_id": token}), 404, "resource-not-found")
     new = env.post("/v1/origin_token/new", {"origin": "https://new.example"}).json()
     assert (new["origin"], new["region_id"], new["status"]) == ("https://new.example", "aws-eu-west-1", "ENABLED")
+
+
+def test_a_list_created_after_a_deletion_gets_a_new_id(env: Env) -> None:
+    first = _new_list(env, "denylist", "AS")
+    assert env.call("DELETE", f"/v1/denylist/private/{first}").status_code == 200
+    second = _new_list(env, "denylist", "AS")
+    assert second != first
+    assert env.get(f"/v1/denylist/private/{second}").status_code == 200

@@ -143,6 +143,15 @@ def _elements(acl: AclList, body: Json, name: str) -> list[str | int]:
     return out
 
 
+def _fresh_id(call: Call, family: str) -> str:
+    """A deterministic UUID no list of the user has ever had (deleted ones included)."""
+    taken = {*call.rt.catalogue.lists, *call.account.lists, *call.account.dropped}
+    serial = len(taken)
+    while (ident := str(uuid.uuid5(uuid.NAMESPACE_URL, f"{call.account.name}/{family}/{serial}"))) in taken:
+        serial += 1
+    return ident
+
+
 def _list_writers(family: str) -> list[tuple[str, str, Handler]]:
     kind = "ALLOW" if family == "allowlist" else "DENY"
     base = f"/v1/{family}"
@@ -162,10 +171,11 @@ def _list_writers(family: str) -> list[tuple[str, str, Handler]]:
         resource = parse_enum(str(payload["resource_type"]), RESOURCE_TYPES, (*loc, "resource_type"))
         tags = _tags(payload, loc, True) or ()
         ttl = _ttl(payload, loc)
-        now = call.rt.now() // 1
-        ident = str(uuid.uuid5(uuid.NAMESPACE_URL, f"{call.account.name}/{family}/{len(call.account.lists)}/{now}"))
-        acl = AclList(ident, name, description, resource, kind, False, tags, int(now), int(now), (), ttl=ttl)
-        _save(call, acl)
+        now = int(call.rt.now())
+        with call.rt.state.lock:
+            ident = _fresh_id(call, family)
+            acl = AclList(ident, name, description, resource, kind, False, tags, now, now, (), ttl=ttl)
+            _save(call, acl)
         return JSONResponse(ident)
 
     async def update(call: Call) -> Json:
