@@ -501,6 +501,7 @@ def test_openapi_document_is_served_without_a_key(env: Env) -> None:
     response = env.get("/openapi.json", key="")
     assert response.status_code == 200
     assert response.json()["info"]["version"] == "1.2.27"
+    assert response.content == VENDOR_SPEC.read_bytes(), "the vendor's document, as published"
 
 
 # --- quotas ---------------------------------------------------------------------------------------
