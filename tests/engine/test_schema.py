@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from contractgate.checks._schema import described, merge_patch
+from contractgate.checks._schema import described, merge_patch, openapi_response_schema
 
 # RFC 7386 appendix A (a selection): target, patch, result.
 RFC_EXAMPLES: list[tuple[Any, Any, Any]] = [
@@ -49,3 +49,17 @@ def test_a_description_is_read_with_its_overlay_and_each_reader_gets_its_own_cop
     first["paths"]["/a"]["get"]["x"] = 99
     assert described(published, overlay)["paths"]["/a"]["get"]["x"] == 1
     assert described(published)["keep"] is True
+
+
+def test_a_referenced_response_is_followed_to_its_schema() -> None:
+    error = {"application/json": {"schema": {"$ref": "#/components/schemas/E"}}}
+    document = {
+        "paths": {"/a/{id}": {"get": {"responses": {"404": {"$ref": "#/components/responses/NotFound"}}}}},
+        "components": {
+            "responses": {"NotFound": {"content": error}},
+            "schemas": {"E": {"type": "object", "required": ["title"]}},
+        },
+    }
+    schema = openapi_response_schema(document, "GET", "/a/1", 404)
+    assert schema["$ref"] == "#/components/schemas/E"
+    assert schema["components"]["schemas"]["E"]["required"] == ["title"]

@@ -88,6 +88,16 @@ def load_description(ctx: CheckContext, openapi: str, overlay: str | None) -> di
     return described(*description_files(ctx, openapi, overlay))
 
 
+def _referenced(document: dict[str, Any], node: dict[str, Any]) -> dict[str, Any]:
+    """A response object, following a local `$ref` (`#/components/responses/...`)."""
+    while isinstance(node.get("$ref"), str) and node["$ref"].startswith("#/"):
+        target: Any = document
+        for part in node["$ref"][2:].split("/"):
+            target = target[part.replace("~1", "/").replace("~0", "~")]
+        node = target
+    return node
+
+
 def _template_regex(template: str) -> re.Pattern[str]:
     parts = re.split(r"(\{[^}]+\})", template)
     return re.compile("^" + "".join("[^/]+" if p.startswith("{") else re.escape(p) for p in parts) + "$")
@@ -107,6 +117,7 @@ def openapi_response_schema(document: dict[str, Any], method: str, path: str, st
         response = responses.get(str(status)) or responses.get(f"{str(status)[0]}XX") or responses.get("default")
         if response is None:
             raise SetupError(f"OpenAPI: {method} {template} documents no {status} response")
+        response = _referenced(document, response)
         content = response.get("content", {})
         media: dict[str, Any] = content.get("application/json") or next(iter(content.values()), {})
         schema = media.get("schema", {})

@@ -76,8 +76,8 @@ def _ttl(body: Json, loc: tuple[str, ...]) -> int | None:
         return None
     if not isinstance(value, int) or isinstance(value, bool):
         raise Invalid((*loc, "ttl"), "value is not a valid integer", "type_error.integer")
-    if value <= 0:
-        raise Problem("value-should-be-greater-than-zero", f"ttl must be greater than zero, got {value}.")
+    if value < 0:  # "If the ttl is negative, it will return a 400 (Bad Request) error."
+        raise Problem("value-should-be-greater-than-zero", f"ttl cannot be negative, got {value}.")
     return value
 
 
