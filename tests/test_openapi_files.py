@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,11 +15,15 @@ from openapi_spec_validator import OpenAPIV2SpecValidator, OpenAPIV30SpecValidat
 from openapi_spec_validator.schemas import schema_v2, schema_v30, schema_v31
 from schemathesis.specs.openapi.formats import STRING_FORMATS, get_default_format_strategies
 
+from contractgate.checks._schema import described
+
 ROOT = Path(__file__).resolve().parents[1]
+OVERLAYS = sorted((ROOT / "contracts" / "openapi").glob("*.overlay.json"))
 FILES = [
-    *sorted((ROOT / "contracts" / "openapi").glob("*.json")),
+    *sorted(p for p in (ROOT / "contracts" / "openapi").glob("*.json") if p not in OVERLAYS),
     *sorted((ROOT / "tests" / "fixtures").glob("*openapi*")),
 ]
+VENDOR_SHA256 = "143f23d7fe2b5dbd2dc6f0f11e291fcc01d7c081c04d2185e7beab894086832f"
 VALIDATORS = {"2.0": OpenAPIV2SpecValidator, "3.0": OpenAPIV30SpecValidator, "3.1": OpenAPIV31SpecValidator}
 META_SCHEMAS = {"2.0": schema_v2, "3.0": schema_v30, "3.1": schema_v31}
 # The formats OpenAPI defines (3.0 data types) and JSON Schema defines (format vocabulary, 2020-12).
@@ -55,7 +60,16 @@ def _schemathesis_formats() -> set[str]:
 KNOWN_FORMATS = OPENAPI_FORMATS | JSON_SCHEMA_FORMATS | _schemathesis_formats()
 
 
+def _overlaid(overlay: Path) -> Path:
+    """The published document an overlay patches: `vendor/<name>-*.openapi.json` for `<name>.overlay.json`."""
+    name = overlay.name.removesuffix(".overlay.json")
+    (vendor,) = (ROOT / "contracts" / "openapi" / "vendor").glob(f"{name}-*.openapi.json")
+    return vendor
+
+
 def _load(path: Path) -> dict[str, Any]:
+    if path in OVERLAYS:
+        return described(_overlaid(path), path)
     document: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
     return document
 
@@ -105,10 +119,39 @@ def _formats(node: Any, where: str = "#") -> Iterator[tuple[str, str]]:
 
 def test_the_shipped_descriptions_are_all_found() -> None:
     names = {path.name for path in FILES}
-    assert {"assemblyline.json", "threatconnect.json", "threatjammer.json", "fuzz_openapi.json"} <= names
+    assert {"assemblyline.json", "threatconnect.json", "fuzz_openapi.json"} <= names
+    assert [path.name for path in OVERLAYS] == ["threatjammer.overlay.json"]
+    assert [path.name for path in PUBLISHED] == ["threatjammer-user-api-1.2.27.openapi.json"]
 
 
-@pytest.mark.parametrize("path", FILES, ids=lambda path: path.name)
+def test_the_overlay_is_what_makes_the_vendor_formats_known() -> None:
+    """The published document uses pydantic's own formats; the overlay replaces every one of them."""
+    published = _load(_overlaid(OVERLAYS[0]))
+    assert {name for _, name in _formats(published)} - KNOWN_FORMATS == {
+        "ipvanyaddress",
+        "ipvanynetwork",
+        "ipv4network",
+        "ipv6network",
+    }
+    assert not {name for _, name in _formats(_load(OVERLAYS[0]))} - KNOWN_FORMATS
+
+
+def test_the_vendor_document_is_shipped_as_published() -> None:
+    """The vendor's file is never edited: our additions live in the overlay (its hash pins the 1.2.27 capture)."""
+    published = ROOT / "contracts" / "openapi" / "vendor" / "threatjammer-user-api-1.2.27.openapi.json"
+    document = json.loads(published.read_text(encoding="utf-8"))
+    assert document["info"]["version"] == "1.2.27"
+    assert document["info"]["x-origin"][0]["url"] == "https://dublin.api.threatjammer.com/openapi.json"
+    assert hashlib.sha256(published.read_bytes()).hexdigest() == VENDOR_SHA256
+
+
+# What the engine reads: plain descriptions, and each vendor document with the project's overlay applied.
+READ = [*FILES, *OVERLAYS]
+# The vendors' documents as published: valid for their version, but their formats are theirs (pydantic's).
+PUBLISHED = sorted((ROOT / "contracts" / "openapi" / "vendor").glob("*.json"))
+
+
+@pytest.mark.parametrize("path", [*READ, *PUBLISHED], ids=lambda path: path.name)
 def test_each_description_is_valid_for_its_declared_version(path: Path) -> None:
     document = _load(path)
     version = _declared_version(document)
@@ -120,7 +163,7 @@ def test_each_description_is_valid_for_its_declared_version(path: Path) -> None:
     assert not problems, f"{path.name} is not valid OpenAPI {version}:\n" + "\n".join(problems)
 
 
-@pytest.mark.parametrize("path", FILES, ids=lambda path: path.name)
+@pytest.mark.parametrize("path", READ, ids=lambda path: path.name)
 def test_each_description_uses_only_formats_tools_know(path: Path) -> None:
     unknown = [f"{where}: {name}" for where, name in _formats(_load(path)) if name not in KNOWN_FORMATS]
     assert not unknown, f"{path.name} uses formats OpenAPI, JSON Schema and schemathesis do not define:\n" + "\n".join(

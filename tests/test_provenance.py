@@ -22,6 +22,7 @@ from contractgate.reports._terminal import TerminalReport
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "tests" / "fixtures"
+VENDOR_SPEC = ROOT / "contracts" / "openapi" / "vendor" / "threatjammer-user-api-1.2.27.openapi.json"
 CONTRACTS = sorted(contract_files(ROOT / "contracts"))
 PINNED = re.compile(r"/[0-9a-f]{40}/")
 # Places that are ours, not the vendor's: the repository, the shared research notes and drafts.
@@ -76,8 +77,7 @@ def test_every_rule_states_its_evidence_and_inferred_is_never_must(contract: Con
 
 
 def test_cited_openapi_operations_exist_in_the_vendors_document() -> None:
-    # Our copy keeps every vendor operation it serves (tests/servers checks that against the vendor's file).
-    document = json.loads((ROOT / "contracts" / "openapi" / "threatjammer.json").read_text())
+    document = json.loads(VENDOR_SPEC.read_text(encoding="utf-8"))
     cited = [
         (rule.id, rule.source.operation)
         for contract, rule in RULES
@@ -96,7 +96,7 @@ def test_an_operation_resolves_to_its_json_pointer() -> None:
     url = contract.citation(contract.rule("TJ-ASN-002"))
     pointer = unquote(urlsplit(url).fragment)
     assert pointer == "/paths/~1v1~1asn~1{number}/get"
-    document = json.loads((ROOT / "contracts" / "openapi" / "threatjammer.json").read_text())
+    document = json.loads(VENDOR_SPEC.read_text(encoding="utf-8"))
     node = document
     for part in pointer.strip("/").split("/"):
         node = node[part.replace("~1", "/").replace("~0", "~")]

@@ -21,25 +21,25 @@ import httpx
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, Phase, given, settings
-from schemathesis import APIOperation, Case, GenerationMode
+from schemathesis import Case, GenerationMode
 from schemathesis.core.failures import Failure, FailureGroup
 
-from contractgate._auth import Credentials, build_auth
 from contractgate._contract import Contract
 from contractgate._errors import Violation
 from contractgate._expect import check_expect, status_matches
 from contractgate._loader import load_contract
 from contractgate.checks._fuzz import FuzzParams, ResponseRule, _on_shallow_stack
-from contractgate.servers import ReferenceServer, RunningServer, serve_in_thread, server_class
+from contractgate.servers import RunningServer, serve_in_thread, server_class
 from contractgate.servers.assemblyline import AssemblylineServer
 from contractgate.servers.threatconnect import ThreatConnectServer
+
+from ._schemathesis import Operation, contract_description, default_auth, security_headers, signed_request
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")  # starlette asks for httpx2, which this project does not use
     from starlette.testclient import TestClient
 
 ROOT = Path(__file__).resolve().parents[2]
-Operation = APIOperation[Any, Any, Any, Any]
 # Values no parameter of any vendor documents: empty, not a number, not a finite number, past 64 bits, long.
 HOSTILE = [
     "",
@@ -94,26 +94,15 @@ class Served:
 
     def send(self, operation: Operation, case: Case[Any]) -> httpx.Response:
         """Send a case (its security headers replaced by the contract's auth) to the operation's app."""
-        kwargs = case.as_transport_kwargs(base_url=self.running.urls[self.vendor.target(operation)])
-        kwargs["headers"] = {
-            k: str(v) for k, v in (kwargs.get("headers") or {}).items() if k.lower() not in self.security_headers
-        }
-        kwargs.pop("cookies", None)
-        return self.client.request(**kwargs)
+        base_url = self.running.urls[self.vendor.target(operation)]
+        response = self.client.request(**signed_request(case, base_url, self.security_headers))
+        response.request.read()  # a multipart body is streamed; schemathesis reads the request back
+        return response
 
     def send_raw(self, operation: Operation, path: str, query: list[tuple[str, str]]) -> httpx.Response:
         """Send a request built by hand: a formatted path and query pairs sent in order (repeats kept)."""
         url = self.running.urls[self.vendor.target(operation)] + path
         return self.client.request(operation.method.upper(), url, params=query)
-
-
-def _auth(contract: Contract, server: ReferenceServer, region: str | None) -> httpx.Auth:
-    """The contract's default auth, with the credentials the reference server accepts."""
-    prefix = f"CONTRACTGATE_{contract.vendor.upper()}_"
-    environ = {prefix + name: value for name, value in server.credentials.items()}
-    auth = build_auth(contract, None, Credentials.from_env(contract, environ), region)
-    assert auth is not None, "every contract's default auth signs requests"
-    return auth
 
 
 def _error_shapes(contract: Contract) -> list[ResponseRule]:
@@ -126,16 +115,6 @@ def _error_shapes(contract: Contract) -> list[ResponseRule]:
     raise AssertionError(f"{contract.vendor} has no fuzz rule with the default auth")
 
 
-def _schema(vendor: str) -> schemathesis.BaseSchema:
-    return schemathesis.openapi.from_path(ROOT / "contracts" / "openapi" / f"{vendor}.json")
-
-
-def _security_headers(schema: schemathesis.BaseSchema) -> frozenset[str]:
-    """Headers schemathesis fills from the security schemes; the contract's auth sets the real ones."""
-    schemes = schema.raw_schema.get("components", {}).get("securitySchemes", {}).values()
-    return frozenset({"authorization"} | {s["name"].lower() for s in schemes if s.get("in") == "header"})
-
-
 @pytest.fixture(
     scope="module", params=[pytest.param(v, id=v.name, marks=pytest.mark.xdist_group(v.name)) for v in VENDORS]
 )
@@ -143,13 +122,13 @@ def served(request: pytest.FixtureRequest) -> Iterator[Served]:
     """One vendor's reference server on loopback, and a client signing with the contract's default auth."""
     vendor: Vendor = request.param
     contract = load_contract(ROOT / "contracts" / f"{vendor.name}.yaml")
-    schema = _schema(vendor.name)
+    schema = contract_description(contract)
     operations = [result.ok() for result in schema.get_all_operations()]
     with serve_in_thread(server_class(vendor.name)()) as running:
-        auth = _auth(contract, running.server, vendor.region)
+        auth = default_auth(contract, running.server, vendor.region)
         verify = str(running.ca_pem) if running.ca_pem is not None else True  # the TLS server's own CA
         with httpx.Client(auth=auth, timeout=10, follow_redirects=False, verify=verify) as client:
-            yield Served(vendor, running, client, operations, _error_shapes(contract), _security_headers(schema))
+            yield Served(vendor, running, client, operations, _error_shapes(contract), security_headers(schema))
 
 
 def _server_error(response: httpx.Response) -> str | None:
@@ -376,7 +355,7 @@ def test_assemblyline_submission_params_that_are_not_integers_are_a_400(
 def threatconnect() -> Iterator[tuple[TestClient, httpx.Auth]]:
     """The ThreatConnect app in process, and the contract's HMAC signing with the server's credentials."""
     server = ThreatConnectServer()
-    auth = _auth(load_contract(ROOT / "contracts" / "threatconnect.yaml"), server, None)
+    auth = default_auth(load_contract(ROOT / "contracts" / "threatconnect.yaml"), server, None)
     with TestClient(
         server.apps()[0].asgi,
         base_url="https://tc.test",  # the server refuses plain HTTP, as documented

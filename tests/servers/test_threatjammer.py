@@ -14,6 +14,7 @@ import httpx
 import jsonschema
 import pytest
 
+from contractgate.checks._schema import described
 from contractgate.servers import serve_in_thread
 from contractgate.servers.threatjammer import DEFAULT_CREDENTIALS, ThreatJammerServer
 
@@ -22,8 +23,8 @@ with warnings.catch_warnings():
     from starlette.testclient import TestClient
 
 ROOT = Path(__file__).resolve().parents[2]
-VENDOR_SPEC = ROOT.parent / "shared" / "specs" / "threatjammer-user-api-1.2.27.openapi.json"
-OUR_SPEC = ROOT / "contracts" / "openapi" / "threatjammer.json"
+VENDOR_SPEC = ROOT / "contracts" / "openapi" / "vendor" / "threatjammer-user-api-1.2.27.openapi.json"
+OVERLAY = ROOT / "contracts" / "openapi" / "threatjammer.overlay.json"
 ERROR_PAGE = "https://threatjammer.com/docs/error-"
 CHROME = (
     "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36"
@@ -235,9 +236,14 @@ def _references(node: Any) -> Iterator[str]:
                 yield from _references(item)
 
 
+def _ours() -> dict[str, Any]:
+    """The vendor's document with the project's overlay, as the contract's rules read it."""
+    return described(VENDOR_SPEC, OVERLAY)
+
+
 def _published_get(uri: str) -> bool:
     """Whether the vendor's document (as our copy keeps it) has a GET whose path template fits a URI."""
-    paths = json.loads(OUR_SPEC.read_text(encoding="utf-8"))["paths"]
+    paths = _ours()["paths"]
     segments = uri.split("?")[0].split("/")
     for template, item in paths.items():
         parts = template.split("/")
@@ -495,6 +501,7 @@ def test_openapi_document_is_served_without_a_key(env: Env) -> None:
     response = env.get("/openapi.json", key="")
     assert response.status_code == 200
     assert response.json()["info"]["version"] == "1.2.27"
+    assert response.content == VENDOR_SPEC.read_bytes(), "the vendor's document, as published"
 
 
 # --- quotas ---------------------------------------------------------------------------------------
@@ -1079,6 +1086,38 @@ def _dc_post_score(env: Env) -> None:
     assert isinstance(env.post("/v1/datacenter/prefix", {"prefix": "20.36.0.0/16"}).json()["score"], str)
 
 
+def _csv(env: Env, path: str, text: str, strict: bool = False) -> httpx.Response:
+    query = "?strict_parse=true" if strict else ""
+    return env.call("POST", path + query, files={"csv_file": ("ips.csv", text.encode(), "text/csv")})
+
+
+@probe("csv-strict-parse-ignored")
+def _csv_strict_ignored(env: Env) -> None:
+    response = _csv(env, "/v1/assess/ip/csv", "8.8.8.8\nnot-an-ip\n", strict=True)
+    assert response.status_code == 200, response.text
+
+
+@probe("delete-all-keeps-reported")
+def _delete_all_kept(env: Env) -> None:
+    _status(env.call("DELETE", "/v1/denylist/reported/ip/all"), 200)
+    assert env.get("/v1/denylist/reported/ip").json()["addresses"]
+
+
+@probe("list-size-unenforced")
+def _list_size(env: Env) -> None:
+    list_id = _new_list(env, "denylist", "CIDR")
+    cidrs = [f"10.{n // 256}.{n % 256}.0/24" for n in range(101)]
+    _status(env.call("PUT", f"/v1/denylist/private/{list_id}/content", json={"append": cidrs}), 200)
+
+
+def _new_list(env: Env, family: str, resource_type: str) -> str:
+    payload = {"name": "Scanners", "description": "Seen scanning", "resource_type": resource_type, "tags": ["SCAN"]}
+    response = env.post(f"/v1/{family}/private", {"payload": payload})
+    assert response.status_code == 200, response.text
+    list_id: str = response.json()
+    return list_id
+
+
 def test_every_fault_has_a_probe_and_names_a_rule() -> None:
     assert set(PROBES) == set(ThreatJammerServer.faults)
     for name, fault in ThreatJammerServer.faults.items():
@@ -1136,8 +1175,6 @@ SPEC_DEFECTS = {"IPLogOutput": "debug", "IPLogCollectionOutput": "debug"}
 
 @pytest.fixture(scope="module")
 def vendor_spec() -> dict[str, Any]:
-    if not VENDOR_SPEC.is_file():
-        pytest.skip(f"the vendor's published document is not at {VENDOR_SPEC}")
     document: dict[str, Any] = json.loads(VENDOR_SPEC.read_text(encoding="utf-8"))
     schemas = document["components"]["schemas"]
     for name, field in SPEC_DEFECTS.items():
@@ -1229,11 +1266,96 @@ def _samples(env: Env) -> dict[tuple[str, str], Callable[[], httpx.Response]]:
         "DELETE", "/v1/denylist/reported/ip/61.177.172.140"
     )
     samples[("delete", "/v1/denylist/reported/ip/all")] = lambda: env.call("DELETE", "/v1/denylist/reported/ip/all")
+    _write_samples(env, samples)
     return samples
 
 
+def _write_samples(env: Env, samples: dict[tuple[str, str], Callable[[], httpx.Response]]) -> None:
+    """The list writes, CSV lookups, origins and origin tokens (a list is created first; deletes last)."""
+    made: dict[str, str] = {}
+    owned = {
+        family: env.get(f"/v1/{family}/public/owned").json()["lists"][0]["self"].rsplit("/", 1)[1]
+        for family in ("denylist", "allowlist")
+    }
+    site = "https://shop.example.com"
+    token = env.get("/v1/origin_token/all").json()["tokens"][0]["self"].rsplit("/", 1)[1]
+    log_id = env.get(f"/v1/origin/addresses?query={site}").json()["addresses"][0]["log_id"]
+    csv_text = "8.8.8.8\n185.220.101.34\nnot-an-ip\n"
+    samples[("post", "/v1/assess/ip/csv")] = lambda: _csv(env, "/v1/assess/ip/csv", csv_text)
+    samples[("post", "/v1/geo/csv")] = lambda: _csv(env, "/v1/geo/csv", csv_text)
+    samples[("post", "/v1/ua/csv")] = lambda: _csv(env, "/v1/ua/csv", f"{CHROME}\ncurl/8.5.0\n")
+    for family in ("denylist", "allowlist"):
+        base = f"/v1/{family}"
+
+        def create(family: str = family) -> httpx.Response:
+            payload = {"name": "Scanners", "description": "Seen", "resource_type": "CIDR", "tags": ["SCAN"]}
+            response = env.post(f"/v1/{family}/private", {"payload": payload})
+            made[family] = response.json()
+            return response
+
+        def on_made(method: str, suffix: str, family: str = family, **kwargs: Any) -> Callable[[], httpx.Response]:
+            return lambda: env.call(method, f"/v1/{family}/private/{made[family]}{suffix}", **kwargs)
+
+        samples[("post", f"{base}/private")] = create
+        samples[("put", f"{base}/private/{{{family}_id}}")] = on_made("PUT", "", json={"ttl": 3600})
+        samples[("put", f"{base}/private/{{{family}_id}}/content")] = on_made(
+            "PUT", "/content", json={"append": ["45.155.205.0/24"]}
+        )
+        samples[("put", f"{base}/private/{{{family}_id}}/origin")] = on_made(
+            "PUT", "/origin", json={"origin": site, "status": "ACTIVE"}
+        )
+        samples[("put", f"{base}/public/{{{family}_id}}")] = lambda base=base, family=family: env.call(
+            "PUT", f"{base}/public/{owned[family]}", json={"status": "INACTIVE"}
+        )
+        samples[("put", f"{base}/public/{{{family}_id}}/origin")] = lambda base=base, family=family: env.call(
+            "PUT", f"{base}/public/{owned[family]}/origin", json={"origin": site, "status": "ACTIVE"}
+        )
+    samples[("get", "/v1/origin")] = lambda: env.get(f"/v1/origin?query={site}")
+    samples[("put", "/v1/origin")] = lambda: env.call("PUT", "/v1/origin", json={"origin": site, "config": {"a": 1}})
+    samples[("get", "/v1/origin/all")] = lambda: env.get("/v1/origin/all")
+    samples[("get", "/v1/origin/addresses")] = lambda: env.get(f"/v1/origin/addresses?query={site}&page_size=5")
+    samples[("get", "/v1/origin/cookies")] = lambda: env.get(f"/v1/origin/cookies?query={site}")
+    samples[("get", "/v1/origin/scripts")] = lambda: env.get(f"/v1/origin/scripts?query={site}")
+    samples[("post", "/v1/origin/status")] = lambda: env.post(
+        f"/v1/origin/status?query={site}", {"address": "185.220.101.34"}
+    )
+    samples[("put", "/v1/origin/status")] = lambda: env.call(
+        "PUT", f"/v1/origin/status?query={site}", json={"log_id": log_id, "scope": "address", "status": "pass"}
+    )
+    samples[("get", "/v1/origin/status/details")] = lambda: env.get("/v1/origin/status/details")
+    samples[("get", "/v1/origin/status/detail/{status_id}")] = lambda: env.get("/v1/origin/status/detail/block")
+    window = f"query={site}&interval=HOURLY&from_timestamp={int(START * 1000) - 7_200_000}"
+    samples[("get", "/v1/origin/traffic/analysis")] = lambda: env.get(f"/v1/origin/traffic/analysis?{window}")
+    samples[("get", "/v1/origin/client/analysis")] = lambda: env.get(f"/v1/origin/client/analysis?{window}")
+    samples[("get", "/v1/origin_token/all")] = lambda: env.get("/v1/origin_token/all")
+    samples[("post", "/v1/origin_token")] = lambda: env.post("/v1/origin_token", {"origin_token_id": token})
+    samples[("post", "/v1/origin_token/new")] = lambda: env.post(
+        "/v1/origin_token/new", {"origin": "https://x.example"}
+    )
+    samples[("put", "/v1/origin_token/enable")] = lambda: env.call(
+        "PUT", "/v1/origin_token/enable", json={"origin_token_id": token}
+    )
+    samples[("put", "/v1/origin_token/disable")] = lambda: env.call(
+        "PUT", "/v1/origin_token/disable", json={"origin_token_id": token}
+    )
+    samples[("delete", "/v1/origin_token")] = lambda: env.call(
+        "DELETE", "/v1/origin_token", json={"origin_token_id": token}
+    )
+    for family in ("denylist", "allowlist"):
+        base = f"/v1/{family}"
+        samples[("delete", f"{base}/private/{{{family}_id}}/content")] = lambda family=family: env.call(
+            "DELETE", f"/v1/{family}/private/{made[family]}/content"
+        )
+        samples[("delete", f"{base}/private/{{{family}_id}}")] = lambda family=family: env.call(
+            "DELETE", f"/v1/{family}/private/{made[family]}"
+        )
+        samples[("delete", f"{base}/public/{{{family}_id}}")] = lambda base=base, family=family: env.call(
+            "DELETE", f"{base}/public/{owned[family]}"
+        )
+
+
 def test_answers_validate_against_the_vendors_published_document(env: Env, vendor_spec: dict[str, Any]) -> None:
-    ours = json.loads(OUR_SPEC.read_text(encoding="utf-8"))
+    ours = _ours()
     implemented = {
         (method, path)
         for path, item in ours["paths"].items()
@@ -1269,7 +1391,7 @@ def test_validation_errors_validate_against_the_vendors_published_document(
 def test_our_openapi_copy_keeps_the_vendors_operations_and_schemas(
     vendor_spec: dict[str, Any],
 ) -> None:
-    ours = json.loads(OUR_SPEC.read_text(encoding="utf-8"))
+    ours = _ours()
     added = 0
     for path, item in ours["paths"].items():
         theirs = vendor_spec["paths"].get(path, {})

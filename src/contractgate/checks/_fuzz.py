@@ -29,7 +29,7 @@ from .._expect import status_matches
 from .._session import CheckContext
 from .._transport import READ_METHODS, SAFE, safe_mark
 from ._registry import Params, registry
-from ._schema import openapi_file
+from ._schema import described, description_files
 from ._vacuity import Tally
 
 __all__ = ["FuzzParams", "ResponseRule", "case_record", "load_openapi", "select_operations"]
@@ -71,6 +71,7 @@ class FuzzParams(Params):
     """The OpenAPI description to fuzz, where and how to send, and what every answer must satisfy."""
 
     openapi: str
+    overlay: str | None = None  # a JSON merge patch (RFC 7386) applied to `openapi` on load
     target: str | None = None
     regions: list[str] | None = None
     auth: str | AuthOverride | None = None
@@ -89,9 +90,9 @@ class FuzzParams(Params):
 
 
 @functools.cache
-def load_openapi(path: Path) -> schemathesis.BaseSchema:
-    """The schemathesis schema of an OpenAPI file (loaded once per process)."""
-    return schemathesis.openapi.from_path(path)
+def load_openapi(path: Path, overlay: Path | None = None) -> schemathesis.BaseSchema:
+    """The schemathesis schema of an OpenAPI file, its overlay applied (loaded once per process)."""
+    return schemathesis.openapi.from_dict(described(path, overlay))
 
 
 def select_operations(schema: schemathesis.BaseSchema, include: list[str], exclude: list[str]) -> list[Operation]:
@@ -308,7 +309,7 @@ def _on_shallow_stack(work: Callable[[], None]) -> None:
 @registry.register("fuzz", FuzzParams)
 def check_fuzz(ctx: CheckContext, params: FuzzParams) -> None:
     """Every chosen operation, on boundary and drawn requests in every region, answers as its description says."""
-    schema = load_openapi(openapi_file(ctx, params.openapi))
+    schema = load_openapi(*description_files(ctx, params.openapi, params.overlay))
     _check_safe_labels(schema, params)
     operations = select_operations(schema, params.include, params.exclude)
     if not operations:

@@ -16,7 +16,16 @@ from .._expect import check_schema, json_body
 from .._session import CheckContext
 from ._registry import Params, registry
 
-__all__ = ["SchemaParams", "load_document", "openapi_file", "openapi_response_schema"]
+__all__ = [
+    "SchemaParams",
+    "described",
+    "description_files",
+    "load_description",
+    "load_document",
+    "merge_patch",
+    "openapi_file",
+    "openapi_response_schema",
+]
 
 
 class SchemaParams(Params):
@@ -25,6 +34,7 @@ class SchemaParams(Params):
     requests: list[RequestSpec]
     json_schema: dict[str, Any] | None = Field(default=None, alias="schema")
     openapi: str | None = None
+    overlay: str | None = None  # a JSON merge patch (RFC 7386) applied to `openapi` on load
     expect: Expect = Expect(status=200)
 
     @model_validator(mode="after")
@@ -39,6 +49,53 @@ def load_document(path: Path) -> dict[str, Any]:
     """An OpenAPI (or JSON Schema) file, parsed once per process."""
     document: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
     return document
+
+
+def merge_patch(target: Any, patch: Any) -> Any:
+    """RFC 7386 JSON merge patch: the vendor's document stays as published, our additions live beside it."""
+    if not isinstance(patch, dict):
+        return patch
+    merged = dict(target) if isinstance(target, dict) else {}
+    for key, value in patch.items():
+        if value is None:
+            merged.pop(key, None)
+        else:
+            merged[key] = merge_patch(merged.get(key), value)
+    return merged
+
+
+@functools.cache
+def _described_text(path: Path, overlay: Path | None) -> str:
+    document = load_document(path)
+    if overlay is not None:
+        document = merge_patch(document, load_document(overlay))
+    return json.dumps(document)
+
+
+def described(path: Path, overlay: Path | None = None) -> dict[str, Any]:
+    """An OpenAPI file with its overlay applied (a fresh copy: callers may not share nested objects)."""
+    document: dict[str, Any] = json.loads(_described_text(path, overlay))
+    return document
+
+
+def description_files(ctx: CheckContext, openapi: str, overlay: str | None) -> tuple[Path, Path | None]:
+    """The rule's OpenAPI file and overlay, resolved next to the contract."""
+    return openapi_file(ctx, openapi), (openapi_file(ctx, overlay) if overlay is not None else None)
+
+
+def load_description(ctx: CheckContext, openapi: str, overlay: str | None) -> dict[str, Any]:
+    """An OpenAPI description as the rule reads it: the published file, with the contract's overlay applied."""
+    return described(*description_files(ctx, openapi, overlay))
+
+
+def _referenced(document: dict[str, Any], node: dict[str, Any]) -> dict[str, Any]:
+    """A response object, following a local `$ref` (`#/components/responses/...`)."""
+    while isinstance(node.get("$ref"), str) and node["$ref"].startswith("#/"):
+        target: Any = document
+        for part in node["$ref"][2:].split("/"):
+            target = target[part.replace("~1", "/").replace("~0", "~")]
+        node = target
+    return node
 
 
 def _template_regex(template: str) -> re.Pattern[str]:
@@ -60,6 +117,7 @@ def openapi_response_schema(document: dict[str, Any], method: str, path: str, st
         response = responses.get(str(status)) or responses.get(f"{str(status)[0]}XX") or responses.get("default")
         if response is None:
             raise SetupError(f"OpenAPI: {method} {template} documents no {status} response")
+        response = _referenced(document, response)
         content = response.get("content", {})
         media: dict[str, Any] = content.get("application/json") or next(iter(content.values()), {})
         schema = media.get("schema", {})
@@ -88,6 +146,6 @@ def check_schema_kind(ctx: CheckContext, params: SchemaParams) -> None:
             schema = params.json_schema
         else:
             assert params.openapi is not None
-            document = load_document(openapi_file(ctx, params.openapi))
+            document = load_description(ctx, params.openapi, params.overlay)
             schema = openapi_response_schema(document, spec.method, spec.path, response.status_code)
         check_schema(json_body(response), schema, where=label)

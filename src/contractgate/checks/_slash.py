@@ -12,7 +12,7 @@ from .._contract import Expect, Regex, RequestSpec
 from .._errors import NothingToCheck
 from .._session import CheckContext
 from ._registry import Params, registry
-from ._schema import load_document, openapi_file
+from ._schema import load_description
 from ._vacuity import Tally
 
 __all__ = ["DrawnPaths", "SlashParams", "Variant", "transform_path"]
@@ -34,6 +34,7 @@ class DrawnPaths(Params):
     """More canonical paths, drawn from the parameter-free operations of an OpenAPI description."""
 
     openapi: str
+    overlay: str | None = None  # a JSON merge patch (RFC 7386) applied to `openapi` on load
     method: str = "GET"
     include: list[Regex] = []
     exclude: list[Regex] = []
@@ -75,7 +76,7 @@ def _flip_case(route: str, mask: int) -> str:
 
 def drawn_paths(ctx: CheckContext, draw: DrawnPaths) -> list[str]:
     """The description's paths without parameters that offer `draw.method`, filtered by include/exclude."""
-    document = load_document(openapi_file(ctx, draw.openapi))
+    document = load_description(ctx, draw.openapi, draw.overlay)
     paths = [
         path
         for path, item in document.get("paths", {}).items()

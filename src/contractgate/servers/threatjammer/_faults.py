@@ -367,6 +367,17 @@ _TABLE = [
         "TJ-SCHEMA-002",
         "POST /v1/datacenter/prefix (only) gives the prefix's score as a string",
     ),
+    (
+        "csv-strict-parse-ignored",
+        "TJ-CSV-001",
+        "the CSV lookups skip a malformed line even when strict_parse=true",
+    ),
+    (
+        "delete-all-keeps-reported",
+        "TJ-REPORTED-DELETE-ALL-001",
+        "DELETE /v1/denylist/reported/ip/all answers 200 but keeps every reported address",
+    ),
+    ("list-size-unenforced", "TJ-LIST-SIZE-001", "a list content PUT above the plan's size (Free 100) is accepted"),
 ]
 
 # Faults the broad fuzz rules must catch as well: they prove each fuzz rule can fail.

@@ -25,7 +25,13 @@ from ._user import user_routes
 __all__ = ["DEFAULT_CREDENTIALS", "OPTIONS", "ThreatJammerServer"]
 
 CATALOGUE = build_catalogue()
-OPENAPI = Path(__file__).resolve().parents[4] / "contracts" / "openapi" / "threatjammer.json"
+OPENAPI = (
+    Path(__file__).resolve().parents[4]
+    / "contracts"
+    / "openapi"
+    / "vendor"
+    / "threatjammer-user-api-1.2.27.openapi.json"
+)
 # Constructor options and their defaults; the quota sizes are small where rules must exhaust them.
 OPTIONS: dict[str, Any] = {
     "minute_quota": 10_000,

@@ -7,7 +7,8 @@ import threading
 from collections import deque
 from dataclasses import dataclass, field
 
-from ._catalogue import DAY_MS, SEED_EPOCH_MS, Catalogue
+from ._catalogue import DAY_MS, SEED_EPOCH_MS, AclList, Catalogue
+from ._sites import Origin, OriginToken, owned_allowlist, seeded_origins
 
 __all__ = [
     "MONTH_MS",
@@ -76,6 +77,10 @@ class Account:
     name: str
     reported: dict[str, Reported] = field(default_factory=dict)
     allowed: dict[str, AllowEntry] = field(default_factory=dict)
+    lists: dict[str, AclList] = field(default_factory=dict)  # lists the user created or changed, by id
+    dropped: set[str] = field(default_factory=set)  # ids of lists the user deleted
+    origins: dict[str, Origin] = field(default_factory=dict)
+    origin_tokens: dict[str, OriginToken] = field(default_factory=dict)
 
     def active_reports(self, now_ms: int) -> list[Reported]:
         """Reported entries that have not expired, newest report first."""
@@ -150,7 +155,12 @@ class State:
         """Fresh state: every account starts with the seeded reports and no false positives."""
         accounts: dict[str, Account] = {}
         for token in tokens:
-            account = accounts.setdefault(token.account, Account(token.account))
+            if token.account not in accounts:
+                origins, origin_tokens = seeded_origins(token.account)
+                accounts[token.account] = Account(token.account, origins=origins, origin_tokens=origin_tokens)
+                owned = owned_allowlist(token.account)
+                accounts[token.account].lists[owned.id] = owned
+            account = accounts[token.account]
             for seed in catalogue.reported:
                 account.reported[seed.address] = Reported(
                     seed.address,

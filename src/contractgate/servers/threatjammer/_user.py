@@ -12,6 +12,7 @@ from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from ._catalogue import LAPSES, REGISTRIES, STATUSES, AclList, Network
+from ._origins import origin_routes
 from ._runtime import Call, Framework, Handler, Runtime, endpoint, meter_of, render
 from ._views import (
     activity_view,
@@ -50,6 +51,7 @@ from ._wire import (
     parse_uuid,
     unique_strings,
 )
+from ._writes import write_routes
 
 __all__ = ["user_routes"]
 
@@ -605,8 +607,9 @@ async def reported_delete(call: Call) -> Json | Response:
 
 async def reported_delete_all(call: Call) -> Json | Response:
     """DELETE /v1/denylist/reported/ip/all: forget every reported address."""
-    with call.rt.state.lock:
-        call.account.reported.clear()
+    if not call.rt.on("delete-all-keeps-reported"):
+        with call.rt.state.lock:
+            call.account.reported.clear()
     return await _listing_after_delete(call)
 
 
@@ -622,7 +625,9 @@ async def _listing_after_delete(call: Call) -> Json:
 
 
 def _lists(call: Call, kind: str, public: bool) -> list[AclList]:
-    return [acl for acl in call.rt.catalogue.lists.values() if acl.list_type == kind and acl.public == public]
+    every = {**call.rt.catalogue.lists, **call.account.lists}  # the user's own changes win
+    chosen = [acl for acl in every.values() if acl.id not in call.account.dropped]
+    return [acl for acl in chosen if acl.list_type == kind and acl.public == public]
 
 
 def _one_list(call: Call, kind: str, public: bool, family: str) -> AclList:
@@ -806,4 +811,6 @@ def user_routes(rt: Runtime, region: str) -> tuple[list[BaseRoute], _VersionAlia
     ]
     for family in ("denylist", "allowlist"):
         routes.extend(Route(path, ep(handler)) for path, handler in _list_handlers(family))
+    routes.extend(Route(path, ep(handler), methods=[method]) for path, method, handler in write_routes())
+    routes.extend(Route(path, ep(handler), methods=[method]) for path, method, handler in origin_routes())
     return routes, alias

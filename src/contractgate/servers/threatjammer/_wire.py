@@ -52,6 +52,9 @@ SLUGS: dict[str, tuple[int, str]] = {
     "reported-ip-address-not-found": (404, "Reported IP address not found"),
     "resource-not-found": (404, "Resource not found"),
     "too-many-requests": (429, "Too many requests"),
+    "ip-address-list-too-large": (413, "IP address list too large"),
+    # 403 is documented (default lists cannot be changed; subscription too low) but has no error page.
+    "forbidden": (403, "Forbidden"),
 }
 
 
