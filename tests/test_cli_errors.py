@@ -217,3 +217,17 @@ def test_selftest_of_a_custom_vendor_says_it_needs_a_bundled_server(
     shutil.copy(FIXTURES / "mini.yaml", folder / "mini.yaml")
     assert main(["--contracts", str(folder), "selftest"]) == 2
     assert "vendor 'mini' has none" in capsys.readouterr().err
+
+
+def test_allow_writes_takes_a_target_key_as_well_as_a_vendor(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    reports = ["--reports", str(tmp_path / "r"), "--cassettes", str(tmp_path / "c")]
+    target = ["--target", "threatjammer:dublin=http://127.0.0.1:9"]
+    args = ["--contracts", str(ROOT / "contracts"), "run", "--vendor", "threatjammer", *target, *reports]
+    assert main([*args, "--allow-writes", "threatjammer:dublin"]) == 2
+    accepted = capsys.readouterr().err
+    assert "unreachable" in accepted  # the name passed; the closed port stopped the run
+    assert "--allow-writes" not in accepted
+    assert main([*args, "--allow-writes", "threatjammer:dubln"]) == 2
+    assert "did you mean 'threatjammer:dublin'" in capsys.readouterr().err

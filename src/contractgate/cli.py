@@ -252,10 +252,12 @@ def _targets(args: argparse.Namespace, contracts: list[Contract]) -> dict[str, T
     if any(key.partition(":")[0] not in selected for key in from_file):
         selected = declared_targets(load_contracts(list(contract_files(args.contracts))))
     check_target_names(from_file, selected)
-    for vendor in args.allow_writes:
-        if vendor not in {c.vendor for c in contracts}:
-            hint = known_hint(vendor, [c.vendor for c in contracts])
-            raise SetupError(f"--allow-writes {vendor!r}: not a selected vendor{hint}")
+    declared = declared_targets(contracts)
+    writable = {c.vendor for c in contracts} | set(declared)
+    writable |= {f"{name}:{region}" for name, regions in declared.items() for region in regions}
+    for name in args.allow_writes:
+        if name not in writable:
+            raise SetupError(f"--allow-writes {name!r}: not a selected vendor or target{known_hint(name, writable)}")
     return {**from_file, **given}
 
 

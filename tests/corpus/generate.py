@@ -653,7 +653,7 @@ def command_cases() -> list[Case]:
         command("rule-lowercase", [*run, "--rule", "tj-auth-*"], "did you mean 'TJ-AUTH-*'"),
         command("rule-typo", [*run, "--rule", "TJ-AUTH-01"], "case-sensitive"),
         command("vendor-unknown", [*run, "--vendor", "threatjamer"], "did you mean 'threatjammer'"),
-        command("allow-writes-unknown", [*run, "--allow-writes", "threatjamer"], "not a selected vendor"),
+        command("allow-writes-unknown", [*run, "--allow-writes", "threatjamer"], "not a selected vendor or target"),
         command("rate-zero", [*run, "--rate", "0"], "positive, finite"),
         command("rate-nan", [*run, "--rate", "nan"], "positive, finite"),
         command("rate-word", [*run, "--rate", "fast"], "is not a number"),
