@@ -456,6 +456,7 @@ def _check_xml(root: ET.Element, assertion: XmlAssertion, variables: Mapping[str
         if assertion.tag is not None and _local(element.tag) != assertion.tag:
             raise Violation("wrong element", expected=assertion.tag, got=_local(element.tag), where=where)
         if assertion.equals is not None:
-            expected = substitute(assertion.equals, variables)
+            # Element text is always a string: a saved number (a JSON count) compares as its text.
+            expected = str(substitute(assertion.equals, variables))
             if (element.text or "").strip() != expected:
                 raise Violation("element text differs", expected=expected, got=element.text, where=where)

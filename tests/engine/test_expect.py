@@ -1,4 +1,4 @@
-"""Expectations that compare: `minus` subtracts before the JSON checks, `lt` bounds a numeric header."""
+"""Expectations that compare: `minus` subtracts, `lt` bounds a numeric header, XML text meets saved numbers."""
 
 from __future__ import annotations
 
@@ -70,3 +70,16 @@ def test_lt_takes_a_literal_number() -> None:
 def test_lt_with_a_non_numeric_bound_is_a_setup_error() -> None:
     with pytest.raises(SetupError, match="`lt` needs a number"):
         check_expect(_answer("4"), _below("{remaining}"), {"remaining": "lots"})
+
+
+def _xml_count(count: str) -> httpx.Response:
+    body = f"<ownersResponse><Status>Success</Status><Data><ResultCount>{count}</ResultCount></Data></ownersResponse>"
+    return httpx.Response(200, content=body.encode(), headers={"Content-Type": "application/xml"})
+
+
+def test_xml_equals_a_saved_json_number_as_its_text() -> None:
+    expect = Expect.model_validate({"xml": [{"path": "Data/ResultCount", "equals": "{count}"}]})
+    check_expect(_xml_count("3"), expect, {"count": 3})
+    with pytest.raises(Violation) as caught:
+        check_expect(_xml_count("4"), expect, {"count": 3})
+    assert caught.value.expected == "3"

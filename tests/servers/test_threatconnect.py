@@ -7,6 +7,7 @@ import hashlib
 import hmac
 import time
 import warnings
+import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterator
 from typing import Any
 from urllib.parse import parse_qs, quote, urlsplit
@@ -632,12 +633,28 @@ def v2_more_than_v3_active(api: Api) -> int:
     return v2_total - int(v3_active)
 
 
+def xml_count_excess(api: Api) -> int:
+    """How much the XML twin's ResultCount of GET /v2/owners exceeds the JSON resultCount of the same request."""
+    answer = api.hmac(f"{V2}/owners", headers={"Accept": "application/xml"})
+    counted = ET.fromstring(answer.content).findtext("Data/ResultCount")
+    return int(counted or "0") - int(api.v2(f"{V2}/owners")["resultCount"])
+
+
+def xml_owner_fields(api: Api) -> list[str]:
+    """The element names inside the first <Owner> of the XML twin of GET /v2/owners."""
+    answer = api.hmac(f"{V2}/owners", headers={"Accept": "application/xml"})
+    owner = ET.fromstring(answer.content).find("Data/Owner")
+    assert owner is not None
+    return [field.tag for field in owner]
+
+
 MISSING_HOST = f"{HOSTS}/none.contractgate.invalid"
 EXPIRED = "EXPIRED_API_TOKEN"
 
 FAULT_EFFECTS: dict[str, tuple[Probe, Any, Any]] = {
     "token-refused-on-v2": (status(lambda a: a.token(f"{V2}/owners")), 200, 401),
     "hmac-refused-on-v3": (status(lambda a: a.hmac(f"{INDICATORS}?resultLimit=1")), 200, 401),
+    "v3-query-not-signed": (status(lambda a: a.hmac(f"{INDICATORS}?resultLimit=1")), 200, 401),
     "sign-normalised-path": (
         status(lambda a: a.hmac(f"{V2}/owners", signed_target="/v2/owners")),
         401,
@@ -679,6 +696,7 @@ FAULT_EFFECTS: dict[str, tuple[Probe, Any, Any]] = {
         403,
     ),
     "hmac-window-10min": (status(lambda a: a.hmac(f"{V2}/owners", offset=-400)), 401, 200),
+    "hmac-window-10min-v3": (status(lambda a: a.hmac(f"{V3}/security/owners", offset=-400)), 401, 200),
     "hmac-window-past-only": (status(lambda a: a.hmac(f"{V2}/owners", offset=400)), 401, 200),
     "unparseable-timestamp-as-skew": (
         message_of(lambda a: a.hmac(f"{V2}/owners", timestamp="abc")),
@@ -725,6 +743,8 @@ FAULT_EFFECTS: dict[str, tuple[Probe, Any, Any]] = {
         "application/json",
         "text/plain",
     ),
+    "xml-result-count-off-by-one": (xml_count_excess, 0, 1),
+    "xml-item-fields-camel-case": (xml_owner_fields, ["Id", "Name", "Type"], ["id", "name", "type"]),
     "xml-ignored": (
         content_type(lambda a: a.hmac(f"{V2}/owners", headers={"Accept": "application/xml"})),
         "application/xml",

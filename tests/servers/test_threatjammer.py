@@ -914,6 +914,14 @@ def _no_retry_after(env: Env) -> None:
     assert "retry-after" not in refused.headers
 
 
+@probe("minute-retry-after-ms")
+def _minute_ms(env: Env) -> None:
+    refused = _minute_refused(env)
+    _status(refused, 429)
+    seconds = int(refused.json()["detail"].split("retry in ")[1].split()[0])
+    assert refused.headers["Retry-After"] == str(seconds * 1000)
+
+
 @probe("month-quota-unenforced")
 def _month_unlimited(env: Env) -> None:
     _month_spent(env)

@@ -1,4 +1,4 @@
-"""Kind `hmac-window`: signatures inside the clock window pass, outside it fail, at every offset drawn."""
+"""Kind `hmac-window`: signatures inside the clock window pass, outside it fail, on every request of the scope."""
 
 from __future__ import annotations
 
@@ -10,13 +10,14 @@ from .._session import CheckContext
 from ._registry import Params, registry
 from ._vacuity import Tally
 
-__all__ = ["HmacWindowParams", "clock_offsets"]
+__all__ = ["HmacWindowParams", "boundary_cases", "clock_offsets", "scope_offsets"]
 
 
 class HmacWindowParams(Params):
-    """A signed request, the documented window (seconds) and what acceptance and rejection look like."""
+    """Signed requests (one, or a scope of them), the documented window (seconds), acceptance and rejection."""
 
-    request: RequestSpec
+    request: RequestSpec | None = None
+    requests: list[RequestSpec] = []
     scheme: str
     window: int = 300
     margin: int = 1
@@ -29,7 +30,14 @@ class HmacWindowParams(Params):
     def _margin_inside(self) -> HmacWindowParams:
         if not 0 < self.margin < self.window:
             raise ValueError("margin must be between 0 and the window")
+        if (self.request is None) == (not self.requests):
+            raise ValueError("give either `request` or a non-empty `requests` list, not both")
         return self
+
+    @property
+    def scope(self) -> list[RequestSpec]:
+        """Every request the window statement covers."""
+        return [self.request] if self.request is not None else list(self.requests)
 
 
 def clock_offsets(window: int, margin: int, span: int) -> st.SearchStrategy[int]:
@@ -43,25 +51,40 @@ def boundary_offsets(window: int, margin: int) -> list[int]:
     return [0, inside, -inside, outside, -outside]
 
 
+def boundary_cases(members: int, window: int, margin: int) -> list[tuple[int, int]]:
+    """(member, offset) pairs always tried: every member of the scope at every boundary offset."""
+    return [(member, offset) for member in range(members) for offset in boundary_offsets(window, margin)]
+
+
+def scope_offsets(members: int, window: int, margin: int, span: int) -> st.SearchStrategy[tuple[int, int]]:
+    """Drawn (member, offset) pairs: any member of the scope at any offset outside the ambiguous bands."""
+    return st.tuples(st.integers(0, members - 1), clock_offsets(window, margin, span))
+
+
 @registry.register("hmac-window", HmacWindowParams)
 def check_hmac_window(ctx: CheckContext, params: HmacWindowParams) -> None:
     """Signed at now+offset: accepted iff |offset| <= window - margin, rejected iff >= window + margin."""
-    base_auth = params.request.auth
-    extra = (
-        base_auth.model_dump(exclude_none=True, exclude={"scheme", "clock_offset"})
-        if isinstance(base_auth, AuthOverride)
-        else {}
-    )
+    scope = params.scope
 
-    def attempt(offset: int) -> None:
+    def attempt(case: tuple[int, int]) -> None:
+        member, offset = case
+        request = scope[member]
+        base_auth = request.auth
+        extra = (
+            base_auth.model_dump(exclude_none=True, exclude={"scheme", "clock_offset"})
+            if isinstance(base_auth, AuthOverride)
+            else {}
+        )
         auth = AuthOverride(scheme=params.scheme, clock_offset=offset, **extra)
-        response = ctx.send(params.request.model_copy(update={"auth": auth}))
+        response = ctx.send(request.model_copy(update={"auth": auth}))
         accepted = abs(offset) <= params.window - params.margin
         expectation = params.accept if accepted else params.reject
         verdict = "accepted" if accepted else "rejected"
-        ctx.expect(response, expectation, context=f"Timestamp off by {offset:+d} s must be {verdict}")
+        where = f"{request.method} {request.path}"
+        ctx.expect(response, expectation, context=f"{where}: timestamp off by {offset:+d} s must be {verdict}")
 
-    strategy = clock_offsets(params.window, params.margin, params.span)
+    strategy = scope_offsets(len(scope), params.window, params.margin, params.span)
+    boundaries = boundary_cases(len(scope), params.window, params.margin)
     tally = Tally()
-    ctx.run_property(strategy, boundary_offsets(params.window, params.margin), tally.wrap(attempt), params.examples)
+    ctx.run_property(strategy, boundaries, tally.wrap(attempt), params.examples)
     tally.require("no clock offset was tried")

@@ -8,6 +8,7 @@ import json
 import math
 import re
 import threading
+import xml.etree.ElementTree as ET
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -284,7 +285,12 @@ class _Api:
 
     def v2_success(self, call: _Call, data: dict[str, Any], entity: str, root: str) -> Response:
         if call.wants_xml and not self.on("xml-ignored"):
-            return xml_response(v2_xml(root, entity, data))
+            if "resultCount" in data and self.on("xml-result-count-off-by-one"):
+                data = {**data, "resultCount": data["resultCount"] + 1}
+            document = v2_xml(root, entity, data)
+            if self.on("xml-item-fields-camel-case"):
+                _camel_case_item_fields(document)
+            return xml_response(document)
         word = "OK" if self.on("v2-status-word-ok") else "Success"
         if root == "tagsResponse" and self.on("tags-status-lower-case"):
             word = "success"
@@ -342,7 +348,7 @@ class _Api:
         page = sliced.page(items)
         data: dict[str, Any] = {}
         first = window.start == 0 or self.on("result-count-always")
-        if first and not self.on("no-result-count"):
+        if first and not (entity == "host" and self.on("no-result-count")):
             data["resultCount"] = len(page) if self.on("result-count-is-page-size") else len(items)
         data[entity] = [show(item) for item in page]
         return self.v2_success(call, data, entity, root)
@@ -960,3 +966,12 @@ def build_app(backend: Backend, *, licensed: bool) -> ASGI:
     api = _Api(backend, licensed=licensed)
     inner = Router(routes=api.routes(), redirect_slashes=False)
     return _SlashInsensitive(Starlette(routes=[Mount(MOUNT, app=inner)]))
+
+
+def _camel_case_item_fields(document: ET.Element) -> None:
+    """Rename the fields inside each listed item as the JSON spells them (<id>, not <Id>)."""
+    for holder in document.findall("Data"):
+        for item in holder:
+            for field in item.iter():
+                if field is not item:
+                    field.tag = field.tag[:1].lower() + field.tag[1:]

@@ -11,6 +11,11 @@ _TABLE: tuple[tuple[str, str, str], ...] = (
     ("token-refused-on-v2", "TC-AUTH-001", "v2 endpoints answer a valid TC-Token with 401"),
     ("hmac-refused-on-v3", "TC-AUTH-002", "v3 endpoints answer a valid HMAC signature with 401"),
     (
+        "v3-query-not-signed",
+        "TC-AUTH-002",
+        "v3 verifies HMAC signatures over the path alone, so a signed v3 GET with a query string is refused",
+    ),
+    (
         "sign-normalised-path",
         "TC-AUTH-003",
         "also accepts a signature over the path with the /api mount prefix removed",
@@ -34,6 +39,11 @@ _TABLE: tuple[tuple[str, str, str], ...] = (
     ("signature-not-checked", "TC-AUTH-007", "accepts any signature from a known Access ID"),
     ("signature-error-403", "TC-AUTH-007", "answers a signature mismatch with 403 instead of 401"),
     ("hmac-window-10min", "TC-AUTH-008", "accepts timestamps up to ten minutes off"),
+    (
+        "hmac-window-10min-v3",
+        "TC-AUTH-008",
+        "v3 accepts timestamps up to ten minutes off (v2 keeps the five-minute window)",
+    ),
     (
         "hmac-window-past-only",
         "TC-AUTH-008",
@@ -84,6 +94,16 @@ _TABLE: tuple[tuple[str, str, str], ...] = (
         "a missing v2 group answers 404 'The requested <entity> was not found', not the documented text",
     ),
     ("xml-ignored", "TC-ENV-007", "v2 answers JSON even when the client accepts only XML"),
+    (
+        "xml-item-fields-camel-case",
+        "TC-ENV-007",
+        "the XML twin spells item fields as the JSON does (<id>, <name>, <type>), not PascalCase",
+    ),
+    (
+        "xml-result-count-off-by-one",
+        "TC-ENV-015",
+        "the XML twin of a v2 list gives ResultCount one more than the JSON resultCount of the same request",
+    ),
     ("v3-single-wrapped-in-list", "TC-ENV-008", "a v3 single-item GET puts the item in an array"),
     ("v3-single-status-ok", "TC-ENV-008", "a v3 single-item GET says status 'OK' (lists keep 'Success')"),
     ("v3-error-status-failure", "TC-ENV-009", "v3 errors carry status 'Failure', not 'Error'"),
@@ -112,7 +132,7 @@ _TABLE: tuple[tuple[str, str, str], ...] = (
         "v2 falls back to the defaults for non-integer paging parameters",
     ),
     ("decimal-start-truncated", "TC-PAGE-004", "v2 reads a decimal resultStart such as 2.5 as its integer part"),
-    ("no-result-count", "TC-PAGE-005", "v2 lists never carry resultCount"),
+    ("no-result-count", "TC-PAGE-005", "v2 host lists never carry resultCount"),
     ("result-count-always", "TC-PAGE-005", "v2 lists carry resultCount on every page"),
     (
         "result-count-is-page-size",
@@ -214,6 +234,9 @@ _ALSO: dict[str, tuple[str, ...]] = {
     "v2-status-word-ok": ("TC-FUZZ-001",),
     "missing-resource-500": ("TC-FUZZ-001",),
     "signature-not-checked": ("TC-FUZZ-002",),
+    "xml-ignored": ("TC-ENV-015",),
+    # TC-AUTH-008's scope holds v3 requests: refusing every v3 signature breaks the window on v3 too.
+    "hmac-refused-on-v3": ("TC-AUTH-008",),
 }
 
 FAULTS: dict[str, Fault] = {name: Fault(name, rule, text, _ALSO.get(name, ())) for name, rule, text in _TABLE}

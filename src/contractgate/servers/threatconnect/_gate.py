@@ -118,7 +118,7 @@ class Gate:
         if not _DIGITS.fullmatch(stamp):
             as_skew = self.switch.on("unparseable-timestamp-as-skew")
             return Denial(401, TIMESTAMP_RANGE if as_skew else INVALID_TIMESTAMP)
-        if not self._in_window(int(stamp)):
+        if not self._in_window(int(stamp), request.version):
             return Denial(401, TIMESTAMP_RANGE)
         access_id, colon, sent = credential.partition(":")
         if not colon or access_id != self.credentials.get("ACCESS_ID"):
@@ -129,9 +129,12 @@ class Gate:
         v3_403 = request.version == "v3" and self.switch.on("v3-signature-error-403")
         return Denial(403 if self.switch.on("signature-error-403") or v3_403 else 401, SIGNATURE_MISMATCH)
 
-    def _in_window(self, stamp: int) -> bool:
+    def _in_window(self, stamp: int, version: str) -> bool:
         skew = int(self.clock()) - stamp
-        window = 600 if self.switch.on("hmac-window-10min") else WINDOW_SECONDS
+        ten_minutes = self.switch.on("hmac-window-10min") or (
+            version == "v3" and self.switch.on("hmac-window-10min-v3")
+        )
+        window = 600 if ten_minutes else WINDOW_SECONDS
         if self.switch.on("hmac-window-past-only"):
             return skew <= window
         return abs(skew) <= window
@@ -154,6 +157,8 @@ class Gate:
                 f"{quote(key, safe='')}={quote(value, safe='')}"
                 for key, value in parse_qsl(query, keep_blank_values=True)
             )
+        if request.version == "v3" and self.switch.on("v3-query-not-signed"):
+            query = ""
         targets = [(path, query)]
         if self.switch.on("sign-normalised-path") and path.startswith(request.mount + "/"):
             targets.append((path.removeprefix(request.mount), query))

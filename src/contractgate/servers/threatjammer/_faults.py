@@ -322,6 +322,11 @@ _TABLE = [
         "POST /v1/false/add/ip answers 202 with a JSON body instead of an empty one",
     ),
     (
+        "minute-retry-after-ms",
+        "TJ-QUOTA-002",
+        "the per-minute quota's 429 gives Retry-After in milliseconds instead of seconds",
+    ),
+    (
         "month-retry-after-ms",
         "TJ-QUOTA-003",
         "the monthly quota's 429 gives Retry-After in milliseconds instead of seconds",

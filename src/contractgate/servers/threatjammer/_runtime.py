@@ -232,7 +232,10 @@ def _regional(rt: Runtime, region: str, token: Token, api: Api, path: str) -> To
 
 def too_many(rt: Runtime, seconds: int, which: str, api: Api) -> Problem:
     """The 429 handled error, with Retry-After in whole seconds."""
-    wait = seconds * 1000 if which == "monthly" and rt.on("month-retry-after-ms") else seconds
+    in_ms = (which == "monthly" and rt.on("month-retry-after-ms")) or (
+        which == "per-minute" and api == "user" and rt.on("minute-retry-after-ms")
+    )
+    wait = seconds * 1000 if in_ms else seconds
     headers = {} if api == "user" and rt.on("429-without-retry-after") else {"Retry-After": str(wait)}
     return Problem(
         "too-many-requests",
