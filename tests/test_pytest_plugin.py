@@ -38,3 +38,16 @@ def test_a_misspelt_cg_target_is_named_with_the_declared_ones() -> None:
     with pytest.raises(SetupError, match=r"--cg-target threatconect: .*did you mean 'threatconnect'"):
         cg_targets(["threatconect=https://tc.example/api"], contracts)
     assert set(cg_targets(["threatjammer:dublin=https://d.example"], contracts)) == {"threatjammer:dublin"}
+
+
+def test_a_rule_left_unchecked_for_a_credential_fails_the_item_unless_skips_are_accepted() -> None:
+    unchecked = _outcome(Status.SKIPPED, "set CONTRACTGATE_X_KEY", "credentials")
+    with pytest.raises(pytest.fail.Exception, match=r"not checked \(credentials\).*--cg-allow-skips"):
+        assert_conformant(unchecked)
+    with pytest.raises(pytest.skip.Exception):
+        assert_conformant(unchecked, allow_skips=True)
+
+
+def test_a_skip_by_design_stays_a_skip() -> None:
+    with pytest.raises(pytest.skip.Exception, match="live"):
+        assert_conformant(_outcome(Status.SKIPPED, "this rule cannot run in replay mode (it runs in live)", "mode"))

@@ -53,6 +53,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="folder of contract files (default: <rootdir>/contracts)",
     )
     group.addoption("--cg-cassettes", default=None, help="folder of cassettes (default: <rootdir>/cassettes)")
+    group.addoption(
+        "--cg-allow-skips",
+        action="store_true",
+        help="accept a partial run: a rule skipped for a missing credential or target is a skip, not a failure",
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -107,14 +112,21 @@ class RuleRunner:
         return engine.run_rule(contract, contract.rule(rule_id), engine.credentials(contract))
 
 
-def assert_conformant(outcome: Outcome) -> None:
-    """Turn an outcome into a pytest result: pass only a pass; an error (nothing to check too) fails."""
+def assert_conformant(outcome: Outcome, allow_skips: bool = False) -> None:
+    """Turn an outcome into a pytest result: pass only a pass; an error (nothing to check too) fails.
+
+    A skip by design (a live-only rule in replay) is a pytest skip; a rule left unchecked for a missing
+    credential, target or write opt-in fails the item unless the partial run is accepted (--cg-allow-skips),
+    as `contractgate run` exits 2 unless --allow-skips.
+    """
     if outcome.status == Status.FAILED:
         pytest.fail(failure_text(outcome), pytrace=False)
     if outcome.status == Status.ERROR:
         pytest.fail("could not run: " + failure_text(outcome), pytrace=False)
     if outcome.status == Status.SKIPPED:
-        pytest.skip(outcome.message)
+        if outcome.by_design or allow_skips:
+            pytest.skip(outcome.message)
+        pytest.fail(f"not checked ({outcome.cause}): {outcome.message} (accept with --cg-allow-skips)", pytrace=False)
     if outcome.status == Status.WAIVED:
         pytest.xfail(outcome.message)
     if outcome.status != Status.PASSED:
@@ -153,7 +165,9 @@ def contractgate_runner(request: pytest.FixtureRequest) -> Iterator[RuleRunner]:
 
 @pytest.fixture
 def contractgate_check(
-    contractgate_runner: RuleRunner, record_property: Callable[[str, object], None]
+    contractgate_runner: RuleRunner,
+    record_property: Callable[[str, object], None],
+    request: pytest.FixtureRequest,
 ) -> Callable[[str, str], Outcome]:
     """Run a rule, attach its id, source and severity to the JUnit test case, and assert it conforms."""
 
@@ -167,7 +181,7 @@ def contractgate_check(
             ("requests", len(outcome.exchanges)),
         ):
             record_property(name, value)
-        assert_conformant(outcome)
+        assert_conformant(outcome, allow_skips=request.config.getoption("--cg-allow-skips"))
         return outcome
 
     return check
