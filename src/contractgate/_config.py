@@ -34,6 +34,7 @@ __all__ = [
     "mask_url",
     "parse_target_options",
     "read_config_file",
+    "read_utf8",
     "read_verdict_config",
 ]
 
@@ -222,7 +223,7 @@ def _load(path: Path | None) -> tuple[ConfigFile, Path, dict[str, TargetConfig]]
     for candidate in candidates:
         if candidate is None or not candidate.is_file():
             continue
-        text = _read_text(candidate)
+        text = read_utf8(candidate)
         try:
             document: dict[str, Any] = tomllib.loads(text)
         except tomllib.TOMLDecodeError as exc:
@@ -280,13 +281,14 @@ def _ca_bundle(value: object, where: str, folder: Path) -> Path | None:
     return path
 
 
-def _read_text(path: Path) -> str:
+def read_utf8(path: Path, error: type[SetupError] = SetupError) -> str:
+    """A text file the user wrote (config, contract), or `error` naming the line of the first non-UTF-8 byte."""
     raw = path.read_bytes()
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
-        raise SetupError(f"{path}:{line}: not UTF-8 (byte 0x{raw[exc.start]:02x})") from None
+        raise error(f"{path}:{line}: not UTF-8 (byte 0x{raw[exc.start]:02x}); save the file as UTF-8") from None
 
 
 def _toml_error(path: Path, exc: tomllib.TOMLDecodeError) -> str:

@@ -10,6 +10,7 @@ from typing import Annotated, Any, Union, get_args, get_origin
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from ._config import read_utf8
 from ._contract import Contract, LocatedError
 from ._errors import ContractError, known_hint
 from .checks import registry
@@ -117,17 +118,8 @@ def _expansion(root: yaml.Node) -> str | None:
     return None
 
 
-def _decode(path: Path) -> str:
-    raw = path.read_bytes()
-    try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = raw[: exc.start].count(b"\n") + 1
-        raise ContractError(f"{path}:{line}: not UTF-8 (byte 0x{raw[exc.start]:02x}); save the file as UTF-8") from None
-
-
 def _parse(path: Path) -> tuple[Any, dict[Loc, int]]:
-    text = _decode(path)
+    text = read_utf8(path, ContractError)
     loader = _LineLoader(text)
     try:
         node = loader.get_single_node()
