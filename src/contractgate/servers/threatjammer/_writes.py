@@ -194,13 +194,18 @@ def _list_writers(family: str) -> list[tuple[str, str, Handler]]:
         _save(call, dataclasses.replace(acl, **changes, updated_at=int(call.rt.now())))
         return {}
 
-    async def delete(call: Call) -> Json:
-        acl = _target(call, family, kind, False)
-        _changeable(acl)
-        with call.rt.state.lock:
-            call.account.lists.pop(acl.id, None)
-            call.account.dropped.add(acl.id)
-        return {}
+    def deleting(public: bool) -> Handler:
+        """DELETE of one of the user's private or public lists (a default or foreign one is refused)."""
+
+        async def delete(call: Call) -> Json:
+            acl = _target(call, family, kind, public)
+            _changeable(acl)
+            with call.rt.state.lock:
+                call.account.lists.pop(acl.id, None)
+                call.account.dropped.add(acl.id)
+            return {}
+
+        return delete
 
     async def put_content(call: Call) -> Json:
         acl = _target(call, family, kind, False)
@@ -249,23 +254,15 @@ def _list_writers(family: str) -> list[tuple[str, str, Handler]]:
         _save(call, dataclasses.replace(acl, updated_at=int(call.rt.now())))
         return {}
 
-    async def public_delete(call: Call) -> Json:
-        acl = _target(call, family, kind, True)
-        _changeable(acl)
-        with call.rt.state.lock:
-            call.account.lists.pop(acl.id, None)
-            call.account.dropped.add(acl.id)
-        return {}
-
     return [
         (f"{base}/private", "POST", create),
         (f"{base}/private/{{list_id}}", "PUT", update),
-        (f"{base}/private/{{list_id}}", "DELETE", delete),
+        (f"{base}/private/{{list_id}}", "DELETE", deleting(public=False)),
         (f"{base}/private/{{list_id}}/content", "PUT", put_content),
         (f"{base}/private/{{list_id}}/content", "DELETE", delete_content),
         (f"{base}/private/{{list_id}}/origin", "PUT", origin(False)),
         (f"{base}/public/{{list_id}}", "PUT", public_status),
-        (f"{base}/public/{{list_id}}", "DELETE", public_delete),
+        (f"{base}/public/{{list_id}}", "DELETE", deleting(public=True)),
         (f"{base}/public/{{list_id}}/origin", "PUT", origin(True)),
     ]
 
