@@ -10,7 +10,7 @@ import pytest
 
 from contractgate._loader import load_contract
 from contractgate._selftest import MatrixResult, kill_matrix
-from contractgate.servers import Fault, serve_in_thread, server_class, vendors
+from contractgate.servers import Fault, UnknownFault, serve_in_thread, server_class, vendors, with_levels
 
 ROOT = Path(__file__).resolve().parents[1]
 VENDORS = [vendor for vendor in vendors() if (ROOT / "contracts" / f"{vendor}.yaml").is_file()]
@@ -94,3 +94,26 @@ def test_a_rule_fails_alone_only_when_it_is_the_one_rule_a_fault_trips() -> None
     assert result.sole_catcher(faults[0]) == "R-1"
     assert result.sole_catcher(faults[1]) is None
     assert result.rules_never_alone() == ["R-2", "R-3"]
+
+
+def test_a_rule_pins_a_value_only_when_a_value_level_fault_trips_it_alone() -> None:
+    faults = [
+        Fault("gone", "R-1", "drops a field R-1 reads"),
+        Fault("off-by-one", "R-1", "a count one too high", level="value"),
+        Fault("ms", "R-2", "seconds become milliseconds, also trips R-3", level="value"),
+    ]
+    result = MatrixResult(
+        "v", ["R-1", "R-2", "R-3"], faults, caught={"gone": ["R-1"], "off-by-one": ["R-1"], "ms": ["R-2", "R-3"]}
+    )
+    assert result.value_alone("R-1") == ["off-by-one"]
+    assert result.rules_without_value_fault() == ["R-2", "R-3"]
+    assert result.level_split("R-1") == {"form": 1, "value": 1}
+    assert result.level_split("R-3") == {"form": 0, "value": 0}
+
+
+def test_levels_are_given_only_to_faults_the_server_defines() -> None:
+    known = {"a": Fault("a", "R-1", "x"), "b": Fault("b", "R-1", "y")}
+    marked = with_levels(known, ["b"])
+    assert [marked["a"].level, marked["b"].level] == ["form", "value"]
+    with pytest.raises(UnknownFault, match="nope"):
+        with_levels(known, ["nope"])

@@ -13,7 +13,7 @@ from ._outcome import Outcome, Status
 from ._runner import Engine, rule_selected
 from .servers import Fault, ReferenceServer, RunningServer
 
-__all__ = ["MatrixResult", "bundled_config", "kill_matrix"]
+__all__ = ["MatrixResult", "bundled_config", "kill_matrix", "matrix_rows", "rule_rows"]
 
 
 def bundled_config(contract: Contract, running: RunningServer, **overrides: object) -> RunConfig:
@@ -90,6 +90,19 @@ class MatrixResult:
         alone = {self.sole_catcher(fault) for fault in self.faults}
         return [rule for rule in self.rules if rule not in alone]
 
+    def value_alone(self, rule: str) -> list[str]:
+        """Value-level faults that `rule` alone catches: the proof it pins a value, not only a form."""
+        return [f.name for f in self.faults if f.level == "value" and self.sole_catcher(f) == rule]
+
+    def rules_without_value_fault(self) -> list[str]:
+        """Rules that no value-level fault makes fail on their own (they may only check a form)."""
+        return [rule for rule in self.rules if not self.value_alone(rule)]
+
+    def level_split(self, rule: str) -> dict[str, int]:
+        """How many of the faults aimed at `rule` break a form and how many only a value."""
+        aimed = [f for f in self.faults if f.rule == rule]
+        return {level: sum(1 for f in aimed if f.level == level) for level in ("form", "value")}
+
     def broad_catches(self, fault: Fault) -> list[str]:
         """Broad rules that caught the fault."""
         return [rule for rule in self.caught.get(fault.name, []) if rule in self.broad]
@@ -145,6 +158,7 @@ def matrix_rows(result: MatrixResult) -> list[Mapping[str, Any]]:
         {
             "fault": fault.name,
             "rule": fault.rule,
+            "level": fault.level,
             "caught": fault.rule in result.caught.get(fault.name, []),
             "also": result.collateral(fault),
             "broad": result.broad_catches(fault),
@@ -152,4 +166,11 @@ def matrix_rows(result: MatrixResult) -> list[Mapping[str, Any]]:
             "errors": result.errors.get(fault.name, []),
         }
         for fault in result.faults
+    ]
+
+
+def rule_rows(result: MatrixResult) -> list[Mapping[str, Any]]:
+    """One row per rule: its faults by level and the value-level faults it alone catches."""
+    return [
+        {"rule": rule, **result.level_split(rule), "value_alone": result.value_alone(rule)} for rule in result.rules
     ]

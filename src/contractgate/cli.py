@@ -39,7 +39,7 @@ from ._errors import SetupError, known_hint
 from ._loader import contract_files, load_contracts
 from ._outcome import SEVERITIES, Policy
 from ._runner import Engine, Listener
-from ._selftest import MatrixResult, bundled_config, kill_matrix, matrix_rows
+from ._selftest import MatrixResult, bundled_config, kill_matrix, matrix_rows, rule_rows
 from ._waivers import Waiver, parse_waivers, read_waivers_file
 from .reports import HtmlReport, JsonReport, JunitReport, TerminalReport, print_verdict, render_matrix
 from .reports._diff import diff_results, render_diff
@@ -487,6 +487,8 @@ def _matrix_json(result: MatrixResult) -> dict[str, object]:
         "vendor": result.vendor,
         "rules": result.rules,
         "faults": matrix_rows(result),
+        "rule_levels": rule_rows(result),
+        "rules_without_value_fault": result.rules_without_value_fault(),
         "clean_problems": [
             {"rule": o.rule_id, "status": str(o.status), "message": o.message} for o in result.clean_problems()
         ],
@@ -499,12 +501,12 @@ def _print_matrix(console: Console, result: MatrixResult, seconds: float) -> Non
     table = Table(
         title=f"{result.vendor}: kill matrix ({len(result.faults)} faults x {len(result.rules)} rules, {seconds:.1f}s)"
     )
-    for column in ("fault", "intended rule", "caught", "also tripped", "fuzz rules", "errors"):
+    for column in ("fault", "level", "intended rule", "caught", "also tripped", "fuzz rules", "errors"):
         table.add_column(column)
     for row in matrix_rows(result):
         caught = "[green]yes[/]" if not row["missed"] else f"[bold red]NO[/] ({', '.join(row['missed'])})"
         also, broad, errors = (", ".join(row[key]) or "-" for key in ("also", "broad", "errors"))
-        table.add_row(str(row["fault"]), str(row["rule"]), caught, also, broad, errors)
+        table.add_row(str(row["fault"]), str(row["level"]), str(row["rule"]), caught, also, broad, errors)
     console.print(table)
     for outcome in result.clean_problems():
         console.print(
@@ -517,6 +519,11 @@ def _print_matrix(console: Console, result: MatrixResult, seconds: float) -> Non
     never_alone = result.rules_never_alone()
     if never_alone:
         console.print(f"[yellow]rules no fault makes fail on their own:[/] {', '.join(never_alone)}")
+    no_value = result.rules_without_value_fault()
+    if no_value:
+        console.print(f"[yellow]rules no value-level fault makes fail on their own:[/] {', '.join(no_value)}")
+    value = sum(1 for fault in result.faults if fault.level == "value")
+    console.print(f"{result.vendor}: faults by level: {len(result.faults) - value} form, {value} value")
     killed = len(result.faults) - len(result.survivors())
     passing = len(result.clean) - len(result.clean_problems())
     console.print(

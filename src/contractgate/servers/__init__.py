@@ -13,6 +13,7 @@ from ._base import (
     RunningServer,
     UnknownFault,
     serve_in_thread,
+    with_levels,
 )
 
 __all__ = [
@@ -26,6 +27,7 @@ __all__ = [
     "serve_in_thread",
     "server_class",
     "vendors",
+    "with_levels",
 ]
 
 _SERVERS = {

@@ -8,9 +8,9 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import trustme
 import uvicorn
@@ -23,6 +23,7 @@ __all__ = [
     "RunningServer",
     "UnknownFault",
     "serve_in_thread",
+    "with_levels",
 ]
 
 ASGIApp = Callable[..., Any]
@@ -40,6 +41,20 @@ class Fault:
     rule: str
     description: str
     also: tuple[str, ...] = ()
+    # "form": the answer's shape breaks (a field, header or element gone or renamed, a type or pattern broken,
+    # a request refused wholesale). "value": every documented form holds and only a value departs from the
+    # documented value, unit, range or relation, or the deviation is confined to one member of the statement's
+    # scope (one version, one representation, one region, one endpoint family).
+    level: Literal["form", "value"] = "form"
+
+
+def with_levels(faults: Mapping[str, Fault], value: Iterable[str]) -> dict[str, Fault]:
+    """The faults with those named in `value` marked value-level; a name the server does not define is an error."""
+    named = frozenset(value)
+    unknown = sorted(named - faults.keys())
+    if unknown:
+        raise UnknownFault(f"value-level fault(s) not defined by this server: {', '.join(unknown)}")
+    return {name: replace(fault, level="value") if name in named else fault for name, fault in faults.items()}
 
 
 class FaultSwitch:
