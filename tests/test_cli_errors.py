@@ -68,6 +68,9 @@ def test_unknown_vendor_and_fault_for_serve_faults_and_selftest(capsys: pytest.C
     assert "not a fault of the threatconnect server" in capsys.readouterr().err
     assert main(["--contracts", str(ROOT / "contracts"), "selftest", "threatconect"]) == 2
     assert "did you mean 'threatconnect'" in capsys.readouterr().err
+    argv = ["--contracts", str(ROOT / "contracts"), "selftest", "threatjammer", "--fault", "batch-210"]
+    assert main(argv) == 2
+    assert "--fault 'batch-210': no fault of the threatjammer server" in capsys.readouterr().err
 
 
 def test_a_rule_glob_matching_nothing_is_named_not_blamed_on_credentials(

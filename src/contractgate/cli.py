@@ -43,7 +43,7 @@ from ._selftest import MatrixResult, bundled_config, kill_matrix, matrix_rows, r
 from ._waivers import Waiver, parse_waivers, read_waivers_file
 from .reports import HtmlReport, JsonReport, JunitReport, TerminalReport, print_verdict, render_matrix
 from .reports._diff import diff_results, render_diff
-from .servers import RunningServer, UnknownFault, UnknownServer, serve_in_thread, server_class, vendors
+from .servers import ReferenceServer, RunningServer, UnknownFault, UnknownServer, serve_in_thread, server_class, vendors
 
 __all__ = ["main"]
 
@@ -138,6 +138,13 @@ def _parser() -> argparse.ArgumentParser:
     selftest = commands.add_parser("selftest", help="every fault against every rule: the kill matrix")
     selftest.add_argument("vendor", nargs="*")
     selftest.add_argument("--rule", action="append", default=[], metavar="GLOB")
+    selftest.add_argument(
+        "--fault",
+        action="append",
+        default=[],
+        metavar="GLOB",
+        help="only these faults (repeatable), each still run against every selected rule",
+    )
     selftest.add_argument("--reports", type=Path, default=Path("reports"))
     selftest.add_argument(
         "--sweep",
@@ -473,13 +480,25 @@ def _selftest(args: argparse.Namespace, console: Console) -> int:
         server = server_class(contract.vendor)()
         with serve_in_thread(server) as running:
             started = time.perf_counter()
-            result = kill_matrix(contract, server, running, args.rule, sweep=args.sweep)
+            chosen = _chosen_faults(server, args.fault)
+            result = kill_matrix(contract, server, running, args.rule, chosen, sweep=args.sweep)
             results.append(result)
         _print_matrix(console, result, time.perf_counter() - started)
     folder = _report_dir(args.reports)
     _write_matrix(folder, results)
     console.print(f"kill matrix written to {folder}/")
     return EXIT_OK if all(r.ok for r in results) else EXIT_VIOLATIONS
+
+
+def _chosen_faults(server: ReferenceServer, globs: list[str]) -> list[str] | None:
+    """The faults `--fault` globs select (all when none), or a SetupError naming a glob that matches nothing."""
+    if not globs:
+        return None
+    for glob in globs:
+        if not fnmatch.filter(server.faults, glob):
+            hint = known_hint(glob, server.faults)
+            raise SetupError(f"--fault {glob!r}: no fault of the {server.vendor} server{hint}")
+    return [name for name in server.faults if any(fnmatch.fnmatchcase(name, glob) for glob in globs)]
 
 
 def _matrix_json(result: MatrixResult) -> dict[str, object]:
