@@ -5,6 +5,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 __all__ = ["SEVERITIES", "Exchange", "Outcome", "Policy", "RunResult", "Status"]
 
@@ -99,6 +100,11 @@ class Outcome:
         """A skip that is part of the design (mode), not a hole in the run's coverage."""
         return self.status == Status.SKIPPED and self.cause in BY_DESIGN
 
+    @property
+    def covered(self) -> list[str]:
+        """The distinct operations (method and path) the rule exercised: the scope it sampled, for a report reader."""
+        return sorted({f"{exchange.method} {urlsplit(exchange.url).path or '/'}" for exchange in self.exchanges})
+
     def to_dict(self) -> dict[str, Any]:
         """The JSON form used in results.json (DESIGN.md's `rules[]` entry)."""
         return {
@@ -118,6 +124,7 @@ class Outcome:
             "duration_s": round(self.duration_s, 3),
             "cause": self.cause,
             "needs": list(self.needs),
+            "covered": self.covered,
             "requests": [exchange.to_dict() for exchange in self.exchanges],
         }
 
