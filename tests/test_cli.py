@@ -9,11 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from contractgate.cli import main
-from contractgate.servers import RunningServer, serve_in_thread
+from contractgate._config import TargetConfig
+from contractgate.cli import _over_file, main
+from contractgate.servers import RunningServer, serve_in_thread, server_class
 from tests.fixtures.mini_server import MiniServer
 
 FIXTURES = Path(__file__).parent / "fixtures"
+ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture
@@ -169,3 +171,32 @@ def test_allow_writes_of_a_vendor_with_several_targets_exits_2_naming_them(
 @pytest.mark.parametrize("rate", ["0", "-1", "inf", "fast"])
 def test_a_rate_that_is_not_a_positive_number_exits_2(contracts: Path, tmp_path: Path, rate: str) -> None:
     assert _run(contracts, tmp_path, "--target", "mini=http://127.0.0.1:9", "--rate", rate) == 2
+
+
+def test_a_target_option_keeps_the_files_ca_and_rate_for_the_same_origin(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    server = server_class("threatconnect")()
+    with serve_in_thread(server) as running:
+        for name, value in server.credentials.items():
+            monkeypatch.setenv(f"CONTRACTGATE_THREATCONNECT_{name}", value)
+        url = running.urls["threatconnect"]
+        config = tmp_path / "contractgate.toml"
+        config.write_text(f'[targets.threatconnect]\nurl = "{url}"\nrate = 1000\nca_bundle = "{running.ca_pem}"\n')
+        argv = ["--contracts", str(ROOT / "contracts"), "run", "--vendor", "threatconnect", "--rule", "TC-AUTH-001"]
+        argv += ["--config", str(config), "--target", f"threatconnect={url}", "--no-matrix"]
+        argv += ["--reports", str(tmp_path / "reports"), "--cassettes", str(tmp_path / "cassettes")]
+        assert main(argv) == 0, "the private CA configured for this very URL was dropped by --target"
+
+
+def test_a_target_option_to_another_host_takes_neither_the_write_opt_in_nor_the_ca() -> None:
+    configured = TargetConfig("tc", "https://tc.example/api", allow_writes=True, rate=2, ca_bundle=Path("ca.pem"))
+    elsewhere = _over_file(TargetConfig("tc", "https://tc-staging.example/api"), configured)
+    assert (elsewhere.url, elsewhere.allow_writes, elsewhere.rate, elsewhere.ca_bundle) == (
+        "https://tc-staging.example/api",
+        False,
+        2,
+        None,
+    )
+    same = _over_file(TargetConfig("tc", "https://TC.example/api/"), configured)
+    assert (same.allow_writes, same.rate, same.ca_bundle) == (True, 2, Path("ca.pem"))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import datetime as dt
 import difflib
 import fnmatch
@@ -16,6 +17,7 @@ import string
 import sys
 import time
 import traceback
+import urllib.parse
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import NamedTuple
@@ -265,7 +267,28 @@ def _targets(args: argparse.Namespace, contracts: list[Contract]) -> dict[str, T
     for name in args.allow_writes:
         if name not in writable:
             raise SetupError(f"--allow-writes {name!r}: not a selected vendor or target{known_hint(name, writable)}")
-    return {**from_file, **given}
+    return {**from_file, **{key: _over_file(target, from_file.get(key)) for key, target in given.items()}}
+
+
+def _over_file(given: TargetConfig, configured: TargetConfig | None) -> TargetConfig:
+    """A --target over the file's entry of the same key: its rate holds, its write opt-in and CA only on its origin.
+
+    The opt-in to writes and a private CA were given for one host: they never follow the key to another one.
+    """
+    if configured is None:
+        return given
+    same_origin = _origin(given.url) == _origin(configured.url)
+    return dataclasses.replace(
+        given,
+        rate=configured.rate,
+        allow_writes=configured.allow_writes if same_origin else False,
+        ca_bundle=configured.ca_bundle if same_origin else None,
+    )
+
+
+def _origin(url: str) -> tuple[str, str, int | None]:
+    parts = urllib.parse.urlsplit(url)
+    return parts.scheme, (parts.hostname or "").lower(), parts.port
 
 
 def _require_servers(contracts: Sequence[Contract]) -> None:
