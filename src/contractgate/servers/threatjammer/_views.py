@@ -278,6 +278,8 @@ def ua_view(rt: Runtime, text: str) -> Json:
         )
         after = text.split(profile.token, 1)[1].lstrip("/")
         version = after.split(" ", 1)[0].split(";", 1)[0].rstrip(")")
+    if classification == "CRAWLER" and rt.on("crawler-classified-client"):
+        classification = "CLIENT"
     return {
         "self": ua_uri(rt, text),
         "string": text,
@@ -453,7 +455,7 @@ def token_view(rt: Runtime, token: Token, meter: Meter) -> Json:
     now = rt.now()
     scale = 1000 if rt.on("quota-refresh-in-seconds") else 1
     key = token.key
-    if rt.on("token-self-masked"):
+    if rt.on("token-self-masked") or (token.region == "paris" and rt.on("token-self-masked-paris")):
         key = "tja_" + "*" * 32 + key[-4:]
     return {
         "self": f"/v1/token/{key}",
