@@ -1216,6 +1216,27 @@ def _list_size_101(env: Env) -> None:
     _status(env.call("PUT", f"/v1/denylist/private/{list_id}/content", json={"append": ["10.9.9.0/24"]}), 413)
 
 
+@probe("batch-score-off-by-one")
+def _batch_score(env: Env) -> None:
+    single = env.get("/v1/assess/ip/185.220.101.34").json()["score"]
+    batch = env.post("/v1/assess/ip", ["185.220.101.34"]).json()["results"][0]["score"]
+    assert abs(batch - single) == 1
+
+
+@probe("geo-batch-coordinates-swapped")
+def _geo_swapped(env: Env) -> None:
+    single = env.get("/v1/geo/88.198.47.110").json()
+    batch = env.post("/v1/geo", ["88.198.47.110"]).json()["results"][0]
+    assert (batch["latitude"], batch["longitude"]) == (single["longitude"], single["latitude"])
+
+
+@probe("post-lookups-not-counted")
+def _post_free(env: Env) -> None:
+    before = env.get("/v1/token").json()["last_month_bucket_value"]
+    _status(env.post("/v1/assess/ip", ["8.8.8.8"]), 200)
+    assert env.get("/v1/token").json()["last_month_bucket_value"] == before + 1
+
+
 @probe("datacenter-prefixes-dangling")
 def _dc_dangling(env: Env) -> None:
     prefixes = env.get("/v1/datacenter/MICROSOFT_CORPORATION").json()["prefixes"]

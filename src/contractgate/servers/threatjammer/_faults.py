@@ -467,6 +467,21 @@ _TABLE = [
         "a datacenter's prefixes reference points at /v1/datacenter/{code}/prefix, which does not exist",
     ),
     (
+        "batch-score-off-by-one",
+        "TJ-ASSESS-004",
+        "batch assessments score one point off the single lookup of the same address",
+    ),
+    (
+        "geo-batch-coordinates-swapped",
+        "TJ-GEO-001",
+        "the batch geolocation (only) swaps each result's latitude and longitude",
+    ),
+    (
+        "post-lookups-not-counted",
+        "TJ-QUOTA-001",
+        "User API requests by POST (the batch and CIDR lookups) spend no quota point",
+    ),
+    (
         "list-size-off-by-one",
         "TJ-LIST-SIZE-001",
         "a private list holds one element more than the plan allows (101 on Free)",
@@ -567,6 +582,9 @@ _VALUE = [
     "report-200-once-month-spent",
     "list-size-off-by-one",
     "datacenter-prefixes-dangling",
+    "batch-score-off-by-one",
+    "geo-batch-coordinates-swapped",
+    "post-lookups-not-counted",
 ]
 
 FAULTS: dict[str, Fault] = with_levels(

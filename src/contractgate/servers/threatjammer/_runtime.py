@@ -303,6 +303,8 @@ def endpoint(
             call = Call(rt, region, request, token)
             try:
                 result = await handler(call)
+                if metered and request.method == "POST" and rt.on("post-lookups-not-counted"):
+                    refund_user_point(rt, token)
             except Invalid:
                 if metered and rt.on("validation-not-counted"):
                     refund_user_point(rt, token)

@@ -273,6 +273,8 @@ async def assess_batch(call: Call) -> Response:
             result = assess_view(call.rt, call.account, address)
             if call.rt.on("batch-result-self-collection"):
                 result["self"] = "/v1/assess/ip"
+            if call.rt.on("batch-score-off-by-one"):
+                result["score"] = result["score"] - 1 if result["score"] > 0 else 1
             results.append(result)
     if call.rt.on("batch-result-self-rotated"):
         selves = [result["self"] for result in results]
@@ -304,7 +306,10 @@ async def geo_batch(call: Call) -> Json:
     results = []
     for address in addresses:
         if address.is_global and call.rt.catalogue.prefix_of(address) is not None:
-            results.append(geo_view(call.rt, address))
+            result = geo_view(call.rt, address)
+            if call.rt.on("geo-batch-coordinates-swapped"):
+                result["latitude"], result["longitude"] = result["longitude"], result["latitude"]
+            results.append(result)
     if len(results) > 1 and call.rt.on("geo-batch-drops-last"):
         results.pop()
     if call.rt.on("batch-results-keyed-by-address"):
