@@ -1237,6 +1237,14 @@ def _post_free(env: Env) -> None:
     assert env.get("/v1/token").json()["last_month_bucket_value"] == before + 1
 
 
+@probe("month-retry-after-minute")
+def _month_minute(env: Env) -> None:
+    _month_spent(env)
+    refused = env.get("/v1/dataset/ip", kind="MONTH_KEY")
+    _status(refused, 429)
+    assert refused.headers["Retry-After"] == "60"
+
+
 @probe("datacenter-prefixes-dangling")
 def _dc_dangling(env: Env) -> None:
     prefixes = env.get("/v1/datacenter/MICROSOFT_CORPORATION").json()["prefixes"]

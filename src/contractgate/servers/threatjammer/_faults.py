@@ -482,6 +482,11 @@ _TABLE = [
         "User API requests by POST (the batch and CIDR lookups) spend no quota point",
     ),
     (
+        "month-retry-after-minute",
+        "TJ-QUOTA-003",
+        "the monthly quota's 429 gives Retry-After 60 (a minute) instead of the time left until its refresh",
+    ),
+    (
         "list-size-off-by-one",
         "TJ-LIST-SIZE-001",
         "a private list holds one element more than the plan allows (101 on Free)",
@@ -585,6 +590,7 @@ _VALUE = [
     "batch-score-off-by-one",
     "geo-batch-coordinates-swapped",
     "post-lookups-not-counted",
+    "month-retry-after-minute",
 ]
 
 FAULTS: dict[str, Fault] = with_levels(

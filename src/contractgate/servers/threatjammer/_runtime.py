@@ -245,6 +245,8 @@ def too_many(rt: Runtime, seconds: int, which: str, api: Api) -> Problem:
         or (api == "report" and rt.on("report-retry-after-ms"))
     )
     wait = seconds * 1000 if in_ms else seconds
+    if which == "monthly" and rt.on("month-retry-after-minute"):
+        wait = 60
     headers = {} if api == "user" and rt.on("429-without-retry-after") else {"Retry-After": str(wait)}
     return Problem(
         "too-many-requests",
