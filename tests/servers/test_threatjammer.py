@@ -1245,6 +1245,20 @@ def _month_minute(env: Env) -> None:
     assert refused.headers["Retry-After"] == "60"
 
 
+@probe("quota-minute-refresh-in-seconds")
+def _minute_refresh_seconds(env: Env) -> None:
+    token = env.get("/v1/token").json()
+    assert token["last_minute_bucket_refresh"] < 10**12 <= token["last_month_bucket_refresh"]
+
+
+@probe("datacenter-prefixes-score-string")
+def _dc_prefix_scores(env: Env) -> None:
+    listing = env.get("/v1/datacenter/MICROSOFT_CORPORATION/prefixes").json()
+    scores = [p["score"] for p in listing["prefixes_v4"] + listing["prefixes_v6"]]
+    assert scores
+    assert all(isinstance(score, str) for score in scores)
+
+
 @probe("datacenter-prefixes-dangling")
 def _dc_dangling(env: Env) -> None:
     prefixes = env.get("/v1/datacenter/MICROSOFT_CORPORATION").json()["prefixes"]

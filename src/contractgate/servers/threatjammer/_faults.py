@@ -487,6 +487,16 @@ _TABLE = [
         "the monthly quota's 429 gives Retry-After 60 (a minute) instead of the time left until its refresh",
     ),
     (
+        "quota-minute-refresh-in-seconds",
+        "TJ-TOKEN-001",
+        "last_minute_bucket_refresh (only; the monthly refresh keeps ms) is Unix seconds instead of milliseconds",
+    ),
+    (
+        "datacenter-prefixes-score-string",
+        "TJ-SCHEMA-001",
+        "GET /v1/datacenter/{id}/prefixes (only) gives each prefix's score as a string",
+    ),
+    (
         "list-size-off-by-one",
         "TJ-LIST-SIZE-001",
         "a private list holds one element more than the plan allows (101 on Free)",
@@ -591,6 +601,8 @@ _VALUE = [
     "geo-batch-coordinates-swapped",
     "post-lookups-not-counted",
     "month-retry-after-minute",
+    "quota-minute-refresh-in-seconds",
+    "datacenter-prefixes-score-string",
 ]
 
 FAULTS: dict[str, Fault] = with_levels(

@@ -339,10 +339,14 @@ async def datacenter_prefixes(call: Call) -> Json:
     """GET /v1/datacenter/{datacenter_id}/prefixes."""
     code = _datacenter_code(call)
     mine = [p for p in call.rt.catalogue.datacenter_prefixes if p.datacenter == code]
+    views = [datacenter_prefix_view(call.rt, p) for p in mine]
+    if call.rt.on("datacenter-prefixes-score-string"):
+        for view in views:
+            view["score"] = str(view["score"])
     return {
         "self": f"/v1/datacenter/{code}/prefixes",
-        "prefixes_v4": [datacenter_prefix_view(call.rt, p) for p in mine if p.network.version == 4],
-        "prefixes_v6": [datacenter_prefix_view(call.rt, p) for p in mine if p.network.version == 6],
+        "prefixes_v4": [view for view, p in zip(views, mine, strict=True) if p.network.version == 4],
+        "prefixes_v6": [view for view, p in zip(views, mine, strict=True) if p.network.version == 6],
     }
 
 
