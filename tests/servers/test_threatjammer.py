@@ -1118,6 +1118,154 @@ def _list_size(env: Env) -> None:
     _status(env.call("PUT", f"/v1/denylist/private/{list_id}/content", json={"append": cidrs}), 200)
 
 
+# --- issue 14: a value-level fault for each rule that had none ------------------------------------
+
+
+for _name, _status_code, _request in [
+    (
+        "report-cross-region-key-accepted-paris",
+        202,
+        lambda e: e.report("/v1/ip", _report_body(), region="paris", key=e.key()),
+    ),
+    ("missing-auth-400", 400, lambda e: e.get("/v1/asn/15169", key="")),
+    ("test-endpoint-missing-paris", 404, lambda e: e.get("/test", region="paris")),
+    ("allowlist-id-unvalidated", 404, lambda e: e.get("/v1/allowlist/public/12345")),
+    ("report-unban-get-allowed", 422, lambda e: e.call("GET", "/v1/unban/ip", api="threatjammer-report")),
+    (
+        "report-token-unchecked-paris",
+        202,
+        lambda e: e.report("/v1/ip", _report_body(), region="paris", key=UNKNOWN_KEY),
+    ),
+    ("report-invalid-address-400", 400, lambda e: e.report("/v1/ip", {"addresses": ["not-an-address"]})),
+    (
+        "batch-size-off-by-one",
+        200,
+        lambda e: e.post("/v1/assess/ip", [f"1.1.{n // 250}.{n % 250}" for n in range(501)]),
+    ),
+]:
+    PROBES[_name] = _expect_status(_status_code, _request)
+
+
+@probe("token-self-masked-paris")
+def _token_masked_paris(env: Env) -> None:
+    assert "*" in env.get("/v1/token", region="paris").json()["self"]
+    assert "*" not in env.get("/v1/token").json()["self"]
+
+
+@probe("dataset-json-served-as-text")
+def _dataset_as_text(env: Env) -> None:
+    assert env.get("/v1/dataset/ip").headers["content-type"].startswith("text/plain")
+    assert env.get("/v1/asn/15169").headers["content-type"].startswith("application/json")
+
+
+@probe("activity-self-with-query")
+def _activity_self(env: Env) -> None:
+    assert env.get("/v1/token/activity").json()["self"] == "/v1/token/activity?page=1&page_size=20"
+
+
+@probe("time-range-365d-lapse-180d")
+def _lapse_365(env: Env) -> None:
+    assert env.get("/v1/source/ip/TOR_LIST/range/365D").json()["lapse"] == "180D"
+    assert env.get("/v1/source/ip/TOR_LIST/range/180D").json()["lapse"] == "180D"
+
+
+@probe("crawler-classified-client")
+def _crawler_client(env: Env) -> None:
+    results = env.post("/v1/ua", ["Googlebot/2.1 (+http://www.google.com/bot.html)"]).json()["results"]
+    assert results[0]["classification"] == "CLIENT"
+
+
+@probe("csv-format-ignored-when-filtered")
+def _csv_filtered(env: Env) -> None:
+    filtered = env.get("/v1/denylist/reported/ip", params={"output_format": "CSV", "ip_protocol_version": "IPV4"})
+    alone = env.get("/v1/denylist/reported/ip", params={"output_format": "CSV"})
+    assert filtered.headers["content-type"].startswith("application/json")
+    assert alone.headers["content-type"].startswith("text/csv")
+
+
+@probe("report-quota-off-by-one")
+def _report_off_by_one(env: Env) -> None:
+    answers = [env.report("/v1/unban/ip", {"addresses": ["8.8.8.8"]}, kind="QUOTA_KEY").status_code for _ in range(4)]
+    assert answers == [202, 202, 202, 429]
+
+
+@probe("report-retry-after-ms")
+def _report_ms(env: Env) -> None:
+    for _ in range(2):
+        env.report("/v1/unban/ip", {"addresses": ["8.8.8.8"]}, kind="QUOTA_KEY")
+    refused = env.report("/v1/unban/ip", {"addresses": ["8.8.8.8"]}, kind="QUOTA_KEY")
+    _status(refused, 429)
+    seconds = int(refused.json()["detail"].split("retry in ")[1].split()[0])
+    assert refused.headers["Retry-After"] == str(seconds * 1000)
+
+
+@probe("report-200-once-month-spent")
+def _report_200(env: Env) -> None:
+    _status(env.report("/v1/unban/ip", {"addresses": ["8.8.8.8"]}, kind="MONTH_KEY"), 202)
+    _month_spent(env)
+    response = env.report("/v1/unban/ip", {"addresses": ["8.8.8.8"]}, kind="MONTH_KEY")
+    _status(response, 200)
+    assert response.content == b""
+
+
+@probe("list-size-off-by-one")
+def _list_size_101(env: Env) -> None:
+    list_id = _new_list(env, "denylist", "CIDR")
+    cidrs = [f"10.{n // 256}.{n % 256}.0/24" for n in range(101)]
+    _status(env.call("PUT", f"/v1/denylist/private/{list_id}/content", json={"append": cidrs}), 200)
+    _status(env.call("PUT", f"/v1/denylist/private/{list_id}/content", json={"append": ["10.9.9.0/24"]}), 413)
+
+
+@probe("batch-score-off-by-one")
+def _batch_score(env: Env) -> None:
+    single = env.get("/v1/assess/ip/185.220.101.34").json()["score"]
+    batch = env.post("/v1/assess/ip", ["185.220.101.34"]).json()["results"][0]["score"]
+    assert abs(batch - single) == 1
+
+
+@probe("geo-batch-coordinates-swapped")
+def _geo_swapped(env: Env) -> None:
+    single = env.get("/v1/geo/88.198.47.110").json()
+    batch = env.post("/v1/geo", ["88.198.47.110"]).json()["results"][0]
+    assert (batch["latitude"], batch["longitude"]) == (single["longitude"], single["latitude"])
+
+
+@probe("post-lookups-not-counted")
+def _post_free(env: Env) -> None:
+    before = env.get("/v1/token").json()["last_month_bucket_value"]
+    _status(env.post("/v1/assess/ip", ["8.8.8.8"]), 200)
+    assert env.get("/v1/token").json()["last_month_bucket_value"] == before + 1
+
+
+@probe("month-retry-after-minute")
+def _month_minute(env: Env) -> None:
+    _month_spent(env)
+    refused = env.get("/v1/dataset/ip", kind="MONTH_KEY")
+    _status(refused, 429)
+    assert refused.headers["Retry-After"] == "60"
+
+
+@probe("quota-minute-refresh-in-seconds")
+def _minute_refresh_seconds(env: Env) -> None:
+    token = env.get("/v1/token").json()
+    assert token["last_minute_bucket_refresh"] < 10**12 <= token["last_month_bucket_refresh"]
+
+
+@probe("datacenter-prefixes-score-string")
+def _dc_prefix_scores(env: Env) -> None:
+    listing = env.get("/v1/datacenter/MICROSOFT_CORPORATION/prefixes").json()
+    scores = [p["score"] for p in listing["prefixes_v4"] + listing["prefixes_v6"]]
+    assert scores
+    assert all(isinstance(score, str) for score in scores)
+
+
+@probe("datacenter-prefixes-dangling")
+def _dc_dangling(env: Env) -> None:
+    prefixes = env.get("/v1/datacenter/MICROSOFT_CORPORATION").json()["prefixes"]
+    assert prefixes == "/v1/datacenter/MICROSOFT_CORPORATION/prefix"
+    _status(env.get(prefixes), 404)
+
+
 def _new_list(env: Env, family: str, resource_type: str) -> str:
     payload = {"name": "Scanners", "description": "Seen scanning", "resource_type": resource_type, "tags": ["SCAN"]}
     response = env.post(f"/v1/{family}/private", {"payload": payload})

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from email.utils import parsedate_to_datetime
 from typing import Any
 
-from pydantic import model_validator
+import httpx
+from pydantic import Field, model_validator
 
 from .._contract import Expect, RequestSpec, Step
 from .._errors import SkipRule, Violation
@@ -12,7 +14,16 @@ from .._expect import MISSING, json_body, resolve, status_matches
 from .._session import CheckContext
 from ._registry import Params, registry
 
-__all__ = ["QuotaParams"]
+__all__ = ["QuotaParams", "WaitUntil", "check_wait"]
+
+
+class WaitUntil(Params):
+    """The refusal's wait (a header in seconds) is the time left until an instant the quota read gave."""
+
+    until: str
+    header: str = "Retry-After"
+    per_second: int = Field(default=1000, gt=0)  # units of `until` in a second: 1000 for Unix milliseconds
+    slack: float = Field(default=2.0, ge=0, allow_inf_nan=False)  # seconds either way: rounding, 1 s dates
 
 
 class QuotaParams(Params):
@@ -27,6 +38,7 @@ class QuotaParams(Params):
     slack: int = 0
     max_requests: int = 100
     then: list[Step] = []
+    wait: WaitUntil | None = None
 
     @model_validator(mode="after")
     def _limit_source(self) -> QuotaParams:
@@ -36,6 +48,8 @@ class QuotaParams(Params):
             raise ValueError("`used` needs a `read` request")
         if self.expect.status is None:
             raise ValueError("`expect` needs a status (how a refusal is recognised)")
+        if self.wait is not None and self.read is None:
+            raise ValueError("`wait` needs a `read` request (the instant comes from its answer)")
         return self
 
 
@@ -47,12 +61,33 @@ def _value(document: Any, path: str, where: str) -> int:
     return value
 
 
+def check_wait(refusal: httpx.Response, read: Any, wait: WaitUntil) -> None:
+    """The wait a refusal announces equals the time from its Date to the read's instant, within the slack."""
+    where = f"header {wait.header}"
+    instant = _value(read, wait.until, f"json {wait.until} (the quota read)")
+    raw, date = refusal.headers.get(wait.header), refusal.headers.get("Date")
+    if date is None:
+        raise Violation("the refusal has no Date to measure the wait from", expected="a Date header", got=None)
+    seconds = int(raw) if raw is not None and raw.isdigit() else None
+    if seconds is None:
+        raise Violation("the wait is not whole seconds", expected="an integer", got=raw, where=where)
+    left = instant / wait.per_second - parsedate_to_datetime(date).timestamp()
+    if abs(seconds - left) > wait.slack:
+        raise Violation(
+            f"the wait is not the time left until {wait.until}",
+            expected=f"{left:.0f} s (+/- {wait.slack:g})",
+            got=seconds,
+            where=where,
+        )
+
+
 @registry.register("quota", QuotaParams)
 def check_quota(ctx: CheckContext, params: QuotaParams) -> None:
     """Requests are accepted until the quota is spent; the next one is refused as documented."""
     assert params.expect.status is not None
     refused_status = params.expect.status
     request = params.request.model_copy(update={"retry_on_429": False})
+    document: Any = None
     if params.read is not None:
         response = ctx.send(params.read.model_copy(update={"retry_on_429": False}))
         if status_matches(response.status_code, refused_status):
@@ -85,6 +120,10 @@ def check_quota(ctx: CheckContext, params: QuotaParams) -> None:
                 where=f"{request.method} {request.path}",
             )
         ctx.expect(response, params.expect, context=f"request {number} (limit {limit}, used {used})")
+        if params.wait is not None:
+            if document is None:
+                raise SkipRule("the quota was already spent when read: no instant to measure the wait against")
+            check_wait(response, document, params.wait)
         break
     else:
         raise Violation(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .._base import Fault
+from .._base import Fault, with_levels
 
 __all__ = ["FAULTS"]
 
@@ -383,6 +383,124 @@ _TABLE = [
         "DELETE /v1/denylist/reported/ip/all answers 200 but keeps every reported address",
     ),
     ("list-size-unenforced", "TJ-LIST-SIZE-001", "a list content PUT above the plan's size (Free 100) is accepted"),
+    # Issue 14: a value-level fault for each rule that had none, each caught by that rule alone.
+    (
+        "report-cross-region-key-accepted-paris",
+        "TJ-REGION-002",
+        "the Paris Report API (only) accepts a key issued for Dublin",
+    ),
+    (
+        "missing-auth-400",
+        "TJ-AUTH-001",
+        "a request without Authorization gets the handled unauthorized error with status 400 instead of 401",
+    ),
+    ("test-endpoint-missing-paris", "TJ-AUTH-005", "GET /test answers 404 in Paris (only)"),
+    (
+        "token-self-masked-paris",
+        "TJ-AUTH-006",
+        "the Paris token's self (only) shows a masked key",
+    ),
+    (
+        "dataset-json-served-as-text",
+        "TJ-REQ-001",
+        "successful answers of the dataset family (only) are labelled text/plain",
+    ),
+    (
+        "activity-self-with-query",
+        "TJ-RESP-002",
+        "the activity listing's self carries the default query (?page=1&page_size=20) that was not asked for",
+    ),
+    ("batch-size-off-by-one", "TJ-ASSESS-005", "the assessment batch accepts 501 addresses (limit one too high)"),
+    (
+        "time-range-365d-lapse-180d",
+        "TJ-SOURCE-001",
+        "the 365D range of a source (only) answers lapse 180D",
+    ),
+    (
+        "crawler-classified-client",
+        "TJ-UA-001",
+        "user agents of crawlers are classified CLIENT",
+    ),
+    (
+        "allowlist-id-unvalidated",
+        "TJ-LIST-001",
+        "an allowlist id (only; denylists stay checked) that is not a UUID answers 404 instead of 422",
+    ),
+    (
+        "csv-format-ignored-when-filtered",
+        "TJ-DENY-002",
+        "output_format=CSV answers JSON when ip_protocol_version is given too",
+    ),
+    (
+        "report-unban-get-allowed",
+        "TJ-REPORT-002",
+        "POST-only holds on every Report API path but /v1/unban/ip, which answers GET",
+    ),
+    (
+        "report-token-unchecked-paris",
+        "TJ-REPORT-003",
+        "the Paris Report API (only) accepts keys it never issued",
+    ),
+    (
+        "report-invalid-address-400",
+        "TJ-REPORT-004",
+        "a malformed address in a Report API body answers 400 invalid-ip-address instead of 422",
+    ),
+    (
+        "report-quota-off-by-one",
+        "TJ-REPORT-005",
+        "the Report API refuses the 8th call of a minute instead of the 7th (7 allowed, not 6)",
+    ),
+    (
+        "report-retry-after-ms",
+        "TJ-REPORT-005",
+        "the Report API's 429 gives Retry-After in milliseconds instead of seconds",
+    ),
+    (
+        "report-200-once-month-spent",
+        "TJ-REPORT-007",
+        "once the User API monthly quota is spent, the Report API answers 200 instead of 202",
+    ),
+    (
+        "datacenter-prefixes-dangling",
+        "TJ-LINK-001",
+        "a datacenter's prefixes reference points at /v1/datacenter/{code}/prefix, which does not exist",
+    ),
+    (
+        "batch-score-off-by-one",
+        "TJ-ASSESS-004",
+        "batch assessments score one point off the single lookup of the same address",
+    ),
+    (
+        "geo-batch-coordinates-swapped",
+        "TJ-GEO-001",
+        "the batch geolocation (only) swaps each result's latitude and longitude",
+    ),
+    (
+        "post-lookups-not-counted",
+        "TJ-QUOTA-001",
+        "User API requests by POST (the batch and CIDR lookups) spend no quota point",
+    ),
+    (
+        "month-retry-after-minute",
+        "TJ-QUOTA-003",
+        "the monthly quota's 429 gives Retry-After 60 (a minute) instead of the time left until its refresh",
+    ),
+    (
+        "quota-minute-refresh-in-seconds",
+        "TJ-TOKEN-001",
+        "last_minute_bucket_refresh (only; the monthly refresh keeps ms) is Unix seconds instead of milliseconds",
+    ),
+    (
+        "datacenter-prefixes-score-string",
+        "TJ-SCHEMA-001",
+        "GET /v1/datacenter/{id}/prefixes (only) gives each prefix's score as a string",
+    ),
+    (
+        "list-size-off-by-one",
+        "TJ-LIST-SIZE-001",
+        "a private list holds one element more than the plan allows (101 on Free)",
+    ),
 ]
 
 # Faults the broad fuzz rules must catch as well: they prove each fuzz rule can fail.
@@ -394,4 +512,99 @@ _ALSO: dict[str, tuple[str, ...]] = {
     "bearer-prefix-optional": ("TJ-FUZZ-004",),
 }
 
-FAULTS: dict[str, Fault] = {name: Fault(name, rule, text, _ALSO.get(name, ())) for name, rule, text in _TABLE}
+# Value-level faults: every documented form holds and only a value departs (a status, a unit, a count, a
+# string, a relation), or the deviation is confined to one member of the statement's scope (one endpoint
+# family, one parameter, one range, one representation). Every other fault breaks a form: a field, key,
+# type, pattern or content type, or a whole check left out (a key, a size, a validation never enforced).
+_VALUE = [
+    # a status, a string or a state departs; the answer's form holds
+    "malformed-key-400",
+    "bearer-prefix-unnamed",
+    "v2-alias-served",
+    "query-filter-ignored",
+    "post-params-from-query",
+    "batch-201",
+    "batch-result-self-collection",
+    "dangling-reference",
+    "prefix-uri-single-encoded",
+    "error-slug-mismatch",
+    "score-100",
+    "batch-private-included",
+    "reported-ip-not-high",
+    "allowlist-ignored",
+    "report-times-in-seconds",
+    "delete-reported-ignored",
+    "page-size-default-10",
+    "page-not-echoed",
+    "page-zero-based",
+    "report-consumes-user-quota",
+    "report-tags-dropped",
+    "unban-ignored",
+    "quota-refresh-in-seconds",
+    "validation-not-counted",
+    # confined to one endpoint, one range, one parameter or one representation, or one value off
+    "cross-region-key-accepted-token",
+    "cross-region-key-accepted-geo",
+    "unknown-key-accepted-token",
+    "unknown-key-accepted-geo",
+    "bearer-prefix-optional-geo",
+    "single-item-batch-201",
+    "batch-result-self-rotated",
+    "absent-list-empty-string",
+    "datacenter-prefix-uri-single-encoded",
+    "reported-not-found-detail-list",
+    "error-type-both-keys",
+    "page-invalid-400",
+    "path-loc-dotted",
+    "asn-name-with-suffix",
+    "private-asn-empty-200",
+    "status-code-unvalidated",
+    "registry-all-missing-last",
+    "assess-datasets-hidden",
+    "private-10-assessed",
+    "datacenter-miss-titled",
+    "page-window-off-by-one",
+    "false-add-body",
+    "minute-retry-after-ms",
+    "month-retry-after-ms",
+    "geo-one-coordinates-as-strings",
+    "log-of-address-empty-null",
+    "geo-batch-drops-last",
+    "report-expiry-not-renewed",
+    "report-counted-twice",
+    "reported-listing-times-in-seconds",
+    "dataset-name-title-case",
+    "datacenter-prefix-post-score-string",
+    "csv-strict-parse-ignored",
+    "delete-all-keeps-reported",
+    # added for issue 14
+    "report-cross-region-key-accepted-paris",
+    "missing-auth-400",
+    "test-endpoint-missing-paris",
+    "token-self-masked-paris",
+    "dataset-json-served-as-text",
+    "activity-self-with-query",
+    "batch-size-off-by-one",
+    "time-range-365d-lapse-180d",
+    "crawler-classified-client",
+    "allowlist-id-unvalidated",
+    "csv-format-ignored-when-filtered",
+    "report-unban-get-allowed",
+    "report-token-unchecked-paris",
+    "report-invalid-address-400",
+    "report-quota-off-by-one",
+    "report-retry-after-ms",
+    "report-200-once-month-spent",
+    "list-size-off-by-one",
+    "datacenter-prefixes-dangling",
+    "batch-score-off-by-one",
+    "geo-batch-coordinates-swapped",
+    "post-lookups-not-counted",
+    "month-retry-after-minute",
+    "quota-minute-refresh-in-seconds",
+    "datacenter-prefixes-score-string",
+]
+
+FAULTS: dict[str, Fault] = with_levels(
+    {name: Fault(name, rule, text, _ALSO.get(name, ())) for name, rule, text in _TABLE}, _VALUE
+)

@@ -27,7 +27,8 @@ def spend_report_call(rt: Runtime, token: Token) -> None:
         meter.roll(now)
         if rt.on("report-blocked-by-user-quota") and meter.month_spent():
             raise too_many(rt, meter.month_wait(now), "monthly", "report")
-        if len(meter.report_hits) >= meter.plan.report_minute and not rt.on("report-quota-unenforced"):
+        allowed = meter.plan.report_minute + (1 if rt.on("report-quota-off-by-one") else 0)
+        if len(meter.report_hits) >= allowed and not rt.on("report-quota-unenforced"):
             raise too_many(rt, meter.minute_wait(meter.report_hits, now), "Report API", "report")
         meter.report_hits.append(now)
         if rt.on("report-consumes-user-quota"):
@@ -98,6 +99,8 @@ async def _body(call: Call) -> dict[str, Any]:
 
 
 def _accepted(call: Call) -> Response:
+    if call.rt.on("report-200-once-month-spent") and call.rt.state.meters[call.token.key].month_spent():
+        return Response(status_code=200)
     if call.request.url.path == "/v1/false/remove/ip" and call.rt.on("report-api-200"):
         return JSONResponse({"detail": "Accepted"}, 200)
     if call.request.url.path == "/v1/false/add/ip" and call.rt.on("false-add-body"):
@@ -174,7 +177,8 @@ def _post_only(
     rt: Runtime, inner: Callable[[Request], Awaitable[Response]]
 ) -> Callable[[Request], Awaitable[Response]]:
     async def guarded(request: Request) -> Response:
-        if request.method != "POST" and not rt.on("report-api-get-allowed"):
+        unban_get = request.url.path == "/v1/unban/ip" and rt.on("report-unban-get-allowed")
+        if request.method != "POST" and not rt.on("report-api-get-allowed") and not unban_get:
             return JSONResponse({"detail": "Method Not Allowed"}, 405, headers={"Allow": "POST"})
         return await inner(request)
 

@@ -112,7 +112,8 @@ def _problem_response(rt: Runtime, problem: Problem) -> Response:
 
 def _invalid_response(rt: Runtime, invalid: Invalid, api: Api) -> Response:
     malformed_ip = invalid.kind == "value_error.ipvanyaddress"
-    if api == "user" and malformed_ip and rt.on("validation-not-422"):
+    as_400 = rt.on("validation-not-422") if api == "user" else rt.on("report-invalid-address-400")
+    if malformed_ip and as_400:
         return _problem_response(rt, Problem("invalid-ip-address", invalid.msg))
     if rt.on("validation-detail-string"):
         return JSONResponse({"detail": invalid.msg}, 422)
@@ -144,7 +145,9 @@ def render(call: Call, body: Json | list[Json], status: int = 200) -> Response:
     datacenter = isinstance(body, dict) and str(body.get("self", "")).startswith("/v1/datacenter/")
     if datacenter and call.rt.on("absolute-reference-uris"):
         body = _absolute(body, f"https://{call.region}.api.threatjammer.com")
-    media = "text/plain; charset=utf-8" if call.rt.on("json-served-as-text") else None
+    dataset = call.request.url.path.startswith("/v1/dataset/")
+    as_text = call.rt.on("json-served-as-text") or (dataset and call.rt.on("dataset-json-served-as-text"))
+    media = "text/plain; charset=utf-8" if as_text else None
     response = JSONResponse(body, status)
     if media is not None:
         response.headers["content-type"] = media
@@ -165,7 +168,10 @@ def authenticate(rt: Runtime, region: str, request: Request, api: Api) -> Token:
     if header is None:
         if api == "user" and rt.on("missing-auth-403"):
             raise Framework(403, "Not authenticated")
-        raise Problem("unauthorized", "Not authenticated: send the header 'Authorization: Bearer <API key>'.")
+        missing = Problem("unauthorized", "Not authenticated: send the header 'Authorization: Bearer <API key>'.")
+        if api == "user" and rt.on("missing-auth-400"):
+            missing.status = 400
+        raise missing
     scheme, _, rest = header.strip().partition(" ")
     if scheme.lower() != "bearer":
         bare = rt.state.tokens.get(header.strip())
@@ -189,7 +195,7 @@ def authenticate(rt: Runtime, region: str, request: Request, api: Api) -> Token:
                 "unauthorized",
                 "The API key is malformed: expected 'tja_' and 36 letters or digits.",
             )
-        stand_in = _unknown_key(rt, region) if _unknown_accepted(rt, request, api) else None
+        stand_in = _unknown_key(rt, region) if _unknown_accepted(rt, region, request, api) else None
         if stand_in is None:
             raise Problem("unauthorized", "The API key does not exist.")
         return stand_in
@@ -200,9 +206,9 @@ def _geo(request: Request) -> bool:
     return request.url.path.startswith("/v1/geo/")
 
 
-def _unknown_accepted(rt: Runtime, request: Request, api: Api) -> bool:
+def _unknown_accepted(rt: Runtime, region: str, request: Request, api: Api) -> bool:
     if api == "report":
-        return rt.on("report-token-unchecked")
+        return rt.on("report-token-unchecked") or (region == "paris" and rt.on("report-token-unchecked-paris"))
     path = request.url.path
     return (
         rt.on("unknown-key-accepted")
@@ -211,9 +217,10 @@ def _unknown_accepted(rt: Runtime, request: Request, api: Api) -> bool:
     )
 
 
-def _foreign_accepted(rt: Runtime, api: Api, path: str) -> bool:
+def _foreign_accepted(rt: Runtime, region: str, api: Api, path: str) -> bool:
     if api == "report":
-        return rt.on("report-cross-region-key-accepted")
+        paris_only = region == "paris" and rt.on("report-cross-region-key-accepted-paris")
+        return rt.on("report-cross-region-key-accepted") or paris_only
     return (
         rt.on("cross-region-key-accepted")
         or (path == "/v1/token" and rt.on("cross-region-key-accepted-token"))
@@ -222,7 +229,7 @@ def _foreign_accepted(rt: Runtime, api: Api, path: str) -> bool:
 
 
 def _regional(rt: Runtime, region: str, token: Token, api: Api, path: str) -> Token:
-    if token.region != region and not _foreign_accepted(rt, api, path):
+    if token.region != region and not _foreign_accepted(rt, region, api, path):
         raise Problem(
             "unauthorized",
             f"The API key belongs to the {token.region} region, not to {region}.",
@@ -232,10 +239,14 @@ def _regional(rt: Runtime, region: str, token: Token, api: Api, path: str) -> To
 
 def too_many(rt: Runtime, seconds: int, which: str, api: Api) -> Problem:
     """The 429 handled error, with Retry-After in whole seconds."""
-    in_ms = (which == "monthly" and rt.on("month-retry-after-ms")) or (
-        which == "per-minute" and api == "user" and rt.on("minute-retry-after-ms")
+    in_ms = (
+        (which == "monthly" and rt.on("month-retry-after-ms"))
+        or (which == "per-minute" and api == "user" and rt.on("minute-retry-after-ms"))
+        or (api == "report" and rt.on("report-retry-after-ms"))
     )
     wait = seconds * 1000 if in_ms else seconds
+    if which == "monthly" and rt.on("month-retry-after-minute"):
+        wait = 60
     headers = {} if api == "user" and rt.on("429-without-retry-after") else {"Retry-After": str(wait)}
     return Problem(
         "too-many-requests",
@@ -294,6 +305,8 @@ def endpoint(
             call = Call(rt, region, request, token)
             try:
                 result = await handler(call)
+                if metered and request.method == "POST" and rt.on("post-lookups-not-counted"):
+                    refund_user_point(rt, token)
             except Invalid:
                 if metered and rt.on("validation-not-counted"):
                     refund_user_point(rt, token)

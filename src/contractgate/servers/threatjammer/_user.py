@@ -89,7 +89,7 @@ def _public(address: Address, loc_value: str) -> Address:
 
 async def test(call: Call) -> Json | Response:
     """GET /test: 200 when the key is valid in this region (not part of the versioned API)."""
-    if call.rt.on("test-endpoint-missing"):
+    if call.rt.on("test-endpoint-missing") or (call.region == "paris" and call.rt.on("test-endpoint-missing-paris")):
         return JSONResponse({"detail": "Not Found"}, 404)
     return {"self": "/test", "detail": f"The API key is valid in the {call.region} region."}
 
@@ -119,8 +119,11 @@ async def activities(call: Call) -> Json:
     if call.rt.on("page-not-echoed"):
         page, size = 1, 20
     events = call.rt.catalogue.activities[first:last]
+    self_uri = "/v1/token/activity"
+    if call.rt.on("activity-self-with-query"):
+        self_uri += "?page=1&page_size=20"
     return {
-        "self": "/v1/token/activity",
+        "self": self_uri,
         "page": page,
         "page_size": size,
         "activities": [activity_view(event) for event in events],
@@ -261,7 +264,8 @@ async def _address_batch(call: Call, limit: int, fault: str | None = None) -> li
 
 async def assess_batch(call: Call) -> Response:
     """POST /v1/assess/ip [addresses]: up to 500 assessments; private addresses are left out."""
-    addresses = await _address_batch(call, 500, "batch-size-unchecked")
+    top = 501 if call.rt.on("batch-size-off-by-one") else 500
+    addresses = await _address_batch(call, top, "batch-size-unchecked")
     keep_private = call.rt.on("batch-private-included")
     results = []
     for address in addresses:
@@ -269,6 +273,8 @@ async def assess_batch(call: Call) -> Response:
             result = assess_view(call.rt, call.account, address)
             if call.rt.on("batch-result-self-collection"):
                 result["self"] = "/v1/assess/ip"
+            if call.rt.on("batch-score-off-by-one"):
+                result["score"] = result["score"] - 1 if result["score"] > 0 else 1
             results.append(result)
     if call.rt.on("batch-result-self-rotated"):
         selves = [result["self"] for result in results]
@@ -300,7 +306,10 @@ async def geo_batch(call: Call) -> Json:
     results = []
     for address in addresses:
         if address.is_global and call.rt.catalogue.prefix_of(address) is not None:
-            results.append(geo_view(call.rt, address))
+            result = geo_view(call.rt, address)
+            if call.rt.on("geo-batch-coordinates-swapped"):
+                result["latitude"], result["longitude"] = result["longitude"], result["latitude"]
+            results.append(result)
     if len(results) > 1 and call.rt.on("geo-batch-drops-last"):
         results.pop()
     if call.rt.on("batch-results-keyed-by-address"):
@@ -320,17 +329,24 @@ def _datacenter_code(call: Call) -> str:
 
 async def datacenter_one(call: Call) -> Json:
     """GET /v1/datacenter/{datacenter_id}."""
-    return datacenter_view(call.rt.catalogue.datacenters[_datacenter_code(call)])
+    body = datacenter_view(call.rt.catalogue.datacenters[_datacenter_code(call)])
+    if call.rt.on("datacenter-prefixes-dangling"):
+        body["prefixes"] = str(body["prefixes"]).removesuffix("es")
+    return body
 
 
 async def datacenter_prefixes(call: Call) -> Json:
     """GET /v1/datacenter/{datacenter_id}/prefixes."""
     code = _datacenter_code(call)
     mine = [p for p in call.rt.catalogue.datacenter_prefixes if p.datacenter == code]
+    views = [datacenter_prefix_view(call.rt, p) for p in mine]
+    if call.rt.on("datacenter-prefixes-score-string"):
+        for view in views:
+            view["score"] = str(view["score"])
     return {
         "self": f"/v1/datacenter/{code}/prefixes",
-        "prefixes_v4": [datacenter_prefix_view(call.rt, p) for p in mine if p.network.version == 4],
-        "prefixes_v6": [datacenter_prefix_view(call.rt, p) for p in mine if p.network.version == 6],
+        "prefixes_v4": [view for view, p in zip(views, mine, strict=True) if p.network.version == 4],
+        "prefixes_v6": [view for view, p in zip(views, mine, strict=True) if p.network.version == 6],
     }
 
 
@@ -420,7 +436,10 @@ async def source_range(call: Call) -> Json:
     if lapse not in LAPSES and call.rt.on("time-range-unvalidated"):
         raise not_found(lapse)
     lapse = parse_enum(lapse, LAPSES, ("path", "time_range"))
-    return range_view(source, source.ranges[lapse])
+    body = range_view(source, source.ranges[lapse])
+    if lapse == "365D" and call.rt.on("time-range-365d-lapse-180d"):
+        body["lapse"] = "180D"
+    return body
 
 
 async def log_one(call: Call) -> Json:
@@ -539,7 +558,8 @@ async def reported(call: Call) -> Json | Response:
         ]
         if all(checks):
             entries.append(entry)
-    if output == "CSV" and not call.rt.on("csv-format-ignored"):
+    filtered = call.query("ip_protocol_version") is not None and call.rt.on("csv-format-ignored-when-filtered")
+    if output == "CSV" and not call.rt.on("csv-format-ignored") and not filtered:
         lines = ["address,last_report,expiry,total_reports,protocol,dataset,tags"]
         for entry in entries:
             view = reported_view(call.rt, entry)
@@ -633,7 +653,7 @@ def _lists(call: Call, kind: str, public: bool) -> list[AclList]:
 def _one_list(call: Call, kind: str, public: bool, family: str) -> AclList:
     loc = ("path", f"{family}_id")
     text = call.param("list_id")
-    if call.rt.on("list-id-unvalidated"):
+    if call.rt.on("list-id-unvalidated") or (family == "allowlist" and call.rt.on("allowlist-id-unvalidated")):
         try:
             parse_uuid(text, loc)
         except Invalid:

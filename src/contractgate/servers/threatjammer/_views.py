@@ -278,6 +278,8 @@ def ua_view(rt: Runtime, text: str) -> Json:
         )
         after = text.split(profile.token, 1)[1].lstrip("/")
         version = after.split(" ", 1)[0].split(";", 1)[0].rstrip(")")
+    if classification == "CRAWLER" and rt.on("crawler-classified-client"):
+        classification = "CLIENT"
     return {
         "self": ua_uri(rt, text),
         "string": text,
@@ -452,8 +454,9 @@ def token_view(rt: Runtime, token: Token, meter: Meter) -> Json:
     """A token and its quota counters (instants in Unix milliseconds)."""
     now = rt.now()
     scale = 1000 if rt.on("quota-refresh-in-seconds") else 1
+    minute_scale = 1000 if rt.on("quota-minute-refresh-in-seconds") else scale
     key = token.key
-    if rt.on("token-self-masked"):
+    if rt.on("token-self-masked") or (token.region == "paris" and rt.on("token-self-masked-paris")):
         key = "tja_" + "*" * 32 + key[-4:]
     return {
         "self": f"/v1/token/{key}",
@@ -464,7 +467,7 @@ def token_view(rt: Runtime, token: Token, meter: Meter) -> Json:
         "last_minute_bucket_init_value": meter.plan.minute,
         "last_minute_bucket_refill_ratio": max(1, meter.plan.minute // 60),
         "last_minute_bucket_value": len(meter.minute_hits),
-        "last_minute_bucket_refresh": meter.minute_refresh(now) // scale,
+        "last_minute_bucket_refresh": meter.minute_refresh(now) // minute_scale,
         "status": "ENABLED",
         "created_at": token.created_at,
         "updated_at": token.created_at,

@@ -214,7 +214,7 @@ def _list_writers(family: str) -> list[tuple[str, str, Handler]]:
         current = list_content(acl, call.account, call.rt.now_ms())
         kept = [element for element in current if element not in remove]
         merged = kept + [element for element in dict.fromkeys(append) if element not in kept]
-        limit = _list_limit(call)
+        limit = _list_limit(call) + (1 if call.rt.on("list-size-off-by-one") else 0)
         if len(merged) > limit and not call.rt.on("list-size-unenforced"):
             raise Problem(
                 "ip-address-list-too-large",
