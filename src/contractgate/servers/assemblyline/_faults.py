@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from .._base import Fault
+from .._base import Fault, with_levels
 
 __all__ = ["FAULTS"]
 
@@ -324,4 +324,51 @@ _ALSO: dict[str, tuple[str, ...]] = {
     "status-code-mismatch": ("AL-FUZZ-002",),
 }
 
-FAULTS = {fault.name: dataclasses.replace(fault, also=_ALSO.get(fault.name, ())) for fault in _LIST}
+# Value-level faults: every documented form holds and only a value departs (a status, a count, a relation between
+# two answers, an echoed value), or the deviation is confined to one member of the rule's scope (one probe, one
+# variant, one verb, one route). Every other fault is form-level: a field, header or type gone, or a request
+# accepted or refused wholesale.
+_VALUE = (
+    "status-code-mismatch",
+    "not-found-status-code-400",
+    "whoami-username-is-key-name",
+    "is-admin-from-user-type",
+    "is-admin-always-false",
+    "unknown-user-distinct-message",
+    "one-header-auth",
+    "read-key-full-roles",
+    "xsrf-cookie-not-session-token",
+    "login-missing-fields-400",
+    "not-found-path-unslashed",
+    "no-308-redirect",
+    "double-slash-404",
+    "case-insensitive-paths",
+    "redirect-drops-query",
+    "slashless-wrong-verb-405",
+    "api-list-slashless-path",
+    "415-as-http-415",
+    "submit-sha256-of-name",
+    "nameless-submit-named-by-sha256",
+    "unknown-sha256-400",
+    "text-plain-submit-415",
+    "default-rows-10",
+    "default-rows-short",
+    "offset-rounded-to-page",
+    "total-counts-from-offset",
+    "rows-not-echoed",
+    "unknown-index-404",
+    "deep-paging-repeats",
+    "post-search-ignores-body",
+    "post-search-drops-offset",
+    "query-ignored",
+    "submission-query-ignored",
+    "is-completed-unknown-false",
+    "unknown-sid-400",
+    "quota-header-not-counting",
+    "wrong-key-403-on-search",
+)
+
+FAULTS = with_levels(
+    {fault.name: dataclasses.replace(fault, also=_ALSO.get(fault.name, ())) for fault in _LIST},
+    _VALUE,
+)
