@@ -866,6 +866,9 @@ FAULT_PROBES: dict[str, Probe] = {
     "quota-header-from-wrong-quota": lambda s, c: (
         int(_whoami(s, c).headers["x-remaining-quota-api"]) >= body(_whoami(s, c))["api_daily_quota"]
     ),
+    "quota-header-stuck-after-first-call": lambda s, c: (
+        _whoami(s, c).headers["x-remaining-quota-api"] == _whoami(s, c).headers["x-remaining-quota-api"]
+    ),
     "message-list-status-code-201": lambda s, c: (
         _get("/api/v4/ingest/get_message_list/empty/")(s, c).json()["api_status_code"] == 201
     ),

@@ -151,6 +151,8 @@ def quota_headers(ctx: Ctx, identity: Identity | None) -> dict[str, str]:
         return {}
     user = identity.user
     used = 0 if ctx.on("quota-header-not-counting") else _daily_used(ctx.state, user)
+    if ctx.on("quota-header-stuck-after-first-call"):
+        used = min(used, 1)
     quota = user.api_daily_quota * (2 if ctx.on("quota-header-from-wrong-quota") else 1)
     left = max(0, quota - used)
     return {"X-Remaining-Quota-Api": f"{left}.0" if ctx.on("quota-header-decimal") else str(left)}

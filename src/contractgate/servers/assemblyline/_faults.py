@@ -460,6 +460,11 @@ _LIST += [
         "x-remaining-quota-api counts down from twice the user's api_daily_quota",
     ),
     Fault(
+        "quota-header-stuck-after-first-call",
+        "AL-QUOTA-003",
+        "x-remaining-quota-api counts the day's first call, then stays at the daily quota less one",
+    ),
+    Fault(
         "message-list-status-code-201",
         "AL-FUZZ-001",
         "get_message_list answers HTTP 200 reporting api_status_code 201",
@@ -547,6 +552,7 @@ _VALUE = (
     "concurrent-quota-reported-off-by-one",
     "quota-header-from-wrong-quota",
     "message-list-status-code-201",
+    "quota-header-stuck-after-first-call",
 )
 
 FAULTS = with_levels(
