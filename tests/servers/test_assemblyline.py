@@ -786,6 +786,92 @@ FAULT_PROBES: dict[str, Probe] = {
     "quota-header-not-counting": lambda s, c: (
         _whoami(s, c).headers["x-remaining-quota-api"] == _whoami(s, c).headers["x-remaining-quota-api"]
     ),
+    # value-level faults of issue 14
+    "401-json-charset": lambda s, c: _anonymous(s, c).headers["content-type"] == "application/json; charset=utf-8",
+    "success-error-message-ok": lambda s, c: message(_whoami(s, c)) == "OK",
+    "anonymous-session-expired": lambda s, c: message(_anonymous(s, c)) == "Session expired",
+    "401-xsrf-cookie-not-expired": lambda s, c: "Max-Age=0" not in _anonymous(s, c).headers["set-cookie"],
+    "submit-403-names-wrong-role": lambda s, c: (
+        "submission_create" not in message(submit_file(c, keyed(s, "APIKEY_READ")))
+    ),
+    "index-403-path-unslashed": lambda s, c: message(
+        _get("/api/v4/search/submission/", "APIKEY_WRITE", query="*")(s, c)
+    ).startswith("Access Denied (/api/v4/search/submission) ["),
+    "obo-401": lambda s, c: (
+        c.get("/api/v4/user/whoami/", headers={**keyed(s), "Authorization": "Bearer junk"}).status_code == 401
+    ),
+    "session-duration-minutes": lambda s, c: (
+        body(c.post("/api/v4/auth/login/", json={"user": "admin", "apikey": s.credentials["APIKEY"]}))[
+            "session_duration"
+        ]
+        == 60
+    ),
+    "xsrf-failure-401": lambda s, c: _login_whoami(s, c, "password", "PASSWORD").status_code == 401,
+    "options-204": lambda s, c: c.options("/api/v4/submit/").status_code == 204,
+    "healthz-live-text": lambda s, c: _get("/healthz/live", None)(s, c).text == "ALIVE",
+    "anonymous-redirect-302": _status(_get("/api/v4/user/whoami", None), 302),
+    "405-allow-misses-verbs": lambda s, c: "POST" not in _get("/api/v4/submit/", None)(s, c).headers["allow"],
+    "accept-html-json-charset": lambda s, c: (
+        c.get("/api/v4/user/whoami/", headers={**keyed(s), "Accept": "text/html"}).headers["content-type"]
+        == "application/json; charset=utf-8"
+    ),
+    "no-data-block-message-fixed": lambda s, c: (
+        not message(
+            c.post("/api/v4/search/submission/", content=b"{", headers={**keyed(s), "Content-Type": "application/json"})
+        ).endswith("'")
+    ),
+    "missing-bin-payload-names-part": lambda s, c: (
+        body(c.post("/api/v4/submit/", files={"json": (None, b"{}")}, headers=keyed(s))) == {"missing": "bin"}
+    ),
+    "missing-file-message-short": lambda s, c: (
+        message(_post_json("/api/v4/submit/", {"name": "x"})(s, c)) == "Missing file to scan."
+    ),
+    "profile-required-403": _status(
+        _post_json("/api/v4/submit/", {"plaintext": "x", "name": "x"}, "APIKEY_SUBMIT"), 403
+    ),
+    "too-big-message-kib": lambda s, c: (
+        message(_post_json("/api/v4/submit/", {"sha256": big_file(s)})(s, c))
+        == "File too big to be scanned (262144 > 102400)."
+    ),
+    "resubmit-size-kib": lambda s, c: (
+        body(_post_json("/api/v4/submit/", {"sha256": small_file(s)})(s, c))["files"][0]["size"]
+        != s.state.files[small_file(s)].size
+    ),
+    "readback-file-size-kib": lambda s, c: (
+        body(_get(f"/api/v4/submission/{body(submit_file(c, keyed(s)))['sid']}/")(s, c))["files"][0]["size"]
+        != len(CONTENT)
+    ),
+    "ingest-201": lambda s, c: submit_file(c, keyed(s), path="/api/v4/ingest/").status_code == 201,
+    "threshold-message-grammar-fixed": lambda s, c: (
+        message(_post_json("/api/v4/ingest/", {"plaintext": "x", "name": "x", "notification_threshold": "x"})(s, c))
+        == "notification_threshold should be an int"
+    ),
+    "empty-message-list-null": lambda s, c: body(_get("/api/v4/ingest/get_message_list/empty/")(s, c)) is None,
+    "post-default-rows-10": lambda s, c: (
+        body(c.post("/api/v4/search/submission/", json={"query": "*"}, headers=keyed(s)))["rows"] == 10
+    ),
+    "file-index-fl-id-ignored": lambda s, c: (
+        set(body(_get("/api/v4/search/file/", query="*", fl="id")(s, c))["items"][0]) != {"id"}
+    ),
+    "empty-query-matches-all": _status(_get("/api/v4/search/submission/", query=""), 200),
+    "deep-paging-rows-echo-default": lambda s, c: (
+        body(search(c, keyed(s), query="*", rows=10, deep_paging_id="*"))["rows"] == 25
+    ),
+    "query-error-unprefixed": lambda s, c: (
+        not message(_get("/api/v4/search/submission/", query="sid:(")(s, c)).startswith("SearchException:")
+    ),
+    "concurrent-quota-reported-off-by-one": lambda s, c: message(
+        TestClient(s.apps()[1].asgi).get("/api/v4/user/whoami/", headers=keyed(s))
+    ).endswith("quota of 11"),
+    "quota-header-from-wrong-quota": lambda s, c: (
+        int(_whoami(s, c).headers["x-remaining-quota-api"]) >= body(_whoami(s, c))["api_daily_quota"]
+    ),
+    "quota-header-stuck-after-first-call": lambda s, c: (
+        _whoami(s, c).headers["x-remaining-quota-api"] == _whoami(s, c).headers["x-remaining-quota-api"]
+    ),
+    "message-list-status-code-201": lambda s, c: (
+        _get("/api/v4/ingest/get_message_list/empty/")(s, c).json()["api_status_code"] == 201
+    ),
     # only the fuzz rules reach these
     "message-list-unversioned": lambda s, c: (
         "api_server_version" not in _get("/api/v4/ingest/get_message_list/empty/")(s, c).json()

@@ -174,7 +174,8 @@ class _Dispatcher:
             found = authenticate(ctx, call)
             if isinstance(found, Response):
                 return found
-        return Response(b"", 200, {"Allow": ", ".join(sorted(routed.allow))}, "text/html; charset=utf-8")
+        status = 204 if ctx.on("options-204") else 200
+        return Response(b"", status, {"Allow": ", ".join(sorted(routed.allow))}, "text/html; charset=utf-8")
 
     def _redirect(self, ctx: Ctx, call: Call, path: str) -> Response:
         if ctx.on("slash-redirect-needs-auth"):
@@ -185,11 +186,15 @@ class _Dispatcher:
         if call.raw_query and not ctx.on("redirect-drops-query"):
             location += "?" + call.raw_query
         status = 301 if ctx.on("no-308-redirect") else 308
-        title = "Moved Permanently" if status == 301 else "Permanent Redirect"
+        anonymous = not (call.headers.get("x-user") or call.cookies.get("session"))
+        if ctx.on("anonymous-redirect-302") and anonymous:
+            status = 302
+        title = {301: "Moved Permanently", 302: "Found"}.get(status, "Permanent Redirect")
         return html_page(status, title, redirect_page(location), {"Location": location})
 
     def _not_allowed(self, ctx: Ctx, routed: Routed) -> Response:
-        allow = {"Allow": ", ".join(sorted(routed.allow))}
+        verbs = routed.allow & {"HEAD", "OPTIONS"} if ctx.on("405-allow-misses-verbs") else routed.allow
+        allow = {"Allow": ", ".join(sorted(verbs))}
         if ctx.on("405-as-json"):
             return api_response(ctx, "", "Method Not Allowed", 405, allow)
         text = "This URL does not accept the request method."
@@ -218,6 +223,8 @@ class _Dispatcher:
 
     def _negotiated(self, ctx: Ctx, call: Call, response: Response) -> Response:
         wants_html = "text/html" in call.headers.get("accept", "")
+        if ctx.on("accept-html-json-charset") and wants_html and response.media_type == "application/json":
+            response.headers["content-type"] = "application/json; charset=utf-8"
         if not (ctx.on("accept-html-negotiated") and wants_html and response.media_type == "application/json"):
             return response
         pretty = json.dumps(json.loads(bytes(response.body)), indent=2)

@@ -59,15 +59,18 @@ def unauthorized(ctx: Ctx, call: Call, message: str) -> Response:
     payload: Any = "" if ctx.on("anonymous-401-empty-response") else login_options()
     response = api_response(ctx, payload, message, 401)
     if not ctx.on("401-keeps-xsrf-cookie"):
-        clear_cookie(response, "XSRF-TOKEN")
+        clear_cookie(response, "XSRF-TOKEN", lifetime=SESSION_DURATION if ctx.on("401-xsrf-cookie-not-expired") else 0)
     if "session" in call.cookies:
         clear_cookie(response, "session")
     return response
 
 
-def forbidden(ctx: Ctx, call: Call, reason: str) -> Response:
-    """A 403 as the global handler renders it: `Access Denied (path) [reason]`, config block."""
-    return api_response(ctx, config_block(), f"Access Denied ({call.path}) [{reason}]", 403)
+def forbidden(ctx: Ctx, call: Call, reason: str, status: int = 403) -> Response:
+    """A 403 as the global handler renders it: `Access Denied (path) [reason]`, config block (other status: a fault)."""
+    path = call.path
+    if ctx.on("index-403-path-unslashed") and path.startswith("/api/v4/search/"):
+        path = path.rstrip("/")
+    return api_response(ctx, config_block(), f"Access Denied ({path}) [{reason}]", status)
 
 
 def validate_apikey(ctx: Ctx, uname: str, secret: str) -> Identity | str:
@@ -90,7 +93,9 @@ def _from_session(ctx: Ctx, call: Call) -> Identity | Response:
     token = call.cookies.get("session", "")
     session = ctx.state.sessions.get(token)
     if session is None:
-        return unauthorized(ctx, call, "Session not found")
+        anonymous = not (token or call.headers.get("x-user") or call.headers.get("x-apikey"))
+        expired = ctx.on("anonymous-session-expired") and anonymous
+        return unauthorized(ctx, call, "Session expired" if expired else "Session not found")
     if session.expires < time.monotonic():
         del ctx.state.sessions[token]
         return unauthorized(ctx, call, "Session expired")
@@ -102,7 +107,7 @@ def _from_session(ctx: Ctx, call: Call) -> Identity | Response:
     if session.roles_limit is None and call.path != LOGOUT_PATH and not ctx.on("xsrf-not-enforced"):
         sent = call.headers.get("x-xsrf-token") or call.query.get("XSRF_TOKEN") or ""
         if not hmac.compare_digest(sent, session.xsrf):
-            return forbidden(ctx, call, "Invalid XSRF token")
+            return forbidden(ctx, call, "Invalid XSRF token", 401 if ctx.on("xsrf-failure-401") else 403)
     roles = user.roles if session.roles_limit is None else session.roles_limit & user.roles
     return Identity(user, roles, "session", session=session)
 
@@ -146,7 +151,10 @@ def quota_headers(ctx: Ctx, identity: Identity | None) -> dict[str, str]:
         return {}
     user = identity.user
     used = 0 if ctx.on("quota-header-not-counting") else _daily_used(ctx.state, user)
-    left = max(0, user.api_daily_quota - used)
+    if ctx.on("quota-header-stuck-after-first-call"):
+        used = min(used, 1)
+    quota = user.api_daily_quota * (2 if ctx.on("quota-header-from-wrong-quota") else 1)
+    left = max(0, quota - used)
     return {"X-Remaining-Quota-Api": f"{left}.0" if ctx.on("quota-header-decimal") else str(left)}
 
 
@@ -161,7 +169,8 @@ def _quota(ctx: Ctx, call: Call, identity: Identity, endpoint: Endpoint) -> Resp
     user = identity.user
     busy = ctx.state.in_flight.get(user.uname, 0) >= user.api_quota
     if (ctx.quota_exhausted or busy) and not ctx.on("concurrent-quota-ignored"):
-        message = f"You've exceeded your maximum concurrent API calls quota of {user.api_quota}"
+        shown = user.api_quota + 1 if ctx.on("concurrent-quota-reported-off-by-one") else user.api_quota
+        message = f"You've exceeded your maximum concurrent API calls quota of {shown}"
         return api_response(ctx, "", message, 503)
     if endpoint.counts and user.api_daily_quota:
         used = _daily_used(ctx.state, user)
@@ -186,11 +195,14 @@ def guard(ctx: Ctx, call: Call, endpoint: Endpoint) -> Identity | Response:
         return found
     if "authorization" in call.headers and not ctx.on("authorization-header-ignored"):
         problem = _obo_problem(call.headers["authorization"])
-        return forbidden(ctx, call, f"Invalid OBO token - {problem}")
+        return forbidden(ctx, call, f"Invalid OBO token - {problem}", 401 if ctx.on("obo-401") else 403)
     if not found.user.is_active:
         return forbidden(ctx, call, f"User {found.user.uname} is disabled")
     if endpoint.roles and not endpoint.roles & found.roles and not _role_exempt(ctx, found, endpoint):
-        needed = ", ".join(sorted(endpoint.roles))
+        shown = endpoint.roles
+        if ctx.on("submit-403-names-wrong-role") and endpoint.rule == "/api/v4/submit/":
+            shown = frozenset({"submission_manage"})
+        needed = ", ".join(sorted(shown))
         reason = f"API {call.path} requires one of the following roles: {needed}"
         if ctx.on("role-403-unwrapped"):
             return api_response(ctx, "", reason, 403)
@@ -260,7 +272,7 @@ def login(ctx: Ctx, call: Call) -> Response:
     payload = {
         "username": found.user.uname,
         roles_key: sorted(limit) if limit is not None else None,
-        "session_duration": SESSION_DURATION,
+        "session_duration": SESSION_DURATION // 60 if ctx.on("session-duration-minutes") else SESSION_DURATION,
     }
     response = api_response(ctx, payload)
     set_cookie(response, "session", session.token, http_only=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from .._base import Fault
+from .._base import Fault, with_levels
 
 __all__ = ["FAULTS"]
 
@@ -317,6 +317,160 @@ _LIST += [
     ),
 ]
 
+_LIST += [
+    # value-level faults (issue 14): the answer keeps its documented form and one value departs, or the
+    # deviation is confined to one member of the rule's scope (one probe, one verb, one index, one endpoint)
+    Fault(
+        "401-json-charset",
+        "AL-ENV-001",
+        "401 answers are sent as Content-Type application/json; charset=utf-8, not jsonify's application/json",
+    ),
+    Fault(
+        "success-error-message-ok",
+        "AL-ENV-003",
+        'successful answers carry api_error_message "OK" instead of ""',
+    ),
+    Fault(
+        "anonymous-session-expired",
+        "AL-AUTH-003",
+        'a request without any credential gets 401 "Session expired" instead of "Session not found"',
+    ),
+    Fault(
+        "401-xsrf-cookie-not-expired",
+        "AL-AUTH-006",
+        "the 401 empties the XSRF-TOKEN cookie but gives it an hour to live instead of expiring it",
+    ),
+    Fault(
+        "submit-403-names-wrong-role",
+        "AL-AUTH-007",
+        "the role 403 on submit names submission_manage instead of the submission_create the route requires",
+    ),
+    Fault(
+        "index-403-path-unslashed",
+        "AL-AUTH-009",
+        "search 403s name the path without its trailing slash in Access Denied (...)",
+    ),
+    Fault("obo-401", "AL-AUTH-010", "an invalid OBO token gets HTTP 401 instead of the 403"),
+    Fault(
+        "session-duration-minutes",
+        "AL-AUTH-011",
+        "the login answer gives session_duration in minutes (60), not seconds (3600)",
+    ),
+    Fault(
+        "xsrf-failure-401",
+        "AL-AUTH-012",
+        "a password session without X-XSRF-TOKEN gets HTTP 401 instead of the 403",
+    ),
+    Fault("options-204", "AL-ROUTE-002", "OPTIONS answers 204 instead of Flask's 200"),
+    Fault("healthz-live-text", "AL-ROUTE-003", "/healthz/live answers ALIVE instead of OK"),
+    Fault(
+        "anonymous-redirect-302",
+        "AL-SLASH-002",
+        "the slash redirect is a 302 (not 308) for callers without credentials",
+    ),
+    Fault(
+        "405-allow-misses-verbs",
+        "AL-SLASH-005",
+        "the 405's Allow header lists only HEAD and OPTIONS, not the route's own verbs",
+    ),
+    Fault(
+        "accept-html-json-charset",
+        "AL-CT-001",
+        "with Accept: text/html the JSON answer is labelled application/json; charset=utf-8",
+    ),
+    Fault(
+        "no-data-block-message-fixed",
+        "AL-CT-003",
+        "the malformed-JSON 400 message loses the server's stray trailing quote",
+    ),
+    Fault(
+        "missing-bin-payload-names-part",
+        "AL-SUB-003",
+        'the missing-bin 400 carries api_response {"missing": "bin"} instead of {}',
+    ),
+    Fault(
+        "missing-file-message-short",
+        "AL-SUB-005",
+        'the nothing-to-scan 400 says only "Missing file to scan."',
+    ),
+    Fault(
+        "profile-required-403",
+        "AL-SUB-006",
+        "a missing submission_profile is a 403 instead of a 400",
+    ),
+    Fault(
+        "too-big-message-kib",
+        "AL-SUB-008",
+        "the 413 message gives the file size and the limit in KiB, not bytes",
+    ),
+    Fault(
+        "resubmit-size-kib",
+        "AL-SUB-009",
+        "a submission by the sha256 of a stored file records files[0].size in KiB, not bytes",
+    ),
+    Fault(
+        "readback-file-size-kib",
+        "AL-SUB-010",
+        "a submission read back shows files[].size in KiB, unlike the submit answer",
+    ),
+    Fault("ingest-201", "AL-ING-001", "a successful ingest answers HTTP 201 (api_status_code 201), not 200"),
+    Fault(
+        "threshold-message-grammar-fixed",
+        "AL-ING-002",
+        'the notification_threshold 400 says "should be an int", not the server\'s own "should be and int"',
+    ),
+    Fault(
+        "empty-message-list-null",
+        "AL-ING-003",
+        "get_message_list on an empty queue answers null instead of []",
+    ),
+    Fault(
+        "post-default-rows-10",
+        "AL-SEARCH-001",
+        "a POST search without rows returns and echoes 10 rows (GET keeps 25)",
+    ),
+    Fault(
+        "file-index-fl-id-ignored",
+        "AL-SEARCH-006",
+        "fl=id is ignored on the file index only (whole documents come back)",
+    ),
+    Fault(
+        "empty-query-matches-all",
+        "AL-SEARCH-007",
+        "an empty query (query=) matches everything instead of the 400",
+    ),
+    Fault(
+        "deep-paging-rows-echo-default",
+        "AL-SEARCH-010",
+        "deep-paging answers echo rows 25 (the default) instead of the rows requested",
+    ),
+    Fault(
+        "query-error-unprefixed",
+        "AL-SEARCH-011",
+        "a query that does not parse gets a 400 without the SearchException: prefix (a bad sort keeps it)",
+    ),
+    Fault(
+        "concurrent-quota-reported-off-by-one",
+        "AL-QUOTA-001",
+        "the concurrent-quota 503 names a quota one above the user's (11 for 10)",
+    ),
+    Fault(
+        "quota-header-from-wrong-quota",
+        "AL-QUOTA-002",
+        "x-remaining-quota-api counts down from twice the user's api_daily_quota",
+    ),
+    Fault(
+        "quota-header-stuck-after-first-call",
+        "AL-QUOTA-003",
+        "x-remaining-quota-api counts the day's first call, then stays at the daily quota less one",
+    ),
+    Fault(
+        "message-list-status-code-201",
+        "AL-FUZZ-001",
+        "get_message_list answers HTTP 200 reporting api_status_code 201",
+    ),
+]
+
 # Faults the broad fuzz rules must catch as well: they prove each fuzz rule can fail.
 _ALSO: dict[str, tuple[str, ...]] = {
     "is-completed-string": ("AL-FUZZ-001",),
@@ -324,4 +478,84 @@ _ALSO: dict[str, tuple[str, ...]] = {
     "status-code-mismatch": ("AL-FUZZ-002",),
 }
 
-FAULTS = {fault.name: dataclasses.replace(fault, also=_ALSO.get(fault.name, ())) for fault in _LIST}
+# Value-level faults: every documented form holds and only a value departs (a status, a count, a relation between
+# two answers, an echoed value), or the deviation is confined to one member of the rule's scope (one probe, one
+# variant, one verb, one route). Every other fault is form-level: a field, header or type gone, or a request
+# accepted or refused wholesale.
+_VALUE = (
+    "status-code-mismatch",
+    "not-found-status-code-400",
+    "whoami-username-is-key-name",
+    "is-admin-from-user-type",
+    "is-admin-always-false",
+    "unknown-user-distinct-message",
+    "one-header-auth",
+    "read-key-full-roles",
+    "xsrf-cookie-not-session-token",
+    "login-missing-fields-400",
+    "not-found-path-unslashed",
+    "no-308-redirect",
+    "double-slash-404",
+    "case-insensitive-paths",
+    "redirect-drops-query",
+    "slashless-wrong-verb-405",
+    "api-list-slashless-path",
+    "415-as-http-415",
+    "submit-sha256-of-name",
+    "nameless-submit-named-by-sha256",
+    "unknown-sha256-400",
+    "text-plain-submit-415",
+    "default-rows-10",
+    "default-rows-short",
+    "offset-rounded-to-page",
+    "total-counts-from-offset",
+    "rows-not-echoed",
+    "unknown-index-404",
+    "deep-paging-repeats",
+    "post-search-ignores-body",
+    "post-search-drops-offset",
+    "query-ignored",
+    "submission-query-ignored",
+    "is-completed-unknown-false",
+    "unknown-sid-400",
+    "quota-header-not-counting",
+    "wrong-key-403-on-search",
+    "401-json-charset",
+    "success-error-message-ok",
+    "anonymous-session-expired",
+    "401-xsrf-cookie-not-expired",
+    "submit-403-names-wrong-role",
+    "index-403-path-unslashed",
+    "obo-401",
+    "session-duration-minutes",
+    "xsrf-failure-401",
+    "options-204",
+    "healthz-live-text",
+    "anonymous-redirect-302",
+    "405-allow-misses-verbs",
+    "accept-html-json-charset",
+    "no-data-block-message-fixed",
+    "missing-bin-payload-names-part",
+    "missing-file-message-short",
+    "profile-required-403",
+    "too-big-message-kib",
+    "resubmit-size-kib",
+    "readback-file-size-kib",
+    "ingest-201",
+    "threshold-message-grammar-fixed",
+    "empty-message-list-null",
+    "post-default-rows-10",
+    "file-index-fl-id-ignored",
+    "empty-query-matches-all",
+    "deep-paging-rows-echo-default",
+    "query-error-unprefixed",
+    "concurrent-quota-reported-off-by-one",
+    "quota-header-from-wrong-quota",
+    "message-list-status-code-201",
+    "quota-header-stuck-after-first-call",
+)
+
+FAULTS = with_levels(
+    {fault.name: dataclasses.replace(fault, also=_ALSO.get(fault.name, ())) for fault in _LIST},
+    _VALUE,
+)

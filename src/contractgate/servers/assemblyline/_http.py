@@ -51,10 +51,11 @@ def api_response(
     headers: dict[str, str] | None = None,
     *,
     versioned: bool = True,
+    reported: int | None = None,
 ) -> Response:
-    """The four-key JSON envelope every API answer is wrapped in (`versioned` False only to inject a fault)."""
+    """The four-key JSON envelope every API answer is wrapped in (`versioned`, `reported` only to inject faults)."""
     version = str(ctx.options.get("version", SERVER_VERSION))
-    reported = status
+    reported = status if reported is None else reported
     if ctx.on("status-code-mismatch") and 400 < status < 500:
         reported = 400
     if ctx.on("not-found-status-code-400") and status == 404:
@@ -69,8 +70,13 @@ def api_response(
         del document["api_server_version"]
     if ctx.on("success-error-message-null") and status == 200 and not message:
         document["api_error_message"] = None
+    if ctx.on("success-error-message-ok") and status == 200 and not message:
+        document["api_error_message"] = "OK"
     body = json.dumps(document, sort_keys=True, separators=(",", ":"))
-    return Response(body, status, headers, media_type="application/json")
+    charset = ctx.on("401-json-charset") and status == 401
+    return Response(
+        body, status, headers, media_type="application/json; charset=utf-8" if charset else "application/json"
+    )
 
 
 def html_page(status: int, title: str, text: str, headers: dict[str, str] | None = None) -> Response:
@@ -97,9 +103,10 @@ def set_cookie(response: Response, name: str, value: str, *, http_only: bool = F
     response.raw_headers.append((b"set-cookie", f"{name}={value}{flags}; Path=/".encode()))
 
 
-def clear_cookie(response: Response, name: str) -> None:
-    """Tell the browser to drop a cookie now."""
-    value = f"{name}=; Expires={_EXPIRED}; Max-Age=0; Path=/"
+def clear_cookie(response: Response, name: str, *, lifetime: int = 0) -> None:
+    """Tell the browser to drop a cookie now (`lifetime` other than 0 only to inject a fault)."""
+    expires = _EXPIRED if not lifetime else "Fri, 01 Jan 2100 00:00:00 GMT"
+    value = f"{name}=; Expires={expires}; Max-Age={lifetime}; Path=/"
     response.raw_headers.append((b"set-cookie", value.encode()))
 
 

@@ -271,11 +271,15 @@ def _read_params(ctx: Ctx, call: Call) -> Params | Response:
     except BadBody:
         if ctx.on("malformed-json-500"):
             return api_response(ctx, "", "Internal Server Error", 500)
-        return api_response(ctx, "", NO_DATA_BLOCK, 400)
+        return api_response(
+            ctx, "", NO_DATA_BLOCK.rstrip("'") if ctx.on("no-data-block-message-fixed") else NO_DATA_BLOCK, 400
+        )
     if not isinstance(body, dict):
         return api_response(ctx, "", NO_DATA_BLOCK, 400)
     if ctx.on("post-search-drops-offset"):
         body.pop("offset", None)
+    if ctx.on("post-default-rows-10"):
+        rows = 10
     filters = body.get("filters") or []
     return _params_from(body, [str(item) for item in filters] if isinstance(filters, list) else [str(filters)], rows)
 
@@ -317,11 +321,18 @@ def _page(ctx: Ctx, index: IndexDef, params: Params) -> Document:
     page = hits[start : start + params.rows]
     total = len(hits) - params.offset if ctx.on("total-counts-from-offset") else len(hits)
     return {
-        "items": [_project(ident, doc, None if ctx.on("fl-ignored") else params.fl) for ident, doc in page],
+        "items": [_project(ident, doc, _fields(ctx, index, params)) for ident, doc in page],
         "offset": params.offset,
         "rows": params.rows,
         "total": max(0, total),
     }
+
+
+def _fields(ctx: Ctx, index: IndexDef, params: Params) -> str | None:
+    """The `fl` the page honours: the request's, or none when a fault ignores it."""
+    names = [part.strip() for part in (params.fl or "").split(",")]
+    ignored = ctx.on("file-index-fl-id-ignored") and index is INDEXES.get("file") and "id" in names
+    return None if ctx.on("fl-ignored") or ignored else params.fl
 
 
 def _encode_after(values: list[Any]) -> str:
@@ -353,9 +364,9 @@ def _deep_page(ctx: Ctx, index: IndexDef, params: Params) -> Document:
     documents = dict(index.documents(state))
     page = [(ident, documents[ident]) for ident in page_ids if ident in documents]
     result: Document = {
-        "items": [_project(ident, doc, None if ctx.on("fl-ignored") else params.fl) for ident, doc in page],
+        "items": [_project(ident, doc, _fields(ctx, index, params)) for ident, doc in page],
         "offset": params.offset,
-        "rows": params.rows,
+        "rows": DEFAULT_ROWS if ctx.on("deep-paging-rows-echo-default") else params.rows,
         "total": len(order) if ctx.on("deep-paging-total") else None,
     }
     if page and len(page_ids) == params.rows:
@@ -376,6 +387,8 @@ def search(ctx: Ctx, call: Call) -> Response:
     params = _read_params(ctx, call)
     if isinstance(params, Response):
         return params
+    if params.query is None and ctx.on("empty-query-matches-all") and call.query.get("query") == "":
+        params.query = "*"
     if params.query is None and not ctx.on("missing-query-matches-all"):
         return api_response(ctx, "", "There was no search query.", 400)
     if params.archive and "archive_view" not in call.caller().roles:
@@ -388,6 +401,8 @@ def search(ctx: Ctx, call: Call) -> Response:
     except SearchError as error:
         if ctx.on("search-error-500"):
             return api_response(ctx, "", "Internal Server Error", 500)
+        if ctx.on("query-error-unprefixed") and str(error).startswith("Cannot parse"):
+            return api_response(ctx, "", str(error), 400)
         return api_response(ctx, "", f"SearchException: {error}", 400)
     if ctx.on("rows-not-echoed"):
         result["rows"] = len(result["items"])

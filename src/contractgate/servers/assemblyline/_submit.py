@@ -58,7 +58,9 @@ def _read_request(ctx: Ctx, call: Call) -> Draft:
             raise SubmitError(400, BAD_REQUEST_TEXT) from None
         upload = uploads.get("bin")
         if upload is None and not ctx.on("submit-without-bin-accepted"):
-            raise SubmitError(400, BAD_REQUEST_TEXT)
+            raise SubmitError(
+                400, BAD_REQUEST_TEXT, {"missing": "bin"} if ctx.on("missing-bin-payload-names-part") else {}
+            )
         if not isinstance(data, dict):
             raise SubmitError(400, BAD_REQUEST_TEXT)
         filename = upload.filename if upload is not None else "bin"
@@ -81,7 +83,8 @@ def _check_profile(ctx: Ctx, identity: Identity, data: dict[str, Any]) -> str:
     profile = data.get("submission_profile")
     if profile is None:
         if "submission_customize" not in identity.roles and not ctx.on("profile-not-required"):
-            raise SubmitError(400, f"You must specify a submission profile. One of: {list(PROFILES)}")
+            status = 403 if ctx.on("profile-required-403") else 400
+            raise SubmitError(status, f"You must specify a submission profile. One of: {list(PROFILES)}")
         return "static"
     if profile not in PROFILES:
         raise SubmitError(400, f"Submission profile '{profile}' does not exist")
@@ -120,6 +123,8 @@ def _fetch(ctx: Ctx, draft: Draft) -> None:
             raise SubmitError(400, "Invalid base64 content") from None
     elif ctx.on("empty-submit-500"):
         raise SubmitError(500, "Internal Server Error", "")
+    elif ctx.on("missing-file-message-short"):
+        raise SubmitError(400, "Missing file to scan.")
     else:
         raise SubmitError(400, "Missing file to scan. No binary or fetching method provided.")
 
@@ -192,7 +197,8 @@ def _create(ctx: Ctx, identity: Identity, draft: Draft, kind: str) -> Document:
     assert isinstance(params_in, dict)
     size = _size(draft)
     if size > MAX_FILE_SIZE and not params_in.get("ignore_size") and not ctx.on("size-limit-ignored"):
-        raise SubmitError(413, f"File too big to be scanned ({size} > {MAX_FILE_SIZE}).")
+        unit = 1024 if ctx.on("too-big-message-kib") else 1
+        raise SubmitError(413, f"File too big to be scanned ({size // unit} > {MAX_FILE_SIZE // unit}).")
     if size == 0:
         raise SubmitError(400, "File empty.")
     name = str(data.get("name") or draft.name)
@@ -218,7 +224,7 @@ def _create(ctx: Ctx, identity: Identity, draft: Draft, kind: str) -> Document:
         "errors": [],
         "expiry_ts": iso(now + dt.timedelta(days=int(params["ttl"]))) if params["ttl"] else None,
         "file_count": 1,
-        "files": [{"name": name, "sha256": info.sha256, "size": size}],
+        "files": [{"name": name, "sha256": info.sha256, "size": _recorded_size(ctx, draft, size)}],
         "from_archive": False,
         "max_score": 0,
         "metadata": _flatten_metadata(data.get("metadata") or {}),
@@ -235,6 +241,11 @@ def _create(ctx: Ctx, identity: Identity, draft: Draft, kind: str) -> Document:
         ctx.state.submissions[sid] = record
     ctx.state.running[sid] = time.monotonic() + float(str(ctx.options.get("analysis_seconds", 2.0)))
     return record
+
+
+def _recorded_size(ctx: Ctx, draft: Draft, size: int) -> int:
+    """The size the record shows: bytes, or KiB for a file found by hash (only to inject a fault)."""
+    return size // 1024 if ctx.on("resubmit-size-kib") and draft.known is not None else size
 
 
 def _holds_slot(ctx: Ctx, sid: str, uname: str, now: float) -> bool:
@@ -273,7 +284,8 @@ def ingest(ctx: Ctx, call: Call) -> Response:
         draft = _read_request(ctx, call)
         threshold = draft.data.get("notification_threshold")
         if threshold is not None and not isinstance(threshold, int) and not ctx.on("threshold-not-validated"):
-            raise SubmitError(400, "notification_threshold should be and int")
+            fixed = ctx.on("threshold-message-grammar-fixed")
+            raise SubmitError(400, f"notification_threshold should be {'an' if fixed else 'and'} int")
         record = _create(ctx, identity, draft, "ingest")
     except SubmitError as error:
         return api_response(ctx, error.payload, error.message, error.status)
@@ -292,7 +304,7 @@ def ingest(ctx: Ctx, call: Call) -> Response:
         ctx.state.queues.setdefault(queue, []).append(Message(due, message))
     if ctx.on("ingest-returns-submission"):
         return api_response(ctx, record)
-    return api_response(ctx, {"ingest_id": ingest_id})
+    return api_response(ctx, {"ingest_id": ingest_id}, status=201 if ctx.on("ingest-201") else 200)
 
 
 def _due_messages(ctx: Ctx, queue: str, limit: int) -> list[Document]:
@@ -321,7 +333,9 @@ def get_message_list(ctx: Ctx, call: Call) -> Response:
     except ValueError:
         size = -1
     messages = _due_messages(ctx, call.args["nq"], size)
-    return api_response(ctx, messages, versioned=not ctx.on("message-list-unversioned"))
+    payload = None if not messages and ctx.on("empty-message-list-null") else messages
+    reported = 201 if ctx.on("message-list-status-code-201") else None
+    return api_response(ctx, payload, versioned=not ctx.on("message-list-unversioned"), reported=reported)
 
 
 def finish_due(ctx: Ctx) -> None:

@@ -209,6 +209,8 @@ def submission(ctx: Ctx, call: Call) -> Response:
     record = ctx.state.submissions.get(call.args["sid"])
     if record is None:
         return _unknown_sid(ctx, call.args["sid"])
+    if ctx.on("readback-file-size-kib"):
+        record = {**record, "files": [{**entry, "size": entry["size"] // 1024} for entry in record["files"]]}
     return api_response(ctx, record)
 
 
@@ -244,7 +246,7 @@ def is_completed(ctx: Ctx, call: Call) -> Response:
 
 def healthz_live(ctx: Ctx, call: Call) -> Response:
     """`/healthz/live`: the process answers."""
-    return text_response("OK")
+    return text_response("ALIVE" if ctx.on("healthz-live-text") else "OK")
 
 
 def healthz_ready(ctx: Ctx, call: Call) -> Response:
