@@ -117,3 +117,11 @@ def test_levels_are_given_only_to_faults_the_server_defines() -> None:
     assert [marked["a"].level, marked["b"].level] == ["form", "value"]
     with pytest.raises(UnknownFault, match="nope"):
         with_levels(known, ["nope"])
+
+
+VALUE_ALONE_VENDORS = ["threatconnect"]  # issue 14: vendors whose every rule has a value-level fault it alone catches
+
+
+@pytest.mark.parametrize("vendor", [pytest.param(v, marks=pytest.mark.xdist_group(v)) for v in VALUE_ALONE_VENDORS])
+def test_every_rule_has_a_value_level_fault_it_alone_catches(vendor: str) -> None:
+    assert matrix(vendor).rules_without_value_fault() == []

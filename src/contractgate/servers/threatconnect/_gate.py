@@ -108,7 +108,10 @@ class Gate:
         if valid and _same(token, valid):
             return None
         if expired and _same(token, expired):
-            return None if self.switch.on("expired-token-accepted") else Denial(401, UNAUTHORIZED)
+            accepted = self.switch.on("expired-token-accepted") or (
+                request.version == "v3" and self.switch.on("expired-token-accepted-on-v3")
+            )
+            return None if accepted else Denial(401, UNAUTHORIZED)
         return Denial(401, UNAUTHORIZED)
 
     def _hmac(self, credential: str, request: Received) -> Denial | None:
