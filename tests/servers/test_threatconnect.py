@@ -1003,6 +1003,46 @@ FAULT_EFFECTS: dict[str, tuple[Probe, Any, Any]] = {
         401,
         403,
     ),
+    "sign-normalised-path-v3": (
+        lambda a: (
+            a.hmac(f"{V2}/owners", signed_target="/v2/owners").status_code,
+            a.hmac(f"{V3}/security/owners", signed_target="/v3/security/owners").status_code,
+        ),
+        (401, 401),
+        (401, 200),
+    ),
+    "empty-query-mark-accepted-v3": (
+        lambda a: (
+            a.hmac(f"{V2}/whoami", signed_target=f"{V2}/whoami?").status_code,
+            a.hmac(f"{V3}/security/owners", signed_target=f"{V3}/security/owners?").status_code,
+        ),
+        (401, 401),
+        (401, 200),
+    ),
+    "method-not-signed-v3": (
+        lambda a: (
+            a.hmac(f"{V2}/owners", signed_method="POST").status_code,
+            a.hmac(f"{V3}/security/owners", signed_method="POST").status_code,
+        ),
+        (401, 401),
+        (401, 200),
+    ),
+    "unparseable-timestamp-as-skew-v3": (
+        lambda a: (
+            a.hmac(f"{V2}/owners", timestamp="abc").json()["message"],
+            a.hmac(f"{V3}/security/owners", timestamp="abc").json()["message"],
+        ),
+        ("Invalid timestamp", "Invalid timestamp"),
+        ("Invalid timestamp", SKEW),
+    ),
+    "unknown-access-id-wrong-message-v3": (
+        lambda a: (
+            a.hmac(f"{V2}/owners", access_id="0" * 20).json()["message"],
+            a.hmac(f"{V3}/security/owners", access_id="0" * 20).json()["message"],
+        ),
+        ("Access Denied", "Access Denied"),
+        ("Access Denied", SIGNATURE),
+    ),
     "expired-token-accepted-on-v3": (
         v2_and_v3(lambda a, target: a.token(target, token=a.server.credentials[EXPIRED])),
         (401, 401),
