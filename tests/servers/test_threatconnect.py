@@ -710,7 +710,11 @@ EXPIRED = "EXPIRED_API_TOKEN"
 
 FAULT_EFFECTS: dict[str, tuple[Probe, Any, Any]] = {
     "token-refused-on-v2": (status(lambda a: a.token(f"{V2}/owners")), 200, 401),
-    "hmac-refused-on-v3": (status(lambda a: a.hmac(f"{INDICATORS}?resultLimit=1")), 200, 401),
+    "hmac-refused-on-v3": (
+        lambda a: (a.hmac(f"{INDICATORS}?resultLimit=1").status_code, a.hmac(f"{V3}/security/owners").status_code),
+        (200, 200),
+        (401, 200),
+    ),
     "v3-query-not-signed": (status(lambda a: a.hmac(f"{INDICATORS}?resultLimit=1")), 200, 401),
     "sign-normalised-path": (
         status(lambda a: a.hmac(f"{V2}/owners", signed_target="/v2/owners")),

@@ -9,7 +9,11 @@ __all__ = ["FAULTS"]
 _TABLE: tuple[tuple[str, str, str], ...] = (
     # authentication
     ("token-refused-on-v2", "TC-AUTH-001", "v2 endpoints answer a valid TC-Token with 401"),
-    ("hmac-refused-on-v3", "TC-AUTH-002", "v3 endpoints answer a valid HMAC signature with 401"),
+    (
+        "hmac-refused-on-v3",
+        "TC-AUTH-002",
+        "v3 /indicators answers a valid HMAC signature with 401 (v2 and v3 /security accept it)",
+    ),
     (
         "v3-query-not-signed",
         "TC-AUTH-002",
@@ -357,7 +361,7 @@ _ALSO: dict[str, tuple[str, ...]] = {
     "missing-resource-500": ("TC-FUZZ-001",),
     "signature-not-checked": ("TC-FUZZ-002",),
     "xml-ignored": ("TC-ENV-015",),
-    # TC-AUTH-008's scope holds v3 requests: refusing every v3 signature breaks the window on v3 too.
+    # TC-AUTH-008's scope holds /v3/indicators: refusing its signatures breaks the window there too.
     "hmac-refused-on-v3": ("TC-AUTH-008",),
 }
 

@@ -115,7 +115,7 @@ class Gate:
         return Denial(401, UNAUTHORIZED)
 
     def _hmac(self, credential: str, request: Received) -> Denial | None:
-        if request.version == "v3" and self.switch.on("hmac-refused-on-v3"):
+        if request.raw_path.startswith(f"{request.mount}/v3/indicators") and self.switch.on("hmac-refused-on-v3"):
             return Denial(401, UNAUTHORIZED)
         stamp = (request.timestamp or "").strip()
         v3 = request.version == "v3"
