@@ -119,7 +119,8 @@ def test_levels_are_given_only_to_faults_the_server_defines() -> None:
         with_levels(known, ["nope"])
 
 
-VALUE_ALONE_VENDORS = ["assemblyline", "threatjammer"]  # issue 14: every rule has a value-level fault it alone catches
+# issue 14: vendors whose every rule has a value-level fault it alone catches
+VALUE_ALONE_VENDORS = ["assemblyline", "threatconnect", "threatjammer"]
 
 
 @pytest.mark.parametrize("vendor", [pytest.param(v, marks=pytest.mark.xdist_group(v)) for v in VALUE_ALONE_VENDORS])

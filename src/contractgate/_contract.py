@@ -222,7 +222,9 @@ class JsonAssertion(_Strict):
     present: bool | None = None
     min_items: int | None = None
     max_items: int | None = None
-    length: int | None = None
+    # The number of items, or a relation: a saved `{name}` or the single number at another path of the body
+    # (a documented count beside its items: `{path: data, length: count}`).
+    length: int | str | None = None
     gte: float | None = None
     lte: float | None = None
     equals_status: bool | None = None

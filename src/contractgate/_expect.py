@@ -263,6 +263,8 @@ def check_json(document: Any, assertion: JsonAssertion, status: int, variables: 
         return
     if not matches:
         raise Violation("value is missing", expected=_assertion_text(assertion), got=MISSING, where=where)
+    if isinstance(assertion.length, str):
+        assertion = assertion.model_copy(update={"length": _length_of(document, assertion.length, variables, where)})
     for concrete, value in matches:
         where = f"json {concrete or '(body)'}"
         if assertion.minus is not None:
@@ -270,18 +272,30 @@ def check_json(document: Any, assertion: JsonAssertion, status: int, variables: 
         _check_value(value, assertion, status, variables, where)
 
 
+def _other(document: Any, reference: str, variables: Mapping[str, Any], where: str, what: str) -> Any:
+    """A saved `{name}`, or the single value at another path of the same body."""
+    if _PLACEHOLDER.fullmatch(reference):
+        return substitute(reference, variables)
+    found = resolve(document, reference)
+    if len(found) != 1:
+        raise Violation(what, expected=f"one number at {reference}", got=MISSING, where=where)
+    return found[0][1]
+
+
 def _difference(document: Any, value: Any, minus: str, variables: Mapping[str, Any], where: str) -> Any:
     """`value - minus`, where minus is a saved `{name}` or the single number at a path of the body."""
-    if _PLACEHOLDER.fullmatch(minus):
-        other = substitute(minus, variables)
-    else:
-        found = resolve(document, minus)
-        if len(found) != 1:
-            raise Violation("nothing to subtract", expected=f"one number at {minus}", got=MISSING, where=where)
-        other = found[0][1]
+    other = _other(document, minus, variables, where, "nothing to subtract")
     if not (_numeric_pair(value, value) and _numeric_pair(other, other)):
         raise Violation("not numbers", expected=f"numbers ({minus})", got=[value, other], where=where)
     return value - other
+
+
+def _length_of(document: Any, reference: str, variables: Mapping[str, Any], where: str) -> int:
+    """The length a relation names: a whole number saved as `{name}` or found at another path of the body."""
+    other = _other(document, reference, variables, where, "no count to compare the length with")
+    if type_name(other) != "integer":
+        raise Violation("not a count", expected=f"a whole number ({reference})", got=other, where=where)
+    return int(other)
 
 
 def _assertion_text(assertion: JsonAssertion) -> str:

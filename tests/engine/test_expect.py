@@ -41,6 +41,29 @@ def test_minus_needs_one_number_on_each_side() -> None:
         _check({"path": "tags", "minus": "expiry", "equals": 0})
 
 
+LISTING = {"count": 2, "data": [{"id": 1}, {"id": 2}], "label": "two"}
+
+
+def test_length_equals_a_count_at_another_path() -> None:
+    check_json(LISTING, JsonAssertion.model_validate({"path": "data", "length": "count"}), 200, {})
+    with pytest.raises(Violation) as caught:
+        check_json({**LISTING, "count": 3}, JsonAssertion.model_validate({"path": "data", "length": "count"}), 200, {})
+    assert (caught.value.expected, caught.value.got) == (3, 2)
+
+
+def test_length_equals_a_saved_count() -> None:
+    check_json(LISTING, JsonAssertion.model_validate({"path": "data", "length": "{total}"}), 200, {"total": 2})
+    with pytest.raises(Violation, match="wrong length"):
+        check_json(LISTING, JsonAssertion.model_validate({"path": "data", "length": "{total}"}), 200, {"total": 1})
+
+
+def test_length_needs_one_whole_number_to_compare_with() -> None:
+    with pytest.raises(Violation, match="no count to compare"):
+        check_json(LISTING, JsonAssertion.model_validate({"path": "data", "length": "total"}), 200, {})
+    with pytest.raises(Violation, match="not a count"):
+        check_json(LISTING, JsonAssertion.model_validate({"path": "data", "length": "label"}), 200, {})
+
+
 def _answer(remaining: str) -> httpx.Response:
     return httpx.Response(200, headers={"x-remaining-quota-api": remaining}, json={})
 

@@ -648,12 +648,73 @@ def xml_owner_fields(api: Api) -> list[str]:
     return [field.tag for field in owner]
 
 
+def v2_and_v3(call: Callable[[Api, str], httpx.Response]) -> Probe:
+    """A probe that observes the status of the same call on a v2 and on a v3 endpoint."""
+    return lambda api: (call(api, f"{V2}/owners").status_code, call(api, f"{INDICATORS}?resultLimit=1").status_code)
+
+
+def v2_delete_status(api: Api) -> int:
+    api.create({"type": "Host", "hostName": "gone.contractgate.example"})
+    return api.hmac(f"{HOSTS}/gone.contractgate.example", "DELETE").status_code
+
+
+def read_after_v3_delete(api: Api) -> int:
+    """The status of a GET of an indicator just deleted with v3."""
+    created = api.create({"type": "Host", "hostName": "gone.contractgate.example"})
+    url = f"{INDICATORS}/{created.json()['data']['id']}"
+    api.v3(url, "DELETE")
+    return api.token(url).status_code
+
+
+def xml_org_type(api: Api) -> str | None:
+    """The <Type> of the Organization in the XML twin of GET /v2/owners/mine."""
+    answer = api.hmac(f"{V2}/owners/mine", headers={"Accept": "application/xml"})
+    return ET.fromstring(answer.content).findtext("Data/Owner/Type")
+
+
+def count_excess(target: str, method: str = "GET") -> Probe:
+    """How much a v3 body's count exceeds the number of items it holds."""
+    return lambda api: (lambda body: body["count"] - len(body["data"]))(api.v3(target, method))
+
+
+def group_window_matches(api: Api) -> bool:
+    """Whether /v2/groups?resultStart=3&resultLimit=5 holds groups 3..7 of the listing."""
+    page = [item["id"] for item in api.v2(f"{V2}/groups?resultStart=3&resultLimit=5")["group"]]
+    return page == [item["id"] for item in api.v2(f"{V2}/groups?resultLimit=8")["group"]][3:]
+
+
+def body_start_matches_query(api: Api) -> bool:
+    """Whether resultStart=2&resultLimit=3 gives the same page as a GET body as in the query string."""
+    by_query = api.v3(f"{INDICATORS}?resultStart=2&resultLimit=3")["data"]
+    by_body = api.v3(INDICATORS, json={"data": {"resultStart": 2, "resultLimit": 3}})["data"]
+    return [item["id"] for item in by_query] == [item["id"] for item in by_body]
+
+
+def encoded_lookup_text(api: Api) -> str:
+    text = "http://encoded.contractgate.example/x"
+    api.create({"type": "URL", "text": text})
+    return str(api.v2(f"{V2}/indicators/urls/{quote(text, safe='')}")["url"]["text"])
+
+
+def error_content_types(api: Api) -> tuple[str, str, str]:
+    """Content-Type of a v2 error, a v3 error and a v3 success."""
+    return (
+        api.hmac(MISSING_HOST).headers["content-type"],
+        api.token(f"{INDICATORS}/999999999").headers["content-type"],
+        api.token(f"{INDICATORS}?resultLimit=1").headers["content-type"],
+    )
+
+
 MISSING_HOST = f"{HOSTS}/none.contractgate.invalid"
 EXPIRED = "EXPIRED_API_TOKEN"
 
 FAULT_EFFECTS: dict[str, tuple[Probe, Any, Any]] = {
     "token-refused-on-v2": (status(lambda a: a.token(f"{V2}/owners")), 200, 401),
-    "hmac-refused-on-v3": (status(lambda a: a.hmac(f"{INDICATORS}?resultLimit=1")), 200, 401),
+    "hmac-refused-on-v3": (
+        lambda a: (a.hmac(f"{INDICATORS}?resultLimit=1").status_code, a.hmac(f"{V3}/security/owners").status_code),
+        (200, 200),
+        (401, 200),
+    ),
     "v3-query-not-signed": (status(lambda a: a.hmac(f"{INDICATORS}?resultLimit=1")), 200, 401),
     "sign-normalised-path": (
         status(lambda a: a.hmac(f"{V2}/owners", signed_target="/v2/owners")),
@@ -945,6 +1006,124 @@ FAULT_EFFECTS: dict[str, tuple[Probe, Any, Any]] = {
         status(lambda a: a.hmac(f"{INDICATORS}?resultLimit=1", secret=WRONG_SECRET)),
         401,
         403,
+    ),
+    "sign-normalised-path-v3": (
+        lambda a: (
+            a.hmac(f"{V2}/owners", signed_target="/v2/owners").status_code,
+            a.hmac(f"{V3}/security/owners", signed_target="/v3/security/owners").status_code,
+        ),
+        (401, 401),
+        (401, 200),
+    ),
+    "empty-query-mark-accepted-v3": (
+        lambda a: (
+            a.hmac(f"{V2}/whoami", signed_target=f"{V2}/whoami?").status_code,
+            a.hmac(f"{V3}/security/owners", signed_target=f"{V3}/security/owners?").status_code,
+        ),
+        (401, 401),
+        (401, 200),
+    ),
+    "method-not-signed-v3": (
+        lambda a: (
+            a.hmac(f"{V2}/owners", signed_method="POST").status_code,
+            a.hmac(f"{V3}/security/owners", signed_method="POST").status_code,
+        ),
+        (401, 401),
+        (401, 200),
+    ),
+    "unparseable-timestamp-as-skew-v3": (
+        lambda a: (
+            a.hmac(f"{V2}/owners", timestamp="abc").json()["message"],
+            a.hmac(f"{V3}/security/owners", timestamp="abc").json()["message"],
+        ),
+        ("Invalid timestamp", "Invalid timestamp"),
+        ("Invalid timestamp", SKEW),
+    ),
+    "unknown-access-id-wrong-message-v3": (
+        lambda a: (
+            a.hmac(f"{V2}/owners", access_id="0" * 20).json()["message"],
+            a.hmac(f"{V3}/security/owners", access_id="0" * 20).json()["message"],
+        ),
+        ("Access Denied", "Access Denied"),
+        ("Access Denied", SIGNATURE),
+    ),
+    "expired-token-accepted-on-v3": (
+        v2_and_v3(lambda a, target: a.token(target, token=a.server.credentials[EXPIRED])),
+        (401, 401),
+        (401, 200),
+    ),
+    "unlicensed-v3-served": (v2_and_v3(lambda a, target: a.token(target, licensed=False)), (503, 503), (503, 200)),
+    "plain-http-v3-served": (v2_and_v3(lambda a, target: a.hmac(target, plain=True)), (403, 403), (403, 200)),
+    "labels-result-count-off-by-one": (
+        lambda a: (lambda data: data["resultCount"] - len(data["securityLabel"]))(a.v2(f"{V2}/securityLabels")),
+        0,
+        1,
+    ),
+    "owner-by-id-result-count-zero": (
+        lambda a: (a.v2(f"{V2}/owners/mine")["resultCount"], a.v2(f"{V2}/owners/1")["resultCount"]),
+        (1, 1),
+        (1, 0),
+    ),
+    "v2-delete-202": (v2_delete_status, 200, 202),
+    "xml-owner-type-lower-case": (xml_org_type, "Organization", "organization"),
+    "v3-error-json-charset": (
+        error_content_types,
+        ("application/json",) * 3,
+        ("application/json", "application/json; charset=utf-8", "application/json"),
+    ),
+    "v3-delete-not-applied": (read_after_v3_delete, 404, 200),
+    "deleted-owner-ignored": (
+        lambda a: {entry["ownerName"] for entry in a.v3(f"{INDICATORS}/deleted?owner=Example%20Organization")["data"]},
+        {ORG},
+        {ORG, COMMUNITY},
+    ),
+    "explicit-start-zero-no-result-count": (
+        lambda a: ("resultCount" in a.v2(HOSTS), "resultCount" in a.v2(f"{HOSTS}?resultStart=0")),
+        (True, True),
+        (True, False),
+    ),
+    "v2-groups-start-one-late": (group_window_matches, True, False),
+    "v3-explicit-start-zero-no-count": (
+        lambda a: (
+            "count" in a.v3(f"{INDICATORS}?count=true&resultLimit=5"),
+            "count" in a.v3(f"{INDICATORS}?count=true&resultStart=0&resultLimit=5"),
+        ),
+        (True, True),
+        (True, False),
+    ),
+    "single-fields-ignored": (
+        lambda a: (
+            "threatAssessScore" in a.v3(f"{INDICATORS}?fields=threatAssess&resultLimit=1")["data"][0],
+            "threatAssessScore" in a.v3(f"{INDICATORS}/{a.server.store.indicators[0].id}?fields=threatAssess")["data"],
+        ),
+        (True, True),
+        (True, False),
+    ),
+    "get-body-start-ignored": (body_start_matches_query, True, False),
+    "group-include-tags-ignored": (
+        lambda a: (
+            "tag" in a.v2(f"{V2}/groups?includeTags=true")["group"][0],
+            "tag" in a.v2(f"{HOSTS}?includeTags=true")["host"][0],
+        ),
+        (True, True),
+        (False, True),
+    ),
+    "fields-options-count-off-by-one": (count_excess(f"{INDICATORS}/fields", "OPTIONS"), 0, 1),
+    "tql-options-count-off-by-one": (count_excess(f"{INDICATORS}/tql", "OPTIONS"), 0, -1),
+    "whoami-user-name-is-pseudonym": (
+        lambda a: a.v2(f"{V2}/whoami")["user"]["userName"] == a.server.credentials["ACCESS_ID"],
+        True,
+        False,
+    ),
+    "encoded-indicator-text-echoed": (
+        encoded_lookup_text,
+        "http://encoded.contractgate.example/x",
+        quote("http://encoded.contractgate.example/x", safe=""),
+    ),
+    "user-owner-not-organization": (
+        lambda a: {user["owner"] for user in a.v3(f"{V3}/security/users")["data"]},
+        {ORG},
+        {COMMUNITY},
     ),
 }
 

@@ -202,9 +202,12 @@ class _Api:
         async def run(request: Request) -> Response:
             call = await self._call(request)
             try:
-                if call.origin.startswith("http://") and not self.on("plain-http-served"):
+                v3 = call.version == "v3"
+                served_plain = self.on("plain-http-served") or (v3 and self.on("plain-http-v3-served"))
+                if call.origin.startswith("http://") and not served_plain:
                     raise _Failure(403, PLAIN_HTTP)
-                if not self.licensed and not self.on("unlicensed-200"):
+                served_unlicensed = self.on("unlicensed-200") or (v3 and self.on("unlicensed-v3-served"))
+                if not self.licensed and not served_unlicensed:
                     raise _Failure(503, NOT_LICENSED)
                 denial = self.gate.check(self._received(call))
                 if denial is not None:
@@ -239,7 +242,10 @@ class _Api:
             and isinstance(body.get("data"), dict)
             and not self.on("get-body-ignored")
         ):
-            params += list(_flatten(body["data"]))
+            sent = list(_flatten(body["data"]))
+            if self.on("get-body-start-ignored"):
+                sent = [(key, value) for key, value in sent if key != "resultStart"]
+            params += sent
         accept = request.headers.get("accept", "").lower()
         host = request.headers.get("host", "localhost")
         return _Call(
@@ -271,7 +277,8 @@ class _Api:
         """The documented error body for the request's API version."""
         if call.version == "v3":
             word = "Failure" if self.on("v3-error-status-failure") else "Error"
-            return self.json({"status": word, "message": failure.message}, failure.status)
+            charset = self.on("json-charset") or self.on("v3-error-json-charset")
+            return json_response({"status": word, "message": failure.message}, failure.status, charset=charset)
         if failure.missing and self.on("missing-resource-500"):
             text = f"Could not find resource for relative : {call.raw_path.removeprefix(MOUNT)}"
             return PlainTextResponse(text, 500)
@@ -288,6 +295,9 @@ class _Api:
             if "resultCount" in data and self.on("xml-result-count-off-by-one"):
                 data = {**data, "resultCount": data["resultCount"] + 1}
             document = v2_xml(root, entity, data)
+            if self.on("xml-owner-type-lower-case"):
+                for element in document.findall("Data/Owner/Type"):
+                    element.text = (element.text or "").lower()
             if self.on("xml-item-fields-camel-case"):
                 _camel_case_item_fields(document)
             return xml_response(document)
@@ -345,11 +355,17 @@ class _Api:
         sliced = window
         if self.on("start-rounded-to-page") and window.limit:
             sliced = Window(window.start // window.limit * window.limit, window.limit)
+        if root == "groupsResponse" and window.start > 0 and self.on("v2-groups-start-one-late"):
+            sliced = Window(sliced.start + 1, sliced.limit)
         page = sliced.page(items)
         data: dict[str, Any] = {}
         first = window.start == 0 or self.on("result-count-always")
+        if call.param("resultStart") is not None and self.on("explicit-start-zero-no-result-count"):
+            first = False
         if first and not (entity == "host" and self.on("no-result-count")):
             data["resultCount"] = len(page) if self.on("result-count-is-page-size") else len(items)
+            if entity == "securityLabel" and self.on("labels-result-count-off-by-one"):
+                data["resultCount"] += 1
         data[entity] = [show(item) for item in page]
         return self.v2_success(call, data, entity, root)
 
@@ -361,6 +377,10 @@ class _Api:
         tags = call.flag("includeTags") and not self.on("include-tags-ignored")
         attributes = call.flag("includeAttributes") or self.on("attributes-always-included")
         return tags, attributes
+
+    def group_includes(self, call: _Call) -> tuple[bool, bool]:
+        tags, attributes = self.includes(call)
+        return tags and not self.on("group-include-tags-ignored"), attributes
 
     def listed(self, owners: set[int], *, inactive: bool = False) -> list[Indicator]:
         """The owners' indicators: active ones only, unless asked for or a fault lists all."""
@@ -392,10 +412,10 @@ class _Api:
     def owners(self, call: _Call) -> Response:
         return self.v2_list(call, self.store.readable_owners(), "owner", "ownersResponse", v2_owner)
 
-    def owner_single(self, call: _Call, owner: Owner) -> Response:
+    def owner_single(self, call: _Call, owner: Owner, count: int = 1) -> Response:
         data: dict[str, Any] = {"owner": v2_owner(owner)}
         if not self.on("owner-single-no-result-count"):
-            data = {"resultCount": 1, **data}
+            data = {"resultCount": count, **data}
         return self.v2_success(call, data, "owner", "ownerResponse")
 
     def owner_mine(self, call: _Call) -> Response:
@@ -407,7 +427,7 @@ class _Api:
             raise _missing()
         if not owner.readable:
             raise _Failure(403, "Access Denied")
-        return self.owner_single(call, owner)
+        return self.owner_single(call, owner, 0 if self.on("owner-by-id-result-count-zero") else 1)
 
     def members(self, call: _Call) -> Response:
         return self.v2_list(call, self.store.users, "user", "usersResponse", v2_user)
@@ -415,6 +435,8 @@ class _Api:
     def whoami(self, call: _Call) -> Response:
         user = v2_user(_API_USER, detail=True)
         user["userName"] = self.backend.credentials.get("ACCESS_ID", "")
+        if self.on("whoami-user-name-is-pseudonym"):
+            user["userName"] = user["pseudonym"]
         if self.on("whoami-no-role"):
             del user["role"]
         return self.v2_success(call, {"user": user}, "user", "userResponse")
@@ -460,9 +482,12 @@ class _Api:
             body: dict[str, Any] = {"status": "Success"}
             if self.on("delete-returns-data"):
                 body["data"] = {}
-            return self.json(body)
+            return self.json(body, 202 if self.on("v2-delete-202") else 200)
         tags, attributes = self.includes(call)
         shown = v2_indicator(item, call.origin, tags=tags, attributes=attributes)
+        raw = call.segment(f"/v2/indicators/{call.request.path_params['branch']}/")
+        if self.on("encoded-indicator-text-echoed") and "text" in shown and raw != unquote(raw):
+            shown["text"] = raw
         return self.v2_single(call, item.kind.entity, shown)
 
     def v2_groups_in(self, call: _Call, kind: str | None = None) -> list[Group]:
@@ -474,7 +499,7 @@ class _Api:
         ]
 
     def groups(self, call: _Call) -> Response:
-        tags, attributes = self.includes(call)
+        tags, attributes = self.group_includes(call)
         return self.v2_list(
             call,
             self.v2_groups_in(call),
@@ -485,7 +510,7 @@ class _Api:
 
     def groups_typed(self, call: _Call) -> Response:
         kind = _group_kind(call.request.path_params["branch"])
-        tags, attributes = self.includes(call)
+        tags, attributes = self.group_includes(call)
         return self.v2_list(
             call,
             self.v2_groups_in(call, kind.name),
@@ -612,6 +637,8 @@ class _Api:
         start, limit, total = window.start, window.limit, len(items)
         body: dict[str, Any] = {"data": [show(item) for item in window.page(items)]}
         asked = call.flag("count") and not self.on("count-ignored")
+        if call.param("resultStart") is not None and self.on("v3-explicit-start-zero-no-count"):
+            asked = False
         if (asked and start == 0) or self.on("count-always"):
             body["count"] = total
         body["status"] = "Success"
@@ -689,6 +716,8 @@ class _Api:
         item = self.v3_lookup(call)
         if call.request.method == "PUT":
             return self.v3_update(call, item)
+        if call.request.method == "DELETE" and self.on("v3-delete-not-applied"):
+            return self.json({"message": "Deleted", "status": "Success"})
         if call.request.method == "DELETE":
             self.store.indicators.remove(item)
             now = dt.datetime.now(dt.UTC).replace(microsecond=0)
@@ -697,7 +726,8 @@ class _Api:
                 return self.json({"status": "Success"})
             return self.json({"message": "Deleted", "status": "Success"})
         groups = {group.id: group for group in self.store.groups}
-        return self.v3_single(v3_indicator(item, call.origin, self.v3_fields(call), groups))
+        fields = set() if self.on("single-fields-ignored") else self.v3_fields(call)
+        return self.v3_single(v3_indicator(item, call.origin, fields, groups))
 
     def v3_update(self, call: _Call, item: Indicator) -> Response:
         """A v3 PUT: the settable fields of the body applied, answered with the object and "Updated"."""
@@ -710,7 +740,8 @@ class _Api:
 
     def v3_deleted(self, call: _Call) -> Response:
         """v3 /indicators/deleted: what was removed from the owners in scope."""
-        owners = {owner.id for owner in self.v3_scope(call)}
+        scope = self.store.readable_owners() if self.on("deleted-owner-ignored") else self.v3_scope(call)
+        owners = {owner.id for owner in scope}
         gone = [entry for entry in self.store.deleted if entry.owner.id in owners]
 
         def show(entry: DeletedIndicator) -> dict[str, Any]:
@@ -736,6 +767,9 @@ class _Api:
     def security_users(self, call: _Call) -> Response:
         """v3 /security/users: the Organization's users."""
         organization = self.store.organization
+
+        if self.on("user-owner-not-organization"):
+            organization = next(o for o in self.store.readable_owners() if o.type == "Community")
 
         def show(user: User) -> dict[str, Any]:
             shown = v3_user(user, organization)
@@ -805,7 +839,7 @@ class _Api:
         data = field_options()
         body: dict[str, Any] = {"data": data}
         if not self.on("fields-options-no-count"):
-            body["count"] = len(data)
+            body["count"] = len(data) + (1 if self.on("fields-options-count-off-by-one") else 0)
         body["status"] = "Success"
         return self.json(body)
 
@@ -817,7 +851,8 @@ class _Api:
                 del entry["type"]
             entry |= {"description": text, "groupable": False, "targetable": True}
             data.append(entry)
-        return self.json({"data": data, "count": len(data), "status": "Success"})
+        count = len(data) - (1 if self.on("tql-options-count-off-by-one") else 0)
+        return self.json({"data": data, "count": count, "status": "Success"})
 
     def security_owners(self, call: _Call) -> Response:
         if self.on("security-owners-missing"):

@@ -108,26 +108,34 @@ class Gate:
         if valid and _same(token, valid):
             return None
         if expired and _same(token, expired):
-            return None if self.switch.on("expired-token-accepted") else Denial(401, UNAUTHORIZED)
+            accepted = self.switch.on("expired-token-accepted") or (
+                request.version == "v3" and self.switch.on("expired-token-accepted-on-v3")
+            )
+            return None if accepted else Denial(401, UNAUTHORIZED)
         return Denial(401, UNAUTHORIZED)
 
     def _hmac(self, credential: str, request: Received) -> Denial | None:
-        if request.version == "v3" and self.switch.on("hmac-refused-on-v3"):
+        if request.raw_path.startswith(f"{request.mount}/v3/indicators") and self.switch.on("hmac-refused-on-v3"):
             return Denial(401, UNAUTHORIZED)
         stamp = (request.timestamp or "").strip()
+        v3 = request.version == "v3"
         if not _DIGITS.fullmatch(stamp):
-            as_skew = self.switch.on("unparseable-timestamp-as-skew")
+            as_skew = self._on("unparseable-timestamp-as-skew", v3)
             return Denial(401, TIMESTAMP_RANGE if as_skew else INVALID_TIMESTAMP)
         if not self._in_window(int(stamp), request.version):
             return Denial(401, TIMESTAMP_RANGE)
         access_id, colon, sent = credential.partition(":")
         if not colon or access_id != self.credentials.get("ACCESS_ID"):
-            wrong_message = self.switch.on("unknown-access-id-wrong-message")
+            wrong_message = self._on("unknown-access-id-wrong-message", v3)
             return Denial(401, SIGNATURE_MISMATCH if wrong_message else ACCESS_DENIED)
         if self.switch.on("signature-not-checked") or self._signed(request, stamp, sent):
             return None
-        v3_403 = request.version == "v3" and self.switch.on("v3-signature-error-403")
+        v3_403 = v3 and self.switch.on("v3-signature-error-403")
         return Denial(403 if self.switch.on("signature-error-403") or v3_403 else 401, SIGNATURE_MISMATCH)
+
+    def _on(self, fault: str, v3: bool) -> bool:
+        """Whether `fault` is active, or its v3-only twin (`<fault>-v3`) on a v3 request."""
+        return self.switch.on(fault) or (v3 and self.switch.on(f"{fault}-v3"))
 
     def _in_window(self, stamp: int, version: str) -> bool:
         skew = int(self.clock()) - stamp
@@ -141,7 +149,7 @@ class Gate:
 
     def _signed(self, request: Received, stamp: str, sent: str) -> bool:
         secret = self.credentials.get("SECRET_KEY", "")
-        methods = _METHODS if self.switch.on("method-not-signed") else (request.method,)
+        methods = _METHODS if self._on("method-not-signed", request.version == "v3") else (request.method,)
         for path, query in self._targets(request):
             for method in methods:
                 expected = signature(secret, string_to_sign(path, query, method, stamp))
@@ -152,17 +160,18 @@ class Gate:
     def _targets(self, request: Received) -> list[tuple[str, str]]:
         """The (path, query) pairs a signature may cover: the request-target as received."""
         path, query = request.raw_path, request.query
+        v3 = request.version == "v3"
         if self.switch.on("plus-encoding-rejected"):
             query = "&".join(
                 f"{quote(key, safe='')}={quote(value, safe='')}"
                 for key, value in parse_qsl(query, keep_blank_values=True)
             )
-        if request.version == "v3" and self.switch.on("v3-query-not-signed"):
+        if v3 and self.switch.on("v3-query-not-signed"):
             query = ""
         targets = [(path, query)]
-        if self.switch.on("sign-normalised-path") and path.startswith(request.mount + "/"):
+        if self._on("sign-normalised-path", v3) and path.startswith(request.mount + "/"):
             targets.append((path.removeprefix(request.mount), query))
-        if self.switch.on("empty-query-mark-accepted") and not query:
+        if self._on("empty-query-mark-accepted", v3) and not query:
             targets.append((path + "?", ""))
         if self.switch.on("query-encoding-normalised") and query:
             targets.append((path, query.replace("+", "%20")))
