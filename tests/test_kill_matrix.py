@@ -119,10 +119,6 @@ def test_levels_are_given_only_to_faults_the_server_defines() -> None:
         with_levels(known, ["nope"])
 
 
-# issue 14: vendors whose every rule has a value-level fault it alone catches
-VALUE_ALONE_VENDORS = ["assemblyline", "threatconnect", "threatjammer"]
-
-
-@pytest.mark.parametrize("vendor", [pytest.param(v, marks=pytest.mark.xdist_group(v)) for v in VALUE_ALONE_VENDORS])
+@pytest.mark.parametrize("vendor", PER_VENDOR)
 def test_every_rule_has_a_value_level_fault_it_alone_catches(vendor: str) -> None:
     assert matrix(vendor).rules_without_value_fault() == []
