@@ -32,12 +32,14 @@ from ._errors import (
     WriteBlocked,
 )
 from ._expect import check_expect
+from ._limits import Remaining, Spender, check_quotas, declared_rates, listed_requests, quota_limits, read_remaining
 from ._outcome import Outcome, Policy, RunResult, Status
 from ._redact import Redactor
 from ._session import CheckContext, Targets, target_key
 from ._transport import (
     RETRY_429,
     TARGET,
+    CredentialPacing,
     LiveTransport,
     RateBudget,
     RecordingTransport,
@@ -92,6 +94,7 @@ class Engine:
     waivers: list[Waiver] = field(default_factory=list)
     today: dt.date = field(default_factory=lambda: dt.datetime.now(dt.UTC).date())
     _budgets: dict[str, RateBudget] = field(default_factory=dict)
+    _pacing: CredentialPacing | None = None
     _pools: dict[Path | None, httpx.BaseTransport] = field(default_factory=dict)
     _breakers: Breakers = field(default_factory=Breakers)
     _writable: set[str] | None = None
@@ -100,6 +103,7 @@ class Engine:
     def run(self) -> RunResult:
         """Run every selected rule, tell the listeners, return the result."""
         self.writable_targets()  # a wrong --allow-writes stops the run before any request
+        self.quota_preflight()
         run_info = self.describe()
         for listener in self.listeners:
             listener.started(run_info)
@@ -135,6 +139,42 @@ class Engine:
         for target in self.config.targets.values():
             self._pool(target.ca_bundle)  # an unreadable CA file is a set-up mistake, found before any rule
             check_reachable(target.url)
+
+    def planned_requests(self, contract: Contract) -> Mapping[Spender, int]:
+        """Requests each credential of a contract would send to each target in this run.
+
+        Interim: counted from the selected rules' listed requests (`listed_requests`) until the planner's
+        per-rule count takes its place.
+        """
+        selected = [rule for rule in contract.rules if rule_selected(rule, self.config.rule_globs)]
+        return listed_requests(contract, [rule for rule in selected if self.config.mode in rule.modes])
+
+    def quota_preflight(self) -> None:
+        """Read each planned credential's remaining quota where the vendor tells it; refuse a run that would not fit.
+
+        This is the first thing a live run sends; a QuotaShort (exit 2) names the numbers and sends nothing else.
+        """
+        if self.config.mode == "replay":
+            return
+        for contract in self.contracts:
+            planned = self.planned_requests(contract)
+            reads = quota_limits(contract, planned)
+            if not reads:
+                continue
+            bases = self.bases(contract)
+            credentials = self.credentials(contract)
+            redactor = Redactor(credentials.secret_values(), contract.secrets.headers)
+            remaining: dict[Spender, Remaining] = {}
+            with httpx.Client(transport=self._live(contract, set(), redactor, bases)) as client:
+                for spender, limit in reads.items():
+                    assert limit.quota is not None
+                    assert limit.quota.read is not None
+                    found = read_remaining(
+                        contract, spender, limit.quota.read, client=client, bases=bases, credentials=credentials
+                    )
+                    if found is not None:
+                        remaining[spender] = found
+            check_quotas(planned, remaining, self.config.quota_share)
 
     def outcomes(self) -> Iterator[Outcome]:
         """Each selected rule's outcome, in contract order, waivers applied."""
@@ -333,18 +373,21 @@ class Engine:
         if self.config.mode == "replay":
             assert cassette is not None
             return _RateLimitGuard(ReplayTransport(cassette, redactor, bases), contract)
-        writable = self.writable_targets() if rule.writes else set()
+        live = self._live(contract, self.writable_targets() if rule.writes else set(), redactor, bases)
+        if self.config.mode == "record":
+            assert cassette is not None
+            return _RateLimitGuard(RecordingTransport(live, cassette, redactor, bases), contract)
+        return _RateLimitGuard(live, contract)
+
+    def _live(self, contract: Contract, writable: set[str], redactor: Redactor, bases: dict[str, str]) -> LiveTransport:
+        """The guarded, bounded, paced live transport to a contract's configured targets."""
         guards = [TargetGuard(key, base, key in writable, self._budget(key)) for key, base in bases.items()]
         inner = self.transport if self.transport is not None else self._trusting(bases)
         defaults = contract.defaults
         limits = Limits.of(defaults.timeout, defaults.deadline, defaults.max_body_bytes)
         # Directly on the wire, so the guards, the recorder and every reader see only bounded answers.
         bounded = BoundedTransport(inner, limits, self._breakers)
-        live = LiveTransport(bounded, targets=guards, redactor=redactor)
-        if self.config.mode == "record":
-            assert cassette is not None
-            return _RateLimitGuard(RecordingTransport(live, cassette, redactor, bases), contract)
-        return _RateLimitGuard(live, contract)
+        return LiveTransport(bounded, targets=guards, redactor=redactor, pacing=self.pacing())
 
     def _trusting(self, bases: dict[str, str]) -> httpx.BaseTransport:
         """The pools of a rule's targets, each trusting only its target's CA (or the system store)."""
@@ -363,6 +406,19 @@ class Engine:
                     raise SetupError(f"ca_bundle {ca_bundle}: not a readable PEM CA file ({error})") from None
             self._pools[ca_bundle] = deadline_http_transport(verify=verify)
         return self._pools[ca_bundle]
+
+    def pacing(self) -> CredentialPacing:
+        """One pacing of every credential for the whole run, at the rates the contracts declare for it."""
+        if self._pacing is None:
+            self._pacing = CredentialPacing(declared_rates(self.contracts), self._configured_rate)
+        return self._pacing
+
+    def _configured_rate(self, key: str) -> float | None:
+        """The rate the run sets for a target (`--rate`, else the file's `rate`), or None to pace as declared."""
+        if self.config.rate is not None:
+            return self.config.rate
+        target = self.config.targets.get(key)
+        return target.rate if target is not None else None
 
     def _budget(self, key: str) -> RateBudget:
         """One budget per target key for the whole run, shared by every rule that reaches that target."""

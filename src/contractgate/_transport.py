@@ -8,13 +8,15 @@ import math
 import re
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections import deque
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from urllib.parse import parse_qsl
 
 import httpx
 import respx
 
+from ._auth import CREDENTIAL, CredentialId
 from ._cassettes import Cassette
 from ._errors import SetupError, TargetUnreachable, WriteBlocked
 from ._redact import Redactor
@@ -24,6 +26,7 @@ __all__ = [
     "READ_METHODS",
     "RETRY_429",
     "SAFE",
+    "CredentialPacing",
     "LiveTransport",
     "OffTarget",
     "RateBudget",
@@ -58,11 +61,18 @@ class UnmatchedRequest(SetupError):
 
 @dataclass
 class RateBudget:
-    """At most `rate` requests per second to one target, shared by every rule of a run."""
+    """At most `rate` requests per second to one target (or one credential), shared by every rule of a run.
+
+    With a `window` of N, also never more than N requests within N / rate seconds, counted from when each
+    answer arrived: a vendor's sliding window counts a request when it reaches the server, which is before
+    its answer arrives here, so a request spaced this way is never the N+1th the server sees in its window.
+    """
 
     rate: float | None = None  # None, 0 or math.inf: unthrottled
+    window: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _next_slot: float = 0.0
+    _answered: deque[float] = field(default_factory=deque)
 
     def wait(self, sleep: Callable[[float], None] = time.sleep) -> None:
         """Block until the next request may leave."""
@@ -71,9 +81,49 @@ class RateBudget:
         with self._lock:
             now = time.monotonic()
             slot = max(now, self._next_slot)
+            if self.window and len(self._answered) >= self.window:
+                slot = max(slot, self._answered[-self.window] + self.window / self.rate)
             self._next_slot = slot + 1.0 / self.rate
         if slot > now:
             sleep(slot - now)
+
+    def answered(self) -> None:
+        """Note that the answer of a request sent under this budget arrived (what the window counts from)."""
+        if not self.window:
+            return
+        with self._lock:
+            self._answered.append(time.monotonic())
+            while len(self._answered) > self.window:
+                self._answered.popleft()
+
+
+@dataclass
+class CredentialPacing:
+    """One rate budget per target key and credential, at the rate the contracts declare for that credential.
+
+    `declared` maps (target name, credential name) to the documented (requests, seconds); a target with a
+    configured rate (`--rate`, the file's `rate`) is paced by that rate alone, never by what is declared.
+    """
+
+    declared: Mapping[tuple[str, str], tuple[int, float]] = field(default_factory=dict)
+    configured: Callable[[str], float | None] = lambda _key: None
+    _budgets: dict[tuple[str, str], RateBudget] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def budget(self, target_key: str, credential: CredentialId) -> RateBudget | None:
+        """The budget of one credential on one target key, or None when nothing paces it beyond the target."""
+        if self.configured(target_key) is not None:
+            return None
+        name = target_key.partition(":")[0]
+        limits = [self.declared[(name, each)] for each in credential.names if (name, each) in self.declared]
+        if not limits:
+            return None
+        requests, seconds = min(limits, key=lambda limit: limit[0] / limit[1])
+        key = (target_key, credential.fingerprint)
+        with self._lock:
+            if key not in self._budgets:
+                self._budgets[key] = RateBudget(requests / seconds, window=requests)
+            return self._budgets[key]
 
 
 def retry_after_seconds(value: str | None) -> float | None:
@@ -177,8 +227,10 @@ class LiveTransport(httpx.BaseTransport):
         max_retries: int = 3,
         max_wait: float = 60.0,
         sleep: Callable[[float], None] = time.sleep,
+        pacing: CredentialPacing | None = None,
     ) -> None:
         self._owns_inner = inner is None
+        self.pacing = pacing or CredentialPacing()
         self.inner = inner or httpx.HTTPTransport()
         self.targets = sorted(targets, key=lambda guard: -len(guard.base))
         self.redactor = redactor or Redactor()
@@ -193,15 +245,22 @@ class LiveTransport(httpx.BaseTransport):
         request.read()  # a redirect hop streams the first body again: the guards and the curl line need the bytes
         guard = self.guard(request)
         self._refuse_unopted_write(request, guard)
-        retryable = request.method in READ_METHODS and request.extensions.get(RETRY_429, True)
+        observes = request.extensions.get(RETRY_429, True) is False
+        retryable = request.method in READ_METHODS and not observes
+        pace = self._credential_budget(request, guard)
         attempt = 0
         while True:
             guard.budget.wait(self.sleep)
+            if pace is not None and not observes:  # a rule that spends the quota on purpose is not held back
+                pace.wait(self.sleep)
             self.methods_sent.append(request.method)
             try:
                 response = self.inner.handle_request(request)
             except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
                 raise TargetUnreachable(f"{_origin(request.url)} is unreachable: {exc}") from exc
+            finally:
+                if pace is not None:
+                    pace.answered()
             self._note_redirect(request, response)
             if response.status_code != 429 or not retryable or attempt >= self.max_retries:
                 return response
@@ -212,6 +271,10 @@ class LiveTransport(httpx.BaseTransport):
             response.close()
             attempt += 1
             self.sleep(wait)
+
+    def _credential_budget(self, request: httpx.Request, guard: TargetGuard) -> RateBudget | None:
+        identity = request.extensions.get(CREDENTIAL)
+        return self.pacing.budget(guard.key, identity) if isinstance(identity, CredentialId) else None
 
     def guard(self, request: httpx.Request) -> TargetGuard:
         """The configured target whose base holds the request's URL; anything else never leaves."""

@@ -7,11 +7,13 @@ import itertools
 import httpx
 import pytest
 
+from contractgate._auth import CredentialId, HeaderAuth
 from contractgate._errors import TargetUnreachable, WriteBlocked
 from contractgate._redact import Redactor
 from contractgate._transport import (
     RETRY_429,
     SAFE,
+    CredentialPacing,
     LiveTransport,
     OffTarget,
     RateBudget,
@@ -255,3 +257,69 @@ def test_each_target_spends_its_own_budget() -> None:
     client.get("https://a/y")
     assert len(slept) == 1
     assert slept[0] == pytest.approx(1.0, abs=0.05)
+
+
+def _spending(identity: CredentialId) -> HeaderAuth:
+    return HeaderAuth({"Authorization": "Bearer x"}, identity)
+
+
+KEY_A = CredentialId.of({"key": "secret-a"})
+KEY_B = CredentialId.of({"key": "secret-b"})
+
+
+def test_each_credential_is_paced_to_its_declared_rate() -> None:
+    slept: list[float] = []
+    pacing = CredentialPacing({("h", "key"): (2, 1.0)})
+    target = TargetGuard("h:east", "https://h", budget=RateBudget(rate=None))
+    client = httpx.Client(transport=LiveTransport(Recorder([]), targets=[target], sleep=slept.append, pacing=pacing))
+    client.get("https://h/x", auth=_spending(KEY_A))
+    client.get("https://h/x", auth=_spending(KEY_B))  # another key: its own budget, no wait
+    assert slept == []
+    client.get("https://h/y", auth=_spending(KEY_A))
+    assert slept == [pytest.approx(0.5, abs=0.05)]  # 2 a second: half a second after the first
+    client.get("https://h/y")  # no credential: the target's budget alone (unthrottled here)
+    assert len(slept) == 1
+
+
+def test_one_secret_under_two_names_shares_one_budget() -> None:
+    assert CredentialId.of({"key": "same"}).fingerprint == CredentialId.of({"quota_key": "same"}).fingerprint
+    slept: list[float] = []
+    pacing = CredentialPacing({("h", "key"): (1, 1.0), ("h", "quota_key"): (1, 1.0)})
+    target = TargetGuard("h", "https://h")
+    client = httpx.Client(transport=LiveTransport(Recorder([]), targets=[target], sleep=slept.append, pacing=pacing))
+    client.get("https://h/x", auth=_spending(CredentialId.of({"key": "same"})))
+    client.get("https://h/x", auth=_spending(CredentialId.of({"quota_key": "same"})))
+    assert slept == [pytest.approx(1.0, abs=0.05)]
+
+
+def test_a_configured_rate_replaces_the_declared_one() -> None:
+    pacing = CredentialPacing({("h", "key"): (1, 60.0)}, configured=lambda key: 100.0 if key == "h" else None)
+    assert pacing.budget("h", KEY_A) is None  # the target's own budget (at 100/s) paces it
+    assert pacing.budget("h:west", KEY_A) is not None
+    assert pacing.budget("other", KEY_A) is None  # nothing declared there
+
+
+def test_a_request_that_observes_the_quota_is_not_held_back() -> None:
+    slept: list[float] = []
+    pacing = CredentialPacing({("h", "key"): (1, 1.0)})
+    client = httpx.Client(
+        transport=LiveTransport(
+            Recorder([]), targets=[TargetGuard("h", "https://h")], sleep=slept.append, pacing=pacing
+        )
+    )
+    for _ in range(3):
+        request = client.build_request("GET", "https://h/x", extensions={RETRY_429: False})
+        client.send(request, auth=_spending(KEY_A))
+    assert slept == []
+
+
+def test_a_window_counts_from_each_answer() -> None:
+    slept: list[float] = []
+    budget = RateBudget(rate=1000, window=2)
+    budget.wait(slept.append)
+    budget.answered()
+    budget.wait(slept.append)
+    budget.answered()
+    budget.wait(slept.append)  # the third within the window waits until the first answer is 2 ms old
+    assert len(slept) == 2
+    assert slept[-1] == pytest.approx(0.002, abs=0.001)
