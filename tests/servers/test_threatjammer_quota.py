@@ -15,6 +15,7 @@ from contractgate._loader import load_contract
 from contractgate._outcome import Status
 from contractgate._runner import Engine
 from contractgate._selftest import bundled_config
+from contractgate.cli import main
 from contractgate.servers import serve_in_thread
 from contractgate.servers.threatjammer import ThreatJammerServer
 from tests.servers.test_threatjammer import make_env
@@ -124,3 +125,28 @@ def test_a_share_of_the_remaining_quota_refuses_a_run_that_would_fit_the_whole(c
         config.quota_share = 0.5
         result = Engine([contract], config).run()
     assert [outcome.status for outcome in result.outcomes] == [Status.PASSED, Status.PASSED]
+
+
+def test_the_command_line_refuses_a_run_too_big_for_the_quota_in_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    server = ThreatJammerServer(month_quota=40)
+    with serve_in_thread(server) as running:
+        for name, value in server.credentials.items():
+            monkeypatch.setenv(f"CONTRACTGATE_THREATJAMMER_{name}", value)
+        targets = [f"--target={key}={url}" for key, url in running.urls.items()]
+        arguments = ["run", "--vendor", "threatjammer", *targets, "--rule", "TJ-RESP-002", "--rule", "TJ-ASSESS-003"]
+        reports = ["--reports", str(tmp_path / "reports"), "--rate", "1000"]
+        code = main([*arguments, *reports, "--quota-share", "0.25"])
+        sent = sum(meter.month_used for meter in server.runtime.state.meters.values())
+    assert code == 2
+    error = capsys.readouterr().err.strip()
+    assert error.count("\n") == 0
+    assert "needs 15 requests, 39 of 40 remain, share 0.25 allows 9" in error
+    assert sent == 1
+
+
+@pytest.mark.parametrize("share", ["0", "1.5", "half"])
+def test_a_quota_share_outside_0_to_1_exits_2(share: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["run", "--vendor", "threatjammer", "--quota-share", share]) == 2
+    assert "argument --quota-share: " in capsys.readouterr().err
