@@ -17,7 +17,9 @@ from ._contract import AuthOverride, Contract, HeaderScheme, HmacScheme, SignOve
 from ._errors import ContractError, CredentialsMissing
 
 __all__ = [
+    "AUTH_SHAPE",
     "CREDENTIAL",
+    "AuthShape",
     "CredentialId",
     "Credentials",
     "HeaderAuth",
@@ -30,6 +32,8 @@ __all__ = [
 Clock = Callable[[], float]
 # The request extension under which an auth hook names the credential that signed the request.
 CREDENTIAL = "contractgate.credential"
+# The request extension under which an auth hook says what it added (for the run-wide cache of reads).
+AUTH_SHAPE = "contractgate.auth_shape"
 # Fingerprints are keyed by a secret of this process only: equal within a run, meaningless outside it.
 _FINGERPRINT_KEY = os.urandom(32)
 
@@ -51,6 +55,24 @@ class CredentialId:
         joined = "\0".join(sorted(values.values())).encode()
         digest = hmac.new(_FINGERPRINT_KEY, joined, hashlib.sha256).hexdigest()[:16]
         return cls(tuple(sorted(values)), digest)
+
+
+@dataclass(frozen=True)
+class AuthShape:
+    """What an auth hook added to a request: the headers it set and a digest standing for their meaning.
+
+    Two requests whose shapes share a digest are authenticated alike; `repeatable` is False when the hook
+    deviates on purpose (a shifted clock, a fixed timestamp, a signature over something else), whose answer
+    may depend on the moment and is never shared.
+    """
+
+    headers: frozenset[str]
+    digest: str
+    repeatable: bool
+
+
+def _digest(parts: list[str]) -> str:
+    return hmac.new(_FINGERPRINT_KEY, "\0".join(parts).encode(), hashlib.sha256).hexdigest()[:16]
 
 
 def env_name(vendor: str, env: str, region: str | None = None) -> str:
@@ -134,7 +156,14 @@ class HeaderAuth(httpx.Auth):
             request.headers[name] = value
         if self.identity is not None:
             request.extensions[CREDENTIAL] = self.identity
+        request.extensions[AUTH_SHAPE] = self.shape
         yield request
+
+    @property
+    def shape(self) -> AuthShape:
+        """Fixed headers: the same values always authenticate the same way."""
+        pairs = sorted(f"{name.lower()}:{value}" for name, value in self.headers.items())
+        return AuthShape(frozenset(name.lower() for name in self.headers), _digest(pairs), repeatable=True)
 
 
 def sign_message(secret: str, message: str, digest: str = "sha256", encoding: str = "base64") -> str:
@@ -226,7 +255,16 @@ class HmacAuth(httpx.Auth):
             request.headers[name] = value
         if self.identity is not None:
             request.extensions[CREDENTIAL] = self.identity
+        request.extensions[AUTH_SHAPE] = AuthShape(
+            frozenset(name.lower() for name in headers), _digest(sorted(self.values.values())), self.plain
+        )
         yield request
+
+    @property
+    def plain(self) -> bool:
+        """Whether this hook signs as the scheme says, now, with nothing changed on purpose."""
+        deviations = (self.timestamp, self.sign, self.header_case)
+        return self.clock_offset == 0 and all(value is None for value in deviations) and not self.omit
 
 
 def build_auth(

@@ -44,6 +44,8 @@ from ._transport import (
     RateBudget,
     RecordingTransport,
     ReplayTransport,
+    SharedReads,
+    SharingTransport,
     TargetGuard,
     locate,
 )
@@ -54,6 +56,9 @@ __all__ = ["Engine", "Listener", "rule_selected"]
 
 REPLAY_HOST = "http://{}.replay.invalid"
 # The cause an outcome records for each way a rule can end without checking anything.
+# Kinds whose verdict compares answers sent at different moments (a counter before and after, a quota
+# spent, a signature's age, pages of one listing): each of their answers must be fresh, never another rule's.
+FRESH_KINDS = frozenset({"counter", "quota", "hmac-window", "pagination"})
 _UNCHECKED: dict[type[SetupError], str] = {
     NothingToCheck: "nothing-to-check",
     RateLimited: "rate-limited",
@@ -95,6 +100,8 @@ class Engine:
     today: dt.date = field(default_factory=lambda: dt.datetime.now(dt.UTC).date())
     _budgets: dict[str, RateBudget] = field(default_factory=dict)
     _pacing: CredentialPacing | None = None
+    shared: SharedReads = field(default_factory=SharedReads)
+    share_reads: bool = True  # False: every rule sends each of its requests itself (bench/ compares both)
     _pools: dict[Path | None, httpx.BaseTransport] = field(default_factory=dict)
     _breakers: Breakers = field(default_factory=Breakers)
     _writable: set[str] | None = None
@@ -113,6 +120,7 @@ class Engine:
             for listener in self.listeners:
                 listener.outcome(outcome)
         result.run["finished"] = _now()
+        result.run["requests_shared"] = self.shared.saved
         result.stale_waivers = [w.to_dict() for w in self.waivers if w not in self._used_waivers]
         result.missing_env = self.missing_env(result.outcomes)
         for listener in self.listeners:
@@ -374,10 +382,13 @@ class Engine:
             assert cassette is not None
             return _RateLimitGuard(ReplayTransport(cassette, redactor, bases), contract)
         live = self._live(contract, self.writable_targets() if rule.writes else set(), redactor, bases)
+        shares = self.share_reads and not rule.writes and rule.kind not in FRESH_KINDS
+        # Below the recorder: an answer shared from another rule is still written into this rule's cassette.
+        sharing = SharingTransport(live, self.shared, share=shares)
         if self.config.mode == "record":
             assert cassette is not None
-            return _RateLimitGuard(RecordingTransport(live, cassette, redactor, bases), contract)
-        return _RateLimitGuard(live, contract)
+            return _RateLimitGuard(RecordingTransport(sharing, cassette, redactor, bases), contract)
+        return _RateLimitGuard(sharing, contract)
 
     def _live(self, contract: Contract, writable: set[str], redactor: Redactor, bases: dict[str, str]) -> LiveTransport:
         """The guarded, bounded, paced live transport to a contract's configured targets."""

@@ -16,7 +16,7 @@ from urllib.parse import parse_qsl
 import httpx
 import respx
 
-from ._auth import CREDENTIAL, CredentialId
+from ._auth import AUTH_SHAPE, CREDENTIAL, AuthShape, CredentialId
 from ._cassettes import Cassette
 from ._errors import SetupError, TargetUnreachable, WriteBlocked
 from ._redact import Redactor
@@ -32,6 +32,8 @@ __all__ = [
     "RateBudget",
     "RecordingTransport",
     "ReplayTransport",
+    "SharedReads",
+    "SharingTransport",
     "TargetGuard",
     "UnmatchedRequest",
     "requested_methods",
@@ -324,6 +326,118 @@ class LiveTransport(httpx.BaseTransport):
         """Close the inner transport unless it was lent to us."""
         if self._owns_inner:
             self.inner.close()
+
+
+ReadKey = tuple[str, str, str, tuple[tuple[str, str], ...], bytes]
+
+
+def read_key(request: httpx.Request) -> ReadKey | None:
+    """What makes two requests the same safe read (method, URL, credential, headers, body), or None.
+
+    Only GET, HEAD and a POST the contract marks `safe` qualify, never a request that observes the quota
+    (`retry_on_429: false`) nor one whose auth deviates on purpose; the headers an auth hook set count by
+    their meaning (the credential), not by their bytes (a signature that carries a timestamp).
+    """
+    if request.extensions.get(RETRY_429, True) is False or requested_methods(request) != [request.method]:
+        return None
+    safe_post = request.method == "POST" and request.extensions.get(SAFE) == safe_mark(request)
+    if request.method not in {"GET", "HEAD"} and not safe_post:
+        return None
+    shape = request.extensions.get(AUTH_SHAPE)
+    if shape is not None and (not isinstance(shape, AuthShape) or not shape.repeatable):
+        return None
+    skip = shape.headers if shape is not None else frozenset()
+    headers = tuple(sorted((k.lower(), v) for k, v in request.headers.multi_items() if k.lower() not in skip))
+    return (request.method, str(request.url), shape.digest if shape is not None else "", headers, request.content)
+
+
+def _writes(request: httpx.Request) -> bool:
+    """Whether a request may change something: a non-reading method (or override) without its `safe` mark."""
+    methods = requested_methods(request)
+    if all(method in READ_METHODS for method in methods):
+        return False
+    return methods != [request.method] or request.extensions.get(SAFE) != safe_mark(request)
+
+
+@dataclass
+class _Stored:
+    status: int
+    headers: list[tuple[str, str]]
+    content: bytes
+
+
+@dataclass
+class SharedReads:
+    """The run-wide cache of safe, identical reads: one answer shared by the rules that ask the same thing.
+
+    It lives for one run only and forgets everything at any write (whatever its target: one vendor's APIs
+    may share data). Only answers that say something about conformance are kept: no 5xx, no 429, nothing
+    that sets a cookie (a session belongs to the rule that opened it).
+    """
+
+    saved: int = 0
+    _answers: dict[ReadKey, _Stored] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def get(self, key: ReadKey, request: httpx.Request) -> httpx.Response | None:
+        """A fresh copy of the answer kept for `key`, bound to `request`, or None."""
+        with self._lock:
+            stored = self._answers.get(key)
+            if stored is None:
+                return None
+            self.saved += 1
+        return httpx.Response(stored.status, headers=stored.headers, content=stored.content, request=request)
+
+    def keep(self, key: ReadKey, response: httpx.Response) -> None:
+        """Keep an answer for the rules that will ask the same."""
+        if response.status_code >= 500 or response.status_code == 429 or "set-cookie" in response.headers:
+            return
+        stored = _Stored(response.status_code, list(response.headers.multi_items()), response.read())
+        with self._lock:
+            self._answers[key] = stored
+
+    def forget(self) -> None:
+        """Drop every kept answer (a write may have changed any of them)."""
+        with self._lock:
+            self._answers.clear()
+
+
+class SharingTransport(httpx.BaseTransport):
+    """One rule's door to the run-wide cache: its safe reads may be answered by another rule's identical one.
+
+    A rule never gets its own earlier answer back (a rule that repeats a request wants to see it again), a
+    rule that does not `share` neither reads nor fills the cache, and every write clears it before it leaves.
+    """
+
+    def __init__(self, inner: httpx.BaseTransport, shared: SharedReads, *, share: bool = True) -> None:
+        self.inner = inner
+        self.shared = shared
+        self.share = share
+        self._asked: set[ReadKey] = set()
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        """Answer from the cache when another rule asked the same; otherwise send (and keep the answer)."""
+        request.read()
+        key = read_key(request)
+        if key is None:
+            if _writes(request):
+                self.shared.forget()
+            return self.inner.handle_request(request)
+        if not self.share:
+            return self.inner.handle_request(request)
+        first_time = key not in self._asked
+        self._asked.add(key)
+        cached = self.shared.get(key, request) if first_time else None
+        if cached is not None:
+            return cached
+        response = self.inner.handle_request(request)
+        response.read()
+        self.shared.keep(key, response)
+        return response
+
+    def close(self) -> None:
+        """Close the wrapped transport."""
+        self.inner.close()
 
 
 class RecordingTransport(httpx.BaseTransport):
