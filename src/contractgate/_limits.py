@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import string
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
 import httpx
@@ -23,6 +23,7 @@ __all__ = [
     "Spender",
     "check_quotas",
     "declared_rates",
+    "lanes",
     "listed_requests",
     "quota_limits",
     "read_remaining",
@@ -194,3 +195,54 @@ def check_quotas(planned: Mapping[Spender, int], remaining: Mapping[Spender, Rem
             short.append(f"{spender} needs {needed} requests, {numbers}")
     if short:
         raise QuotaShort("quota: " + "; ".join(short) + "; the run was not started")
+
+
+Lane = list[Rule]
+
+
+def lanes(contract: Contract, rules: Iterable[Rule], solo: Callable[[Rule], bool]) -> list[list[Lane]]:
+    """Rules in phases of independent lanes: within a phase, lanes share no credential on any target.
+
+    A lane's rules run in contract order; lanes of one phase may run at once, each paced by its own
+    credentials. A `solo` rule (one that writes, or one whose examples need the process to itself) is a
+    phase of its own, so nothing else runs while it does and the rules after it see what it left.
+    """
+    phases: list[list[Lane]] = []
+    pending: list[Rule] = []
+
+    def close() -> None:
+        if pending:
+            phases.append(_independent(contract, pending))
+            pending.clear()
+
+    for rule in rules:
+        if solo(rule):
+            close()
+            phases.append([[rule]])
+        else:
+            pending.append(rule)
+    close()
+    return phases
+
+
+def _independent(contract: Contract, rules: list[Rule]) -> list[Lane]:
+    """Group rules that spend a common credential on a common target key into one lane (union-find)."""
+    parent = list(range(len(rules)))
+
+    def root(index: int) -> int:
+        while parent[index] != index:
+            parent[index] = parent[parent[index]]
+            index = parent[index]
+        return index
+
+    owner: dict[Spender, int] = {}
+    for index, rule in enumerate(rules):
+        for spender in listed_requests(contract, [rule]):
+            if spender in owner:
+                parent[root(index)] = root(owner[spender])
+            else:
+                owner[spender] = index
+    grouped: dict[int, Lane] = {}
+    for index, rule in enumerate(rules):
+        grouped.setdefault(root(index), []).append(rule)
+    return list(grouped.values())

@@ -6,9 +6,11 @@ import datetime as dt
 import fnmatch
 import platform
 import ssl
+import threading
 import time
 import traceback
 from collections.abc import Iterable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -32,7 +34,17 @@ from ._errors import (
     WriteBlocked,
 )
 from ._expect import check_expect
-from ._limits import Remaining, Spender, check_quotas, declared_rates, listed_requests, quota_limits, read_remaining
+from ._limits import (
+    Lane,
+    Remaining,
+    Spender,
+    check_quotas,
+    declared_rates,
+    lanes,
+    listed_requests,
+    quota_limits,
+    read_remaining,
+)
 from ._outcome import Outcome, Policy, RunResult, Status
 from ._redact import Redactor
 from ._session import CheckContext, Targets, target_key
@@ -59,6 +71,10 @@ REPLAY_HOST = "http://{}.replay.invalid"
 # Kinds whose verdict compares answers sent at different moments (a counter before and after, a quota
 # spent, a signature's age, pages of one listing): each of their answers must be fresh, never another rule's.
 FRESH_KINDS = frozenset({"counter", "quota", "hmac-window", "pagination"})
+# Kinds whose examples hypothesis draws (with the garbage collector paused): one at a time per process, so
+# such a rule runs with no other rule beside it.
+DRAWING_KINDS = frozenset({"fuzz", "hmac-window", "pagination", "trailing-slash"})
+MAX_LANES = 8  # credentials paced at once, at most
 _UNCHECKED: dict[type[SetupError], str] = {
     NothingToCheck: "nothing-to-check",
     RateLimited: "rate-limited",
@@ -102,6 +118,7 @@ class Engine:
     _pacing: CredentialPacing | None = None
     shared: SharedReads = field(default_factory=SharedReads)
     share_reads: bool = True  # False: every rule sends each of its requests itself (bench/ compares both)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
     _pools: dict[Path | None, httpx.BaseTransport] = field(default_factory=dict)
     _breakers: Breakers = field(default_factory=Breakers)
     _writable: set[str] | None = None
@@ -188,12 +205,46 @@ class Engine:
         """Each selected rule's outcome, in contract order, waivers applied."""
         for contract in self.contracts:
             credentials = self.credentials(contract)
-            for rule in contract.rules:
-                if rule_selected(rule, self.config.rule_globs):
-                    outcome = self.run_rule(contract, rule, credentials)
-                    keys = [*self.bases(contract), contract.vendor]
-                    apply_waivers(outcome, keys, self.waivers, self._used_waivers, self.today)
-                    yield outcome
+            selected = [rule for rule in contract.rules if rule_selected(rule, self.config.rule_globs)]
+            keys = [*self.bases(contract), contract.vendor]
+            for outcome in self._outcomes_of(contract, selected, credentials):
+                apply_waivers(outcome, keys, self.waivers, self._used_waivers, self.today)
+                yield outcome
+
+    def _outcomes_of(self, contract: Contract, rules: list[Rule], credentials: Credentials) -> Iterator[Outcome]:
+        """Outcomes in contract order; where credentials are paced, independent credentials' rules run at once."""
+        if not self.paced(contract):
+            for rule in rules:
+                yield self.run_rule(contract, rule, credentials)
+            return
+        for phase in lanes(contract, rules, self._solo):
+            if len(phase) == 1:
+                for rule in phase[0]:
+                    yield self.run_rule(contract, rule, credentials)
+                continue
+
+            def run_lane(lane: Lane) -> list[Outcome]:
+                return [self.run_rule(contract, rule, credentials) for rule in lane]
+
+            with ThreadPoolExecutor(max_workers=min(MAX_LANES, len(phase)), thread_name_prefix="lane") as pool:
+                done = {outcome.rule_id: outcome for outcomes in pool.map(run_lane, phase) for outcome in outcomes}
+            yield from (done[rule.id] for rule in rules if rule.id in done)
+
+    def paced(self, contract: Contract) -> bool:
+        """Whether a declared rate paces some credential of this contract on a configured target in this run."""
+        if self.config.mode == "replay":
+            return False
+        declared = declared_rates([contract])
+        return any(
+            self._configured_rate(key) is None and (key.partition(":")[0], name) in declared
+            for key in self.bases(contract)
+            for name in contract.credentials
+        )
+
+    @staticmethod
+    def _solo(rule: Rule) -> bool:
+        """A rule that writes, or whose examples hypothesis draws, runs with nothing beside it."""
+        return rule.writes or rule.kind in DRAWING_KINDS
 
     def missing_env(self, outcomes: list[Outcome]) -> list[str]:
         """Every declared, unset credential variable of the vendors that had a rule skipped for credentials."""
@@ -408,6 +459,10 @@ class Engine:
 
     def _pool(self, ca_bundle: Path | None) -> httpx.BaseTransport:
         """One connection pool per distinct CA for the whole run (a TLS context is costly to build)."""
+        with self._lock:
+            return self._pool_locked(ca_bundle)
+
+    def _pool_locked(self, ca_bundle: Path | None) -> httpx.BaseTransport:
         if ca_bundle not in self._pools:
             verify: ssl.SSLContext | bool = True
             if ca_bundle is not None:
@@ -420,9 +475,10 @@ class Engine:
 
     def pacing(self) -> CredentialPacing:
         """One pacing of every credential for the whole run, at the rates the contracts declare for it."""
-        if self._pacing is None:
-            self._pacing = CredentialPacing(declared_rates(self.contracts), self._configured_rate)
-        return self._pacing
+        with self._lock:
+            if self._pacing is None:
+                self._pacing = CredentialPacing(declared_rates(self.contracts), self._configured_rate)
+            return self._pacing
 
     def _configured_rate(self, key: str) -> float | None:
         """The rate the run sets for a target (`--rate`, else the file's `rate`), or None to pace as declared."""
@@ -433,9 +489,10 @@ class Engine:
 
     def _budget(self, key: str) -> RateBudget:
         """One budget per target key for the whole run, shared by every rule that reaches that target."""
-        if key not in self._budgets:
-            self._budgets[key] = RateBudget(self.config.rate_for(key))
-        return self._budgets[key]
+        with self._lock:
+            if key not in self._budgets:
+                self._budgets[key] = RateBudget(self.config.rate_for(key))
+            return self._budgets[key]
 
 
 class _TrustPerTarget(httpx.BaseTransport):

@@ -17,6 +17,7 @@ from contractgate._limits import (
     Spender,
     check_quotas,
     declared_rates,
+    lanes,
     listed_requests,
     quota_limits,
     read_remaining,
@@ -255,3 +256,16 @@ def test_a_quota_that_cannot_be_read_stops_the_run(tmp_path: Path, status: int, 
             bases={"api:east": "https://east.example"},
             credentials=credentials,
         )
+
+
+def test_rules_that_share_no_credential_on_a_target_fall_in_separate_lanes(tmp_path: Path) -> None:
+    contract = _contract(tmp_path)
+    ids = [[[rule.id for rule in lane] for lane in phase] for phase in lanes(contract, contract.rules, lambda _: False)]
+    assert ids == [[["MET-A-001", "MET-A-003"], ["MET-A-002"]]]  # 001 and 003 both spend key on api:west
+
+
+def test_a_solo_rule_is_a_phase_of_its_own_between_the_others(tmp_path: Path) -> None:
+    contract = _contract(tmp_path)
+    phases = lanes(contract, contract.rules, lambda rule: rule.id == "MET-A-002")
+    ids = [[[rule.id for rule in lane] for lane in phase] for phase in phases]
+    assert ids == [[["MET-A-001"]], [["MET-A-002"]], [["MET-A-003"]]]
