@@ -15,6 +15,7 @@ from ._contract import AuthOverride, Contract, HeaderScheme, Limit, QuotaRead, R
 from ._contract import requests_in as _requests_in
 from ._errors import CredentialsMissing, SetupError
 from ._expect import json_body, resolve
+from ._transport import TARGET
 from .checks import registry
 
 __all__ = [
@@ -163,7 +164,7 @@ def read_remaining(
     url = bases[key] + spec.path
     headers = {**contract.defaults.headers, **{k: v for k, v in spec.headers.items() if v is not None}}
     request = client.build_request(spec.method, url, headers=headers, params=spec.query)
-    request.extensions["contractgate.target"] = key
+    request.extensions[TARGET] = key
     response = client.send(request, auth=auth or httpx.USE_CLIENT_DEFAULT)
     where = f"{spender}: could not read its quota ({spec.method} {spec.path} answered {response.status_code}"
     if not response.is_success:
