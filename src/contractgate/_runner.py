@@ -118,6 +118,9 @@ class Engine:
     _pacing: CredentialPacing | None = None
     shared: SharedReads = field(default_factory=SharedReads)
     share_reads: bool = True  # False: every rule sends each of its requests itself (bench/ compares both)
+    read_quotas: bool = (
+        True  # False: no quota pre-flight (the kill matrix: a fault in the quota read is the rules' to catch)
+    )
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _pools: dict[Path | None, httpx.BaseTransport] = field(default_factory=dict)
     _breakers: Breakers = field(default_factory=Breakers)
@@ -179,7 +182,7 @@ class Engine:
 
         This is the first thing a live run sends; a QuotaShort (exit 2) names the numbers and sends nothing else.
         """
-        if self.config.mode == "replay":
+        if self.config.mode == "replay" or not self.read_quotas:
             return
         for contract in self.contracts:
             planned = self.planned_requests(contract)

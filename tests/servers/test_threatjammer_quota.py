@@ -14,7 +14,7 @@ from contractgate._limits import QuotaShort
 from contractgate._loader import load_contract
 from contractgate._outcome import Status
 from contractgate._runner import Engine
-from contractgate._selftest import bundled_config
+from contractgate._selftest import bundled_config, kill_matrix
 from contractgate.cli import main
 from contractgate.servers import serve_in_thread
 from contractgate.servers.threatjammer import ThreatJammerServer
@@ -151,3 +151,10 @@ def test_the_command_line_refuses_a_run_too_big_for_the_quota_in_one_line(
 def test_a_quota_share_outside_0_to_1_exits_2(share: str, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["run", "--vendor", "threatjammer", "--quota-share", share]) == 2
     assert "argument --quota-share: " in capsys.readouterr().err
+
+
+def test_the_kill_matrix_reads_no_quota_so_a_fault_there_is_left_to_the_rules(contract: Contract) -> None:
+    server = ThreatJammerServer(month_quota=15)  # the rules' 15 requests fit; with a quota read first they would not
+    with serve_in_thread(server) as running:
+        result = kill_matrix(contract, server, running, ["TJ-RESP-002", "TJ-ASSESS-003"], faults=[])
+    assert [outcome.status for outcome in result.clean] == [Status.PASSED, Status.PASSED]
