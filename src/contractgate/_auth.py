@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import os
 import string
 import time
 from collections.abc import Callable, Generator, Mapping
@@ -16,6 +17,10 @@ from ._contract import AuthOverride, Contract, HeaderScheme, HmacScheme, SignOve
 from ._errors import ContractError, CredentialsMissing
 
 __all__ = [
+    "AUTH_SHAPE",
+    "CREDENTIAL",
+    "AuthShape",
+    "CredentialId",
     "Credentials",
     "HeaderAuth",
     "HmacAuth",
@@ -25,6 +30,49 @@ __all__ = [
 ]
 
 Clock = Callable[[], float]
+# The request extension under which an auth hook names the credential that signed the request.
+CREDENTIAL = "contractgate.credential"
+# The request extension under which an auth hook says what it added (for the run-wide cache of reads).
+AUTH_SHAPE = "contractgate.auth_shape"
+# Fingerprints are keyed by a secret of this process only: equal within a run, meaningless outside it.
+_FINGERPRINT_KEY = os.urandom(32)
+
+
+@dataclass(frozen=True)
+class CredentialId:
+    """Which credential a request spends: its contract names and a fingerprint of the values sent.
+
+    Two requests with the same secret values share a fingerprint whatever names the contract gives them,
+    so a rate or quota that the vendor counts per key is paced once per key, never once per name.
+    """
+
+    names: tuple[str, ...]
+    fingerprint: str
+
+    @classmethod
+    def of(cls, values: Mapping[str, str]) -> CredentialId:
+        """The identity of the credential values an auth hook sends (names kept, values fingerprinted)."""
+        joined = "\0".join(sorted(values.values())).encode()
+        digest = hmac.new(_FINGERPRINT_KEY, joined, hashlib.sha256).hexdigest()[:16]
+        return cls(tuple(sorted(values)), digest)
+
+
+@dataclass(frozen=True)
+class AuthShape:
+    """What an auth hook added to a request: the headers it set and a digest standing for their meaning.
+
+    Two requests whose shapes share a digest are authenticated alike; `repeatable` is False when the hook
+    deviates on purpose (a shifted clock, a fixed timestamp, a signature over something else), whose answer
+    may depend on the moment and is never shared.
+    """
+
+    headers: frozenset[str]
+    digest: str
+    repeatable: bool
+
+
+def _digest(parts: list[str]) -> str:
+    return hmac.new(_FINGERPRINT_KEY, "\0".join(parts).encode(), hashlib.sha256).hexdigest()[:16]
 
 
 def env_name(vendor: str, env: str, region: str | None = None) -> str:
@@ -98,14 +146,24 @@ def _cased(headers: dict[str, str], case: str | None) -> dict[str, str]:
 class HeaderAuth(httpx.Auth):
     """Adds fixed headers (a token, an API key) to every request."""
 
-    def __init__(self, headers: Mapping[str, str]) -> None:
+    def __init__(self, headers: Mapping[str, str], identity: CredentialId | None = None) -> None:
         self.headers = dict(headers)
+        self.identity = identity
 
     def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
-        """Set the headers on the final request."""
+        """Set the headers on the final request and name the credential they carry."""
         for name, value in self.headers.items():
             request.headers[name] = value
+        if self.identity is not None:
+            request.extensions[CREDENTIAL] = self.identity
+        request.extensions[AUTH_SHAPE] = self.shape
         yield request
+
+    @property
+    def shape(self) -> AuthShape:
+        """Fixed headers: the same values always authenticate the same way."""
+        pairs = sorted(f"{name.lower()}:{value}" for name, value in self.headers.items())
+        return AuthShape(frozenset(name.lower() for name in self.headers), _digest(pairs), repeatable=True)
 
 
 def sign_message(secret: str, message: str, digest: str = "sha256", encoding: str = "base64") -> str:
@@ -132,7 +190,9 @@ class HmacAuth(httpx.Auth):
         omit: tuple[str, ...] = (),
         header_case: str | None = None,
         align_clock: bool = False,
+        identity: CredentialId | None = None,
     ) -> None:
+        self.identity = identity
         self.scheme = scheme
         self.values = dict(values)
         self.secret_field = secret_field
@@ -193,7 +253,18 @@ class HmacAuth(httpx.Auth):
         }
         for name, value in _cased(headers, self.header_case).items():
             request.headers[name] = value
+        if self.identity is not None:
+            request.extensions[CREDENTIAL] = self.identity
+        request.extensions[AUTH_SHAPE] = AuthShape(
+            frozenset(name.lower() for name in headers), _digest(sorted(self.values.values())), self.plain
+        )
         yield request
+
+    @property
+    def plain(self) -> bool:
+        """Whether this hook signs as the scheme says, now, with nothing changed on purpose."""
+        deviations = (self.timestamp, self.sign, self.header_case)
+        return self.clock_offset == 0 and all(value is None for value in deviations) and not self.omit
 
 
 def build_auth(
@@ -240,7 +311,7 @@ def _header_auth(
     values = _values_for(list(templates.values()), override, credentials, region)
     omit = {name.lower() for name in override.omit}
     headers = {name: template.format(**values) for name, template in templates.items() if name.lower() not in omit}
-    return HeaderAuth(_cased(headers, override.header_case))
+    return HeaderAuth(_cased(headers, override.header_case), CredentialId.of(values))
 
 
 def _hmac_auth(
@@ -264,4 +335,5 @@ def _hmac_auth(
         omit=tuple(override.omit),
         header_case=override.header_case,
         align_clock=override.clock_offset is not None,
+        identity=CredentialId.of(values),
     )

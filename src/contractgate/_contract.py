@@ -36,7 +36,11 @@ __all__ = [
     "HeaderScheme",
     "HmacScheme",
     "JsonAssertion",
+    "Limit",
     "LocatedError",
+    "QuotaLimit",
+    "QuotaRead",
+    "RateLimit",
     "Regex",
     "RequestSpec",
     "Rule",
@@ -451,6 +455,72 @@ class RuleSource(_Strict):
         return f"{source.url}#{self.anchor}" if self.anchor else source.url
 
 
+class RateLimit(_Strict):
+    """At most `requests` in any `seconds` (a vendor's per-minute limit is `{requests: 10, seconds: 60}`)."""
+
+    requests: int = Field(gt=0)
+    seconds: float = Field(gt=0, allow_inf_nan=False)
+
+    @property
+    def per_second(self) -> float:
+        """The steady rate this limit allows."""
+        return self.requests / self.seconds
+
+
+class QuotaRead(_Strict):
+    """How the vendor tells a credential's quota: one reading request and the JSON fields of its answer.
+
+    `limit` is the quota's size; `used` (spent so far) or `remaining` (what is left) gives the rest.
+    """
+
+    request: RequestSpec
+    limit: str
+    used: str | None = None
+    remaining: str | None = None
+
+    @model_validator(mode="after")
+    def _one_count(self) -> QuotaRead:
+        if (self.used is None) == (self.remaining is None):
+            raise ValueError("give either `used` or `remaining` (the JSON path of the spent or the left count)")
+        if self.request.writes:
+            raise ValueError(f"the quota is read with a reading request, not {self.request.method}")
+        return self
+
+
+class QuotaLimit(_Strict):
+    """A number of requests per period (a month, a day) a credential may send, and where it can be read."""
+
+    requests: int = Field(gt=0)
+    period: str = Field(min_length=1, description="the documented period in words, e.g. '30 days from creation'")
+    read: QuotaRead | None = None
+
+
+class Limit(_Strict):
+    """A documented rate or quota of each credential on some targets, with its source.
+
+    The live transport paces every credential to `rate` (unless the run sets a `rate`); a `quota` whose
+    `read` the vendor offers is read before a run, which refuses to start when it would not fit.
+    """
+
+    targets: list[str] = Field(min_length=1)
+    credentials: list[str] = Field(default=[], description="credential names it applies to; empty: every one")
+    rate: RateLimit | None = None
+    quota: QuotaLimit | None = None
+    concurrent: int | None = Field(default=None, gt=0, description="requests in flight at once, per credential")
+    source: RuleSource
+    note: str = ""
+
+    @model_validator(mode="after")
+    def _says_something(self) -> Limit:
+        if self.rate is None and self.quota is None and self.concurrent is None:
+            raise ValueError("a limit declares a `rate`, a `quota` or `concurrent`")
+        return self
+
+    def covers(self, target: str, credential: str) -> bool:
+        """Whether this limit binds `credential` on target name `target`."""
+        return target in self.targets and (not self.credentials or credential in self.credentials)
+
+
 class Rule(_Strict):
     """One documented behaviour, checked by a registered kind with its parameters."""
 
@@ -488,6 +558,7 @@ class Contract(_Strict):
     defaults: Defaults = Defaults()
     secrets: Secrets = Secrets()
     parameters: dict[str, Any] = {}
+    limits: list[Limit] = []
     rules: list[Rule]
 
     @model_validator(mode="after")
@@ -507,6 +578,7 @@ class Contract(_Strict):
                 + known_hint(self.defaults.auth, self.auth),
                 ("defaults", "auth"),
             )
+        self._limits_resolve(target_names)
         seen: dict[str, int] = {}
         for index, rule in enumerate(self.rules):
             if rule.id in seen:
@@ -524,6 +596,34 @@ class Contract(_Strict):
             if misfit:
                 raise LocatedError(f"rule {rule.id}: source: {misfit}", ("rules", index, "source"))
         return self
+
+    def _limits_resolve(self, target_names: set[str]) -> None:
+        for index, limit in enumerate(self.limits):
+            for position, name in enumerate(limit.targets):
+                if name not in target_names:
+                    raise LocatedError(
+                        f"limits.{index}: target {name!r} is not declared" + known_hint(name, target_names),
+                        ("limits", index, "targets", position),
+                    )
+            for position, name in enumerate(limit.credentials):
+                if name not in self.credentials:
+                    raise LocatedError(
+                        f"limits.{index}: credential {name!r} is not declared" + known_hint(name, self.credentials),
+                        ("limits", index, "credentials", position),
+                    )
+            if limit.source.doc not in self.sources:
+                raise LocatedError(
+                    f"limits.{index}: source.doc {limit.source.doc!r} is not in sources"
+                    + known_hint(limit.source.doc, self.sources),
+                    ("limits", index, "source", "doc"),
+                )
+            misfit = limit.source.misfit(self.sources[limit.source.doc].kind)
+            if misfit:
+                raise LocatedError(f"limits.{index}: source: {misfit}", ("limits", index, "source"))
+
+    def limits_for(self, target: str, credential: str) -> list[Limit]:
+        """The declared limits that bind one credential on one target name."""
+        return [limit for limit in self.limits if limit.covers(target, credential)]
 
     def target(self, name: str) -> TargetDecl:
         """The declared target called `name`."""

@@ -6,9 +6,11 @@ import datetime as dt
 import fnmatch
 import platform
 import ssl
+import threading
 import time
 import traceback
 from collections.abc import Iterable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -32,16 +34,30 @@ from ._errors import (
     WriteBlocked,
 )
 from ._expect import check_expect
+from ._limits import (
+    Lane,
+    Remaining,
+    Spender,
+    check_quotas,
+    declared_rates,
+    lanes,
+    listed_requests,
+    quota_limits,
+    read_remaining,
+)
 from ._outcome import Outcome, Policy, RunResult, Status
 from ._redact import Redactor
 from ._session import CheckContext, Targets, target_key
 from ._transport import (
     RETRY_429,
     TARGET,
+    CredentialPacing,
     LiveTransport,
     RateBudget,
     RecordingTransport,
     ReplayTransport,
+    SharedReads,
+    SharingTransport,
     TargetGuard,
     locate,
 )
@@ -52,6 +68,13 @@ __all__ = ["Engine", "Listener", "rule_selected"]
 
 REPLAY_HOST = "http://{}.replay.invalid"
 # The cause an outcome records for each way a rule can end without checking anything.
+# Kinds whose verdict compares answers sent at different moments (a counter before and after, a quota
+# spent, a signature's age, pages of one listing): each of their answers must be fresh, never another rule's.
+FRESH_KINDS = frozenset({"counter", "quota", "hmac-window", "pagination"})
+# Kinds whose examples hypothesis draws (with the garbage collector paused): one at a time per process, so
+# such a rule runs with no other rule beside it.
+DRAWING_KINDS = frozenset({"fuzz", "hmac-window", "pagination", "trailing-slash"})
+MAX_LANES = 8  # credentials paced at once, at most
 _UNCHECKED: dict[type[SetupError], str] = {
     NothingToCheck: "nothing-to-check",
     RateLimited: "rate-limited",
@@ -92,6 +115,13 @@ class Engine:
     waivers: list[Waiver] = field(default_factory=list)
     today: dt.date = field(default_factory=lambda: dt.datetime.now(dt.UTC).date())
     _budgets: dict[str, RateBudget] = field(default_factory=dict)
+    _pacing: CredentialPacing | None = None
+    shared: SharedReads = field(default_factory=SharedReads)
+    share_reads: bool = True  # False: every rule sends each of its requests itself (bench/ compares both)
+    read_quotas: bool = (
+        True  # False: no quota pre-flight (the kill matrix: a fault in the quota read is the rules' to catch)
+    )
+    _lock: threading.Lock = field(default_factory=threading.Lock)
     _pools: dict[Path | None, httpx.BaseTransport] = field(default_factory=dict)
     _breakers: Breakers = field(default_factory=Breakers)
     _writable: set[str] | None = None
@@ -100,6 +130,7 @@ class Engine:
     def run(self) -> RunResult:
         """Run every selected rule, tell the listeners, return the result."""
         self.writable_targets()  # a wrong --allow-writes stops the run before any request
+        self.quota_preflight()
         run_info = self.describe()
         for listener in self.listeners:
             listener.started(run_info)
@@ -109,6 +140,7 @@ class Engine:
             for listener in self.listeners:
                 listener.outcome(outcome)
         result.run["finished"] = _now()
+        result.run["requests_shared"] = self.shared.saved
         result.stale_waivers = [w.to_dict() for w in self.waivers if w not in self._used_waivers]
         result.missing_env = self.missing_env(result.outcomes)
         for listener in self.listeners:
@@ -136,16 +168,86 @@ class Engine:
             self._pool(target.ca_bundle)  # an unreadable CA file is a set-up mistake, found before any rule
             check_reachable(target.url)
 
+    def planned_requests(self, contract: Contract) -> Mapping[Spender, int]:
+        """Requests each credential of a contract would send to each target in this run.
+
+        Interim: counted from the selected rules' listed requests (`listed_requests`) until the planner's
+        per-rule count takes its place.
+        """
+        selected = [rule for rule in contract.rules if rule_selected(rule, self.config.rule_globs)]
+        return listed_requests(contract, [rule for rule in selected if self.config.mode in rule.modes])
+
+    def quota_preflight(self) -> None:
+        """Read each planned credential's remaining quota where the vendor tells it; refuse a run that would not fit.
+
+        This is the first thing a live run sends; a QuotaShort (exit 2) names the numbers and sends nothing else.
+        """
+        if self.config.mode == "replay" or not self.read_quotas:
+            return
+        for contract in self.contracts:
+            planned = self.planned_requests(contract)
+            reads = quota_limits(contract, planned)
+            if not reads:
+                continue
+            bases = self.bases(contract)
+            credentials = self.credentials(contract)
+            redactor = Redactor(credentials.secret_values(), contract.secrets.headers)
+            remaining: dict[Spender, Remaining] = {}
+            with httpx.Client(transport=self._live(contract, set(), redactor, bases)) as client:
+                for spender, limit in reads.items():
+                    assert limit.quota is not None
+                    assert limit.quota.read is not None
+                    found = read_remaining(
+                        contract, spender, limit.quota.read, client=client, bases=bases, credentials=credentials
+                    )
+                    if found is not None:
+                        remaining[spender] = found
+            check_quotas(planned, remaining, self.config.quota_share)
+
     def outcomes(self) -> Iterator[Outcome]:
         """Each selected rule's outcome, in contract order, waivers applied."""
         for contract in self.contracts:
             credentials = self.credentials(contract)
-            for rule in contract.rules:
-                if rule_selected(rule, self.config.rule_globs):
-                    outcome = self.run_rule(contract, rule, credentials)
-                    keys = [*self.bases(contract), contract.vendor]
-                    apply_waivers(outcome, keys, self.waivers, self._used_waivers, self.today)
-                    yield outcome
+            selected = [rule for rule in contract.rules if rule_selected(rule, self.config.rule_globs)]
+            keys = [*self.bases(contract), contract.vendor]
+            for outcome in self._outcomes_of(contract, selected, credentials):
+                apply_waivers(outcome, keys, self.waivers, self._used_waivers, self.today)
+                yield outcome
+
+    def _outcomes_of(self, contract: Contract, rules: list[Rule], credentials: Credentials) -> Iterator[Outcome]:
+        """Outcomes in contract order; where credentials are paced, independent credentials' rules run at once."""
+        if not self.paced(contract):
+            for rule in rules:
+                yield self.run_rule(contract, rule, credentials)
+            return
+        for phase in lanes(contract, rules, self._solo):
+            if len(phase) == 1:
+                for rule in phase[0]:
+                    yield self.run_rule(contract, rule, credentials)
+                continue
+
+            def run_lane(lane: Lane) -> list[Outcome]:
+                return [self.run_rule(contract, rule, credentials) for rule in lane]
+
+            with ThreadPoolExecutor(max_workers=min(MAX_LANES, len(phase)), thread_name_prefix="lane") as pool:
+                done = {outcome.rule_id: outcome for outcomes in pool.map(run_lane, phase) for outcome in outcomes}
+            yield from (done[rule.id] for rule in rules if rule.id in done)
+
+    def paced(self, contract: Contract) -> bool:
+        """Whether a declared rate paces some credential of this contract on a configured target in this run."""
+        if self.config.mode == "replay":
+            return False
+        declared = declared_rates([contract])
+        return any(
+            self._configured_rate(key) is None and (key.partition(":")[0], name) in declared
+            for key in self.bases(contract)
+            for name in contract.credentials
+        )
+
+    @staticmethod
+    def _solo(rule: Rule) -> bool:
+        """A rule that writes, or whose examples hypothesis draws, runs with nothing beside it."""
+        return rule.writes or rule.kind in DRAWING_KINDS
 
     def missing_env(self, outcomes: list[Outcome]) -> list[str]:
         """Every declared, unset credential variable of the vendors that had a rule skipped for credentials."""
@@ -333,18 +435,24 @@ class Engine:
         if self.config.mode == "replay":
             assert cassette is not None
             return _RateLimitGuard(ReplayTransport(cassette, redactor, bases), contract)
-        writable = self.writable_targets() if rule.writes else set()
+        live = self._live(contract, self.writable_targets() if rule.writes else set(), redactor, bases)
+        shares = self.share_reads and not rule.writes and rule.kind not in FRESH_KINDS
+        # Below the recorder: an answer shared from another rule is still written into this rule's cassette.
+        sharing = SharingTransport(live, self.shared, share=shares)
+        if self.config.mode == "record":
+            assert cassette is not None
+            return _RateLimitGuard(RecordingTransport(sharing, cassette, redactor, bases), contract)
+        return _RateLimitGuard(sharing, contract)
+
+    def _live(self, contract: Contract, writable: set[str], redactor: Redactor, bases: dict[str, str]) -> LiveTransport:
+        """The guarded, bounded, paced live transport to a contract's configured targets."""
         guards = [TargetGuard(key, base, key in writable, self._budget(key)) for key, base in bases.items()]
         inner = self.transport if self.transport is not None else self._trusting(bases)
         defaults = contract.defaults
         limits = Limits.of(defaults.timeout, defaults.deadline, defaults.max_body_bytes)
         # Directly on the wire, so the guards, the recorder and every reader see only bounded answers.
         bounded = BoundedTransport(inner, limits, self._breakers)
-        live = LiveTransport(bounded, targets=guards, redactor=redactor)
-        if self.config.mode == "record":
-            assert cassette is not None
-            return _RateLimitGuard(RecordingTransport(live, cassette, redactor, bases), contract)
-        return _RateLimitGuard(live, contract)
+        return LiveTransport(bounded, targets=guards, redactor=redactor, pacing=self.pacing())
 
     def _trusting(self, bases: dict[str, str]) -> httpx.BaseTransport:
         """The pools of a rule's targets, each trusting only its target's CA (or the system store)."""
@@ -354,6 +462,10 @@ class Engine:
 
     def _pool(self, ca_bundle: Path | None) -> httpx.BaseTransport:
         """One connection pool per distinct CA for the whole run (a TLS context is costly to build)."""
+        with self._lock:
+            return self._pool_locked(ca_bundle)
+
+    def _pool_locked(self, ca_bundle: Path | None) -> httpx.BaseTransport:
         if ca_bundle not in self._pools:
             verify: ssl.SSLContext | bool = True
             if ca_bundle is not None:
@@ -364,11 +476,26 @@ class Engine:
             self._pools[ca_bundle] = deadline_http_transport(verify=verify)
         return self._pools[ca_bundle]
 
+    def pacing(self) -> CredentialPacing:
+        """One pacing of every credential for the whole run, at the rates the contracts declare for it."""
+        with self._lock:
+            if self._pacing is None:
+                self._pacing = CredentialPacing(declared_rates(self.contracts), self._configured_rate)
+            return self._pacing
+
+    def _configured_rate(self, key: str) -> float | None:
+        """The rate the run sets for a target (`--rate`, else the file's `rate`), or None to pace as declared."""
+        if self.config.rate is not None:
+            return self.config.rate
+        target = self.config.targets.get(key)
+        return target.rate if target is not None else None
+
     def _budget(self, key: str) -> RateBudget:
         """One budget per target key for the whole run, shared by every rule that reaches that target."""
-        if key not in self._budgets:
-            self._budgets[key] = RateBudget(self.config.rate_for(key))
-        return self._budgets[key]
+        with self._lock:
+            if key not in self._budgets:
+                self._budgets[key] = RateBudget(self.config.rate_for(key))
+            return self._budgets[key]
 
 
 class _TrustPerTarget(httpx.BaseTransport):

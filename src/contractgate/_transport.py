@@ -8,13 +8,15 @@ import math
 import re
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections import deque
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from urllib.parse import parse_qsl
 
 import httpx
 import respx
 
+from ._auth import AUTH_SHAPE, CREDENTIAL, AuthShape, CredentialId
 from ._cassettes import Cassette
 from ._errors import SetupError, TargetUnreachable, WriteBlocked
 from ._redact import Redactor
@@ -24,11 +26,14 @@ __all__ = [
     "READ_METHODS",
     "RETRY_429",
     "SAFE",
+    "CredentialPacing",
     "LiveTransport",
     "OffTarget",
     "RateBudget",
     "RecordingTransport",
     "ReplayTransport",
+    "SharedReads",
+    "SharingTransport",
     "TargetGuard",
     "UnmatchedRequest",
     "requested_methods",
@@ -58,11 +63,18 @@ class UnmatchedRequest(SetupError):
 
 @dataclass
 class RateBudget:
-    """At most `rate` requests per second to one target, shared by every rule of a run."""
+    """At most `rate` requests per second to one target (or one credential), shared by every rule of a run.
+
+    With a `window` of N, also never more than N requests within N / rate seconds, counted from when each
+    answer arrived: a vendor's sliding window counts a request when it reaches the server, which is before
+    its answer arrives here, so a request spaced this way is never the N+1th the server sees in its window.
+    """
 
     rate: float | None = None  # None, 0 or math.inf: unthrottled
+    window: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _next_slot: float = 0.0
+    _answered: deque[float] = field(default_factory=deque)
 
     def wait(self, sleep: Callable[[float], None] = time.sleep) -> None:
         """Block until the next request may leave."""
@@ -71,9 +83,49 @@ class RateBudget:
         with self._lock:
             now = time.monotonic()
             slot = max(now, self._next_slot)
+            if self.window and len(self._answered) >= self.window:
+                slot = max(slot, self._answered[-self.window] + self.window / self.rate)
             self._next_slot = slot + 1.0 / self.rate
         if slot > now:
             sleep(slot - now)
+
+    def answered(self) -> None:
+        """Note that the answer of a request sent under this budget arrived (what the window counts from)."""
+        if not self.window:
+            return
+        with self._lock:
+            self._answered.append(time.monotonic())
+            while len(self._answered) > self.window:
+                self._answered.popleft()
+
+
+@dataclass
+class CredentialPacing:
+    """One rate budget per target key and credential, at the rate the contracts declare for that credential.
+
+    `declared` maps (target name, credential name) to the documented (requests, seconds); a target with a
+    configured rate (`--rate`, the file's `rate`) is paced by that rate alone, never by what is declared.
+    """
+
+    declared: Mapping[tuple[str, str], tuple[int, float]] = field(default_factory=dict)
+    configured: Callable[[str], float | None] = lambda _key: None
+    _budgets: dict[tuple[str, str], RateBudget] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def budget(self, target_key: str, credential: CredentialId) -> RateBudget | None:
+        """The budget of one credential on one target key, or None when nothing paces it beyond the target."""
+        if self.configured(target_key) is not None:
+            return None
+        name = target_key.partition(":")[0]
+        limits = [self.declared[(name, each)] for each in credential.names if (name, each) in self.declared]
+        if not limits:
+            return None
+        requests, seconds = min(limits, key=lambda limit: limit[0] / limit[1])
+        key = (target_key, credential.fingerprint)
+        with self._lock:
+            if key not in self._budgets:
+                self._budgets[key] = RateBudget(requests / seconds, window=requests)
+            return self._budgets[key]
 
 
 def retry_after_seconds(value: str | None) -> float | None:
@@ -177,8 +229,10 @@ class LiveTransport(httpx.BaseTransport):
         max_retries: int = 3,
         max_wait: float = 60.0,
         sleep: Callable[[float], None] = time.sleep,
+        pacing: CredentialPacing | None = None,
     ) -> None:
         self._owns_inner = inner is None
+        self.pacing = pacing or CredentialPacing()
         self.inner = inner or httpx.HTTPTransport()
         self.targets = sorted(targets, key=lambda guard: -len(guard.base))
         self.redactor = redactor or Redactor()
@@ -193,15 +247,22 @@ class LiveTransport(httpx.BaseTransport):
         request.read()  # a redirect hop streams the first body again: the guards and the curl line need the bytes
         guard = self.guard(request)
         self._refuse_unopted_write(request, guard)
-        retryable = request.method in READ_METHODS and request.extensions.get(RETRY_429, True)
+        observes = request.extensions.get(RETRY_429, True) is False
+        retryable = request.method in READ_METHODS and not observes
+        pace = self._credential_budget(request, guard)
         attempt = 0
         while True:
             guard.budget.wait(self.sleep)
+            if pace is not None and not observes:  # a rule that spends the quota on purpose is not held back
+                pace.wait(self.sleep)
             self.methods_sent.append(request.method)
             try:
                 response = self.inner.handle_request(request)
             except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
                 raise TargetUnreachable(f"{_origin(request.url)} is unreachable: {exc}") from exc
+            finally:
+                if pace is not None:
+                    pace.answered()
             self._note_redirect(request, response)
             if response.status_code != 429 or not retryable or attempt >= self.max_retries:
                 return response
@@ -212,6 +273,10 @@ class LiveTransport(httpx.BaseTransport):
             response.close()
             attempt += 1
             self.sleep(wait)
+
+    def _credential_budget(self, request: httpx.Request, guard: TargetGuard) -> RateBudget | None:
+        identity = request.extensions.get(CREDENTIAL)
+        return self.pacing.budget(guard.key, identity) if isinstance(identity, CredentialId) else None
 
     def guard(self, request: httpx.Request) -> TargetGuard:
         """The configured target whose base holds the request's URL; anything else never leaves."""
@@ -261,6 +326,118 @@ class LiveTransport(httpx.BaseTransport):
         """Close the inner transport unless it was lent to us."""
         if self._owns_inner:
             self.inner.close()
+
+
+ReadKey = tuple[str, str, str, tuple[tuple[str, str], ...], bytes]
+
+
+def read_key(request: httpx.Request) -> ReadKey | None:
+    """What makes two requests the same safe read (method, URL, credential, headers, body), or None.
+
+    Only GET, HEAD and a POST the contract marks `safe` qualify, never a request that observes the quota
+    (`retry_on_429: false`) nor one whose auth deviates on purpose; the headers an auth hook set count by
+    their meaning (the credential), not by their bytes (a signature that carries a timestamp).
+    """
+    if request.extensions.get(RETRY_429, True) is False or requested_methods(request) != [request.method]:
+        return None
+    safe_post = request.method == "POST" and request.extensions.get(SAFE) == safe_mark(request)
+    if request.method not in {"GET", "HEAD"} and not safe_post:
+        return None
+    shape = request.extensions.get(AUTH_SHAPE)
+    if shape is not None and (not isinstance(shape, AuthShape) or not shape.repeatable):
+        return None
+    skip = shape.headers if shape is not None else frozenset()
+    headers = tuple(sorted((k.lower(), v) for k, v in request.headers.multi_items() if k.lower() not in skip))
+    return (request.method, str(request.url), shape.digest if shape is not None else "", headers, request.content)
+
+
+def _writes(request: httpx.Request) -> bool:
+    """Whether a request may change something: a non-reading method (or override) without its `safe` mark."""
+    methods = requested_methods(request)
+    if all(method in READ_METHODS for method in methods):
+        return False
+    return methods != [request.method] or request.extensions.get(SAFE) != safe_mark(request)
+
+
+@dataclass
+class _Stored:
+    status: int
+    headers: list[tuple[str, str]]
+    content: bytes
+
+
+@dataclass
+class SharedReads:
+    """The run-wide cache of safe, identical reads: one answer shared by the rules that ask the same thing.
+
+    It lives for one run only and forgets everything at any write (whatever its target: one vendor's APIs
+    may share data). Only answers that say something about conformance are kept: no 5xx, no 429, nothing
+    that sets a cookie (a session belongs to the rule that opened it).
+    """
+
+    saved: int = 0
+    _answers: dict[ReadKey, _Stored] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def get(self, key: ReadKey, request: httpx.Request) -> httpx.Response | None:
+        """A fresh copy of the answer kept for `key`, bound to `request`, or None."""
+        with self._lock:
+            stored = self._answers.get(key)
+            if stored is None:
+                return None
+            self.saved += 1
+        return httpx.Response(stored.status, headers=stored.headers, content=stored.content, request=request)
+
+    def keep(self, key: ReadKey, response: httpx.Response) -> None:
+        """Keep an answer for the rules that will ask the same."""
+        if response.status_code >= 500 or response.status_code == 429 or "set-cookie" in response.headers:
+            return
+        stored = _Stored(response.status_code, list(response.headers.multi_items()), response.read())
+        with self._lock:
+            self._answers[key] = stored
+
+    def forget(self) -> None:
+        """Drop every kept answer (a write may have changed any of them)."""
+        with self._lock:
+            self._answers.clear()
+
+
+class SharingTransport(httpx.BaseTransport):
+    """One rule's door to the run-wide cache: its safe reads may be answered by another rule's identical one.
+
+    A rule never gets its own earlier answer back (a rule that repeats a request wants to see it again), a
+    rule that does not `share` neither reads nor fills the cache, and every write clears it before it leaves.
+    """
+
+    def __init__(self, inner: httpx.BaseTransport, shared: SharedReads, *, share: bool = True) -> None:
+        self.inner = inner
+        self.shared = shared
+        self.share = share
+        self._asked: set[ReadKey] = set()
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        """Answer from the cache when another rule asked the same; otherwise send (and keep the answer)."""
+        request.read()
+        key = read_key(request)
+        if key is None:
+            if _writes(request):
+                self.shared.forget()
+            return self.inner.handle_request(request)
+        if not self.share:
+            return self.inner.handle_request(request)
+        first_time = key not in self._asked
+        self._asked.add(key)
+        cached = self.shared.get(key, request) if first_time else None
+        if cached is not None:
+            return cached
+        response = self.inner.handle_request(request)
+        response.read()
+        self.shared.keep(key, response)
+        return response
+
+    def close(self) -> None:
+        """Close the wrapped transport."""
+        self.inner.close()
 
 
 class RecordingTransport(httpx.BaseTransport):

@@ -107,6 +107,13 @@ def _parser() -> argparse.ArgumentParser:
         help="requests per second to each target in live mode "
         f"(beats the file's `rate`; default {DEFAULT_LIVE_RATE:g})",
     )
+    run.add_argument(
+        "--quota-share",
+        type=_share,
+        default=None,
+        help="the most of each credential's remaining quota a run may plan to spend, where the vendor tells it "
+        "(0 < share <= 1, default 1; also `quota_share` in contractgate.toml)",
+    )
     run.add_argument("-v", "--verbose", action="store_true")
     run.add_argument(
         "--allow-skips",
@@ -177,6 +184,17 @@ def _rate(text: str) -> float:
         raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
     if not math.isfinite(value) or value <= 0:
         raise argparse.ArgumentTypeError(f"{text!r} must be a positive, finite number of requests per second")
+    return value
+
+
+def _share(text: str) -> float:
+    """argparse type of --quota-share: a number above 0 and at most 1."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not 0 < value <= 1:
+        raise argparse.ArgumentTypeError(f"{text!r} must be above 0 and at most 1 (a share of the remaining quota)")
     return value
 
 
@@ -356,6 +374,7 @@ def _run(args: argparse.Namespace, console: Console) -> int:
         cassettes=args.cassettes,
         environ=dict(os.environ),
         rate=args.rate,
+        quota_share=args.quota_share or read_verdict_config(args.config).quota_share or 1.0,
     )
     with contextlib.ExitStack() as stack:
         if args.mode != "replay" and not targets:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from contractgate._auth import Credentials, HmacAuth, build_auth, sign_message
-from contractgate._contract import AuthOverride, Contract, HmacScheme
+from contractgate._auth import CREDENTIAL, CredentialId, Credentials, HmacAuth, build_auth, sign_message
+from contractgate._contract import AuthOverride, Contract, HeaderScheme, HmacScheme
 from contractgate._errors import CredentialsMissing
 
 SCHEME = HmacScheme(
@@ -92,3 +92,34 @@ def test_override_replaces_a_credential_value(mini_contract: Contract) -> None:
     assert isinstance(auth, HmacAuth)
     request = next(auth.auth_flow(httpx.Request("GET", "https://h/y")))
     assert request.headers["Authorization"] == "TC id:" + sign_message("wrong", "/y:GET:7")
+
+
+def _credential_of(auth: httpx.Auth | None) -> CredentialId:
+    assert auth is not None
+    request = httpx.Request("GET", "https://h/x")
+    signed = next(auth.auth_flow(request))
+    identity = signed.extensions[CREDENTIAL]
+    assert isinstance(identity, CredentialId)
+    return identity
+
+
+def test_a_signed_request_names_its_credential_without_its_secret(mini_contract: Contract) -> None:
+    environ = {"CONTRACTGATE_MINI_ACCESS_ID": "1234", "CONTRACTGATE_MINI_SECRET_KEY": "my-secret-key"}
+    credentials = Credentials.from_env(mini_contract, environ)
+    identity = _credential_of(build_auth(mini_contract, None, credentials, None))
+    assert identity.names == ("access_id", "secret_key")
+    assert "my-secret-key" not in repr(identity)
+    assert identity == _credential_of(build_auth(mini_contract, None, credentials, None))  # stable within a run
+    other = Credentials.from_env(mini_contract, {**environ, "CONTRACTGATE_MINI_SECRET_KEY": "another-key"})
+    assert _credential_of(build_auth(mini_contract, None, other, None)).fingerprint != identity.fingerprint
+
+
+def test_a_header_credential_is_named_too(mini_contract: Contract) -> None:
+    scheme = HeaderScheme(type="header", headers={"Authorization": "Bearer {secret_key}"})
+    contract = mini_contract.model_copy(update={"auth": {**mini_contract.auth, "bearer": scheme}})
+    credentials = Credentials.from_env(contract, {"CONTRACTGATE_MINI_SECRET_KEY": "k1"})
+    assert _credential_of(build_auth(contract, "bearer", credentials, None)).names == ("secret_key",)
+    made_up = AuthOverride(scheme="bearer", credentials={"secret_key": "k2"})
+    assert _credential_of(build_auth(contract, made_up, credentials, None)) != _credential_of(
+        build_auth(contract, "bearer", credentials, None)
+    )

@@ -16,6 +16,7 @@ from contractgate._config import (
     mask_url,
     parse_target_options,
     read_config_file,
+    read_verdict_config,
 )
 from contractgate._errors import SetupError
 from contractgate._tomllines import key_lines
@@ -181,3 +182,16 @@ def test_key_lines_skips_strings_arrays_and_comments() -> None:
 def test_a_target_given_twice_is_an_error() -> None:
     with pytest.raises(SetupError, match="given twice"):
         parse_target_options(["threatconnect=https://a.example", "threatconnect=https://b.example"])
+
+
+@pytest.mark.parametrize("value", ["0", "1.5", "-0.5", '"0.5"', "nan"])
+def test_a_quota_share_is_above_0_and_at_most_1(tmp_path: Path, value: str) -> None:
+    path = _write(tmp_path, f"# gate\nquota_share = {value}\n")
+    with pytest.raises(SetupError, match=rf"{path}:2: quota_share: "):
+        load_config_file(path)
+
+
+def test_a_quota_share_reaches_the_verdict_settings(tmp_path: Path) -> None:
+    path = _write(tmp_path, "quota_share = 0.5\n" + TARGET)
+    assert read_verdict_config(path).quota_share == 0.5
+    assert read_verdict_config(_write(tmp_path, TARGET, "other.toml")).quota_share is None

@@ -7,14 +7,19 @@ import itertools
 import httpx
 import pytest
 
+from contractgate._auth import CredentialId, HeaderAuth, HmacAuth
+from contractgate._contract import HmacScheme
 from contractgate._errors import TargetUnreachable, WriteBlocked
 from contractgate._redact import Redactor
 from contractgate._transport import (
     RETRY_429,
     SAFE,
+    CredentialPacing,
     LiveTransport,
     OffTarget,
     RateBudget,
+    SharedReads,
+    SharingTransport,
     TargetGuard,
     requested_methods,
     retry_after_seconds,
@@ -255,3 +260,198 @@ def test_each_target_spends_its_own_budget() -> None:
     client.get("https://a/y")
     assert len(slept) == 1
     assert slept[0] == pytest.approx(1.0, abs=0.05)
+
+
+def _spending(identity: CredentialId) -> HeaderAuth:
+    return HeaderAuth({"Authorization": "Bearer x"}, identity)
+
+
+KEY_A = CredentialId.of({"key": "secret-a"})
+KEY_B = CredentialId.of({"key": "secret-b"})
+
+
+def test_each_credential_is_paced_to_its_declared_rate() -> None:
+    slept: list[float] = []
+    pacing = CredentialPacing({("h", "key"): (2, 1.0)})
+    target = TargetGuard("h:east", "https://h", budget=RateBudget(rate=None))
+    client = httpx.Client(transport=LiveTransport(Recorder([]), targets=[target], sleep=slept.append, pacing=pacing))
+    client.get("https://h/x", auth=_spending(KEY_A))
+    client.get("https://h/x", auth=_spending(KEY_B))  # another key: its own budget, no wait
+    assert slept == []
+    client.get("https://h/y", auth=_spending(KEY_A))
+    assert slept == [pytest.approx(0.5, abs=0.05)]  # 2 a second: half a second after the first
+    client.get("https://h/y")  # no credential: the target's budget alone (unthrottled here)
+    assert len(slept) == 1
+
+
+def test_one_secret_under_two_names_shares_one_budget() -> None:
+    assert CredentialId.of({"key": "same"}).fingerprint == CredentialId.of({"quota_key": "same"}).fingerprint
+    slept: list[float] = []
+    pacing = CredentialPacing({("h", "key"): (1, 1.0), ("h", "quota_key"): (1, 1.0)})
+    target = TargetGuard("h", "https://h")
+    client = httpx.Client(transport=LiveTransport(Recorder([]), targets=[target], sleep=slept.append, pacing=pacing))
+    client.get("https://h/x", auth=_spending(CredentialId.of({"key": "same"})))
+    client.get("https://h/x", auth=_spending(CredentialId.of({"quota_key": "same"})))
+    assert slept == [pytest.approx(1.0, abs=0.05)]
+
+
+def test_a_configured_rate_replaces_the_declared_one() -> None:
+    pacing = CredentialPacing({("h", "key"): (1, 60.0)}, configured=lambda key: 100.0 if key == "h" else None)
+    assert pacing.budget("h", KEY_A) is None  # the target's own budget (at 100/s) paces it
+    assert pacing.budget("h:west", KEY_A) is not None
+    assert pacing.budget("other", KEY_A) is None  # nothing declared there
+
+
+def test_a_request_that_observes_the_quota_is_not_held_back() -> None:
+    slept: list[float] = []
+    pacing = CredentialPacing({("h", "key"): (1, 1.0)})
+    client = httpx.Client(
+        transport=LiveTransport(
+            Recorder([]), targets=[TargetGuard("h", "https://h")], sleep=slept.append, pacing=pacing
+        )
+    )
+    for _ in range(3):
+        request = client.build_request("GET", "https://h/x", extensions={RETRY_429: False})
+        client.send(request, auth=_spending(KEY_A))
+    assert slept == []
+
+
+def test_a_window_counts_from_each_answer() -> None:
+    slept: list[float] = []
+    budget = RateBudget(rate=1000, window=2)
+    budget.wait(slept.append)
+    budget.answered()
+    budget.wait(slept.append)
+    budget.answered()
+    budget.wait(slept.append)  # the third within the window waits until the first answer is 2 ms old
+    assert len(slept) == 2
+    assert slept[-1] == pytest.approx(0.002, abs=0.001)
+
+
+class Answers(httpx.BaseTransport):
+    """Answers each request with a body naming how many requests it has seen, and remembers them."""
+
+    def __init__(self, status: int = 200, headers: dict[str, str] | None = None) -> None:
+        self.seen: list[str] = []
+        self.status = status
+        self.headers = headers or {}
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        self.seen.append(f"{request.method} {request.url.path}")
+        return httpx.Response(self.status, headers=self.headers, content=f"answer {len(self.seen)}".encode())
+
+
+def _rules(inner: httpx.BaseTransport, count: int, **options: bool) -> list[httpx.Client]:
+    """One client per rule, each through its own door to one run-wide cache."""
+    shared = SharedReads()
+    return [httpx.Client(transport=SharingTransport(inner, shared, **options)) for _ in range(count)]
+
+
+BEARER_A = HeaderAuth({"Authorization": "Bearer a"}, CredentialId.of({"key": "a"}))
+
+
+def test_an_identical_read_of_another_rule_is_answered_from_the_cache() -> None:
+    inner = Answers()
+    first, second = _rules(inner, 2)
+    assert first.get("https://h/x", auth=BEARER_A).text == "answer 1"
+    assert second.get("https://h/x", auth=BEARER_A).text == "answer 1"
+    assert inner.seen == ["GET /x"]
+
+
+def test_a_rule_that_repeats_a_request_gets_a_fresh_answer() -> None:
+    inner = Answers()
+    (rule,) = _rules(inner, 1)
+    assert [rule.get("https://h/x").text for _ in range(2)] == ["answer 1", "answer 2"]
+
+
+@pytest.mark.parametrize(
+    "other",
+    [
+        {"auth": HeaderAuth({"Authorization": "Bearer b"}, CredentialId.of({"key": "b"}))},
+        {"auth": BEARER_A, "headers": {"Accept": "text/xml"}},
+        {"auth": BEARER_A, "params": {"page": 2}},
+        {"auth": None},
+    ],
+    ids=["another credential", "another header", "another URL", "no credential"],
+)
+def test_a_read_that_differs_in_credential_header_or_url_is_sent(other: dict[str, object]) -> None:
+    inner = Answers()
+    first, second = _rules(inner, 2)
+    first.get("https://h/x", auth=BEARER_A)
+    second.get("https://h/x", **other)  # type: ignore[arg-type]
+    assert len(inner.seen) == 2
+
+
+def test_any_write_forgets_every_kept_answer() -> None:
+    inner = Answers()
+    first, writer, third = _rules(inner, 3)
+    first.get("https://h/x")
+    writer.post("https://other/y")
+    assert third.get("https://h/x").text == "answer 3"
+
+
+def test_a_safe_post_is_shared_and_an_unmarked_one_is_not() -> None:
+    inner = Answers()
+    rules = _rules(inner, 4)
+
+    def post(client: httpx.Client, safe: bool) -> str:
+        request = client.build_request("POST", "https://h/lookup", json=["1.1.1.1"])
+        if safe:
+            request.extensions[SAFE] = safe_mark(request)
+        return client.send(request).text
+
+    assert post(rules[0], safe=True) == "answer 1"
+    assert post(rules[1], safe=True) == "answer 1"
+    assert post(rules[2], safe=False) == "answer 2"  # a write: sent, and it clears the cache
+    assert post(rules[3], safe=True) == "answer 3"
+
+
+def test_a_request_that_observes_the_quota_or_signs_off_the_clock_is_never_shared() -> None:
+    inner = Answers()
+    rules = _rules(inner, 4)
+    for client in rules[:2]:
+        client.send(client.build_request("GET", "https://h/x", extensions={RETRY_429: False}))
+    scheme = HmacScheme(
+        type="hmac", key="secret", message="{path}:{timestamp}", headers={"Authorization": "{signature}"}
+    )
+    for client in rules[2:]:
+        client.get("https://h/y", auth=HmacAuth(scheme, {"secret": "s"}, secret_field="secret", clock_offset=-301))
+    assert len(inner.seen) == 4
+
+
+def test_a_plain_signature_is_shared_though_its_bytes_differ() -> None:
+    inner = Answers()
+    scheme = HmacScheme(
+        type="hmac", key="secret", message="{path}:{timestamp}", headers={"Authorization": "{signature}"}
+    )
+    clock = iter([1000.0, 2000.0])
+    rules = _rules(inner, 2)
+    for client in rules:
+        client.get(
+            "https://h/y", auth=HmacAuth(scheme, {"secret": "s"}, secret_field="secret", clock=lambda: next(clock))
+        )
+    assert len(inner.seen) == 1
+
+
+@pytest.mark.parametrize(
+    ("status", "headers"),
+    [(503, {}), (429, {}), (200, {"Set-Cookie": "session=1"})],
+    ids=["5xx", "429", "a session cookie"],
+)
+def test_answers_that_say_nothing_or_open_a_session_are_not_kept(status: int, headers: dict[str, str]) -> None:
+    inner = Answers(status, headers)
+    first, second = _rules(inner, 2)
+    first.get("https://h/x")
+    second.get("https://h/x")
+    assert len(inner.seen) == 2
+
+
+def test_a_rule_that_does_not_share_neither_reads_nor_fills_the_cache() -> None:
+    inner = Answers()
+    shared = SharedReads()
+    fresh = httpx.Client(transport=SharingTransport(inner, shared, share=False))
+    sharing = httpx.Client(transport=SharingTransport(inner, shared))
+    assert fresh.get("https://h/w").text == "answer 1"
+    assert sharing.get("https://h/w").text == "answer 2"  # not filled by the rule that does not share
+    assert fresh.get("https://h/w").text == "answer 3"  # not read either
+    assert shared.saved == 0

@@ -40,6 +40,10 @@ OPTIONS: dict[str, Any] = {
     "free_month_quota": 5_000,
     "free_report_quota": 6,
     "trial_month_quota": 25,
+    # The quota switch: every key (not only the QUOTA_KEY ones) on the free plan's per-minute limits, so a
+    # whole run meets the documented rate; `minute_seconds` shortens the minute for tests.
+    "free_plan_rate": False,
+    "minute_seconds": 60.0,
     "clock": None,
     "openapi_path": None,
 }
@@ -76,7 +80,8 @@ class ThreatJammerServer(ReferenceServer):
     Each region accepts only its own keys. `KEY_<REGION>` keys have generous quotas,
     `QUOTA_KEY_<REGION>` keys are on the Free plan (10 User API calls and 6 Report API calls a
     minute) and `MONTH_KEY_<REGION>` keys have a tiny monthly quota, so quota rules run fast.
-    Options (see OPTIONS) resize those quotas, replace the clock or the served OpenAPI file.
+    Options (see OPTIONS) resize those quotas, put every key on the free plan's rate (`free_plan_rate`, at a
+    time scale of `minute_seconds`), replace the clock or the served OpenAPI file.
     """
 
     vendor = "threatjammer"
@@ -92,15 +97,15 @@ class ThreatJammerServer(ReferenceServer):
 
     def _plans(self, settings: dict[str, Any]) -> dict[str, Plan]:
         minute, month = int(settings["minute_quota"]), int(settings["month_quota"])
+        free_minute, free_report = int(settings["free_minute_quota"]), int(settings["free_report_quota"])
+        seconds = float(settings["minute_seconds"])
+        if not seconds > 0:
+            raise ValueError(f"minute_seconds must be a positive number of seconds, got {seconds!r}")
+        rates = (free_minute, free_report) if settings["free_plan_rate"] else (minute, minute)
         return {
-            "standard": Plan("standard", month, minute, minute),
-            "free": Plan(
-                "free",
-                int(settings["free_month_quota"]),
-                int(settings["free_minute_quota"]),
-                int(settings["free_report_quota"]),
-            ),
-            "trial": Plan("trial", int(settings["trial_month_quota"]), minute, minute),
+            "standard": Plan("standard", month, *rates, seconds),
+            "free": Plan("free", int(settings["free_month_quota"]), free_minute, free_report, seconds),
+            "trial": Plan("trial", int(settings["trial_month_quota"]), *rates, seconds),
         }
 
     def _tokens(self, plans: dict[str, Plan]) -> list[Token]:
