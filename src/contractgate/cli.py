@@ -23,6 +23,7 @@ from typing import NamedTuple
 from rich.console import Console
 from rich.table import Table
 
+from . import __version__
 from ._auth import env_name
 from ._config import (
     DEFAULT_LIVE_RATE,
@@ -36,8 +37,9 @@ from ._config import (
 )
 from ._contract import Contract, HmacScheme, declared_targets
 from ._errors import SetupError, known_hint
-from ._loader import contract_files, load_contracts
+from ._loader import ContractSet, discover
 from ._outcome import SEVERITIES, Policy
+from ._packs import bundled_dir
 from ._runner import Engine, Listener
 from ._selftest import MatrixResult, bundled_config, kill_matrix, matrix_rows
 from ._waivers import Waiver, parse_waivers, read_waivers_file
@@ -54,8 +56,17 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="contractgate", description="Contract tests for threat-intelligence vendor APIs."
     )
-    parser.add_argument("--contracts", type=Path, default=Path("contracts"), help="folder of contract files")
+    parser.add_argument(
+        "--contracts",
+        type=Path,
+        action="append",
+        default=[],
+        metavar="PATH",
+        help="a contract file or folder of your own (repeatable): it adds vendors to the bundled packs, and a file "
+        "for a bundled vendor replaces that pack; without --vendor, a run covers these contracts",
+    )
     parser.add_argument("--debug", action="store_true", help="print the traceback of an error")
+    parser.add_argument("--version", action="version", version=_version())
     commands = parser.add_subparsers(dest="command", required=True)
 
     run = commands.add_parser(
@@ -155,9 +166,18 @@ def _parser() -> argparse.ArgumentParser:
     env = commands.add_parser("env", help="the credential environment variables a vendor's contract reads")
     env.add_argument("vendor")
     env.add_argument("--format", choices=["text", "dotenv"], default="text")
-    for command in commands.choices.values():  # `--debug` also after the command, where people type it
+    for command in commands.choices.values():  # `--debug` and `--contracts` also after the command, as people type
         command.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+        command.add_argument(
+            "--contracts", type=Path, action="append", dest="contracts_after", default=[], help=argparse.SUPPRESS
+        )
     return parser
+
+
+def _version() -> str:
+    """`contractgate X.Y.Z (packs: FOLDER)`: which release runs, and which bundled contracts it reads."""
+    folder = bundled_dir()
+    return f"contractgate {__version__} (packs: {folder if folder is not None else 'none found'})"
 
 
 def _rate(text: str) -> float:
@@ -214,17 +234,19 @@ def _fail(message: str, debug: bool) -> int:
     return EXIT_SETUP
 
 
-def _contracts(folder: Path, vendors: Sequence[str]) -> list[Contract]:
-    files = list(contract_files(folder))
-    if not files:
-        raise SetupError(f"no contract files in {folder}/ (run from the project root or pass --contracts)")
-    if vendors:
-        known = [f.stem for f in files]
-        unknown = sorted(set(vendors) - set(known))
-        if unknown:
-            raise SetupError(f"no contract for {', '.join(unknown)} in {folder}/{known_hint(unknown[0], known)}")
-        files = [f for f in files if f.stem in vendors]
-    return load_contracts(files)
+def _contract_set(args: argparse.Namespace) -> ContractSet:
+    """The bundled packs and the user's --contracts (before or after the command); say which packs theirs replace."""
+    found: ContractSet | None = getattr(args, "contract_set", None)
+    if found is None:
+        found = discover([*args.contracts, *getattr(args, "contracts_after", [])])
+        for note in found.notes:
+            print(f"contractgate: {note}", file=sys.stderr)
+        args.contract_set = found
+    return found
+
+
+def _contracts(args: argparse.Namespace, vendors: Sequence[str]) -> list[Contract]:
+    return _contract_set(args).load(vendors)
 
 
 def _check_rule_globs(contracts: Sequence[Contract], globs: Sequence[str]) -> None:
@@ -250,7 +272,7 @@ def _targets(args: argparse.Namespace, contracts: list[Contract]) -> dict[str, T
     from_file = read_config_file(args.config)
     selected = declared_targets(contracts)
     if any(key.partition(":")[0] not in selected for key in from_file):
-        selected = declared_targets(load_contracts(list(contract_files(args.contracts))))
+        selected = declared_targets(_contract_set(args).load(list(_contract_set(args).files)))
     check_target_names(from_file, selected)
     declared = declared_targets(contracts)
     writable = {c.vendor for c in contracts} | set(declared)
@@ -312,7 +334,7 @@ def _verdict_settings(args: argparse.Namespace) -> tuple[Policy, list[Waiver]]:
 
 
 def _run(args: argparse.Namespace, console: Console) -> int:
-    contracts = _contracts(args.contracts, args.vendor)
+    contracts = _contracts(args, args.vendor)
     _check_rule_globs(contracts, args.rule)
     targets = _targets(args, contracts)
     if args.mode != "replay" and not targets:
@@ -460,7 +482,7 @@ def _faults(args: argparse.Namespace, console: Console) -> int:
 
 
 def _selftest(args: argparse.Namespace, console: Console) -> int:
-    contracts = _contracts(args.contracts, args.vendor)
+    contracts = _contracts(args, args.vendor)
     _check_rule_globs(contracts, args.rule)
     for contract in contracts:
         if contract.vendor not in vendors():
@@ -559,7 +581,7 @@ def _check_results(path: Path) -> None:
 
 def _env(args: argparse.Namespace, console: Console) -> int:
     """Print the credential variables a vendor's contract reads: a list, or a dotenv template."""
-    (contract,) = _contracts(args.contracts, [args.vendor])
+    (contract,) = _contracts(args, [args.vendor])
     rows = credential_rows(contract)
     if args.format == "dotenv":
         print(f"# {contract.title}: credentials read by contractgate (fill in, then export or load)")

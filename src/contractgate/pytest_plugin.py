@@ -13,7 +13,7 @@ import pytest
 from ._config import RunConfig, TargetConfig, check_target_names, parse_target_options, read_config_file
 from ._contract import Contract, declared_targets
 from ._errors import SetupError
-from ._loader import contract_files, load_contract, load_contracts
+from ._loader import ContractSet, discover
 from ._outcome import Outcome, Status
 from ._runner import Engine
 from ._selftest import bundled_config
@@ -21,7 +21,7 @@ from .reports import failure_text
 
 __all__ = ["RuleRunner", "rule_params"]
 
-_STATE: dict[str, Any] = {"contracts_dir": Path("contracts")}
+_STATE: dict[str, Any] = {}
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -49,8 +49,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
     group.addoption(
         "--cg-contracts",
-        default=None,
-        help="folder of contract files (default: <rootdir>/contracts)",
+        action="append",
+        default=[],
+        metavar="PATH",
+        help="a contract file or folder of your own (repeatable; default: the bundled packs); "
+        "a file for a bundled vendor replaces that pack",
     )
     group.addoption("--cg-cassettes", default=None, help="folder of cassettes (default: <rootdir>/cassettes)")
     group.addoption(
@@ -63,27 +66,39 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     """Remember where contracts live so suites can parametrize at collection time."""
     root = Path(str(config.rootpath))
-    _STATE["contracts_dir"] = Path(config.getoption("--cg-contracts") or root / "contracts")
+    _STATE.pop("contract_set", None)
+    _STATE.pop("contracts", None)
+    _STATE["contract_paths"] = [root / path for path in config.getoption("--cg-contracts")]
     _STATE["cassettes_dir"] = Path(config.getoption("--cg-cassettes") or root / "cassettes")
     config.addinivalue_line("markers", "contractgate(vendor, rule): a contract rule run as a test")
-    if config.getoption("--cg-target"):
-        try:
-            _STATE["targets"] = cg_targets(config.getoption("--cg-target"), Path(_STATE["contracts_dir"]))
-        except SetupError as error:
-            raise pytest.UsageError(str(error)) from None
+    try:
+        if config.getoption("--cg-target"):
+            _STATE["targets"] = cg_targets(config.getoption("--cg-target"), _contract_set())
+    except SetupError as error:
+        raise pytest.UsageError(str(error)) from None
 
 
-def cg_targets(values: list[str], contracts_dir: Path) -> dict[str, TargetConfig]:
+def _contract_set() -> ContractSet:
+    """The bundled packs and the --cg-contracts paths (theirs win for the same vendor), found once a session."""
+    found: ContractSet | None = _STATE.get("contract_set")
+    if found is None:
+        found = _STATE["contract_set"] = discover(_STATE.get("contract_paths", []))
+    return found
+
+
+def cg_targets(values: list[str], contracts: ContractSet | Path) -> dict[str, TargetConfig]:
     """`--cg-target` values checked as `contractgate run` checks `--target`: a misspelt name or region is an error."""
+    if isinstance(contracts, Path):
+        contracts = discover([contracts])
     targets = parse_target_options(values, option="--cg-target")
-    check_target_names(targets, declared_targets(load_contracts(list(contract_files(contracts_dir)))))
+    check_target_names(targets, declared_targets(contracts.load(list(contracts.files))))
     return targets
 
 
 def _contract(vendor: str) -> Contract:
     cache: dict[str, Contract] = _STATE.setdefault("contracts", {})
     if vendor not in cache:
-        cache[vendor] = load_contract(Path(_STATE["contracts_dir"]) / f"{vendor}.yaml")
+        (cache[vendor],) = _contract_set().load([vendor])
     return cache[vendor]
 
 
