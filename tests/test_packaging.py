@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import fnmatch
 import json
-import os
 import re
 import shutil
-import subprocess
 import sys
 import tomllib
 from collections.abc import Iterator
@@ -20,6 +18,7 @@ from contractgate._loader import contract_files
 from contractgate._packs import bundled_dir
 from contractgate.cli import main
 from contractgate.servers import RunningServer, serve_in_thread, server_class
+from tests._wheel import build_wheel, clean_env, make_venv, sh, source_copy
 
 ROOT = Path(__file__).resolve().parents[1]
 PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
@@ -94,45 +93,17 @@ def test_a_contracts_path_that_is_not_there_is_exit_2_naming_it(
 # --- the built wheel, installed in a fresh virtual environment ---------------------------------------------------
 
 
-def _clean_env(**extra: str) -> dict[str, str]:
-    """The environment of a user's shell: no PYTHONPATH into this checkout, no contractgate variables."""
-    keep = {k: v for k, v in os.environ.items() if k != "PYTHONPATH" and not k.startswith("CONTRACTGATE_")}
-    return {**keep, "NO_COLOR": "1", "COLUMNS": "200", **extra}
-
-
-def _sh(*args: str | Path, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [str(a) for a in args], cwd=cwd, env=env or _clean_env(), capture_output=True, text=True, timeout=600
-    )
-
-
-def _source_copy(work: Path) -> Path:
-    """What the build reads, copied, so building leaves no build/ or egg-info in the checkout."""
-    source = work / "source"
-    source.mkdir()
-    for name in ("pyproject.toml", "README.md"):
-        shutil.copy(ROOT / name, source / name)
-    for name in ("src", "contracts"):
-        shutil.copytree(ROOT / name, source / name, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
-    return source
-
-
 @pytest.fixture(scope="module")
 def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A venv (system site-packages for the dependencies) with the wheel built from this checkout installed."""
     work = tmp_path_factory.mktemp("wheel")
-    source = _source_copy(work)
-    built = _sh(sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", work / "dist", source, cwd=work)
-    assert built.returncode == 0, built.stderr
-    (wheel,) = (work / "dist").glob("contractgate-*.whl")
-    venv = work / "venv"
-    made = _sh(sys.executable, "-m", "venv", "--system-site-packages", "--without-pip", venv, cwd=work)
-    assert made.returncode == 0, made.stderr
+    wheel = build_wheel(work)
+    venv = make_venv(work / "venv")
     python = venv / "bin" / "python"
     pip = (sys.executable, "-m", "pip", "--python", python)
-    done = _sh(*pip, "install", "-q", "--no-deps", "--force-reinstall", wheel, cwd=work)
+    done = sh(*pip, "install", "-q", "--no-deps", "--force-reinstall", wheel, cwd=work)
     assert done.returncode == 0, done.stderr
-    checked = _sh(*pip, "check", cwd=work)
+    checked = sh(*pip, "check", cwd=work)
     assert checked.returncode == 0, checked.stdout + checked.stderr
     return venv
 
@@ -140,7 +111,7 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_the_installed_package_is_the_wheel_not_this_checkout(installed: Path, tmp_path: Path) -> None:
     python = installed / "bin" / "python"
     code = "import contractgate, contractgate._packs as p; print(contractgate.__file__); print(p.bundled_dir())"
-    found = _sh(python, "-c", code, cwd=tmp_path)
+    found = sh(python, "-c", code, cwd=tmp_path)
     assert found.returncode == 0, found.stderr
     module, packs = found.stdout.split()
     site = installed / "lib" / f"python{sys.version_info.major}.{sys.version_info.minor}" / "site-packages"
@@ -149,13 +120,13 @@ def test_the_installed_package_is_the_wheel_not_this_checkout(installed: Path, t
     shipped = {p.relative_to(Path(packs)).as_posix() for p in Path(packs).rglob("*") if p.is_file()}
     source = {p.relative_to(ROOT / "contracts").as_posix() for p in (ROOT / "contracts").rglob("*") if p.is_file()}
     assert shipped == source
-    assert _sh(installed / "bin" / "contractgate", "--version", cwd=tmp_path).stdout.startswith("contractgate ")
+    assert sh(installed / "bin" / "contractgate", "--version", cwd=tmp_path).stdout.startswith("contractgate ")
 
 
 def test_every_pack_runs_against_the_bundled_servers_from_an_empty_directory(installed: Path, tmp_path: Path) -> None:
     empty = tmp_path / "empty"
     empty.mkdir()
-    ran = _sh(installed / "bin" / "contractgate", "run", "--no-matrix", cwd=empty)
+    ran = sh(installed / "bin" / "contractgate", "run", "--no-matrix", cwd=empty)
     assert ran.returncode == 0, ran.stdout[-3000:] + ran.stderr
     (results,) = empty.glob("reports/*/results.json")
     document = json.loads(results.read_text(encoding="utf-8"))
@@ -177,7 +148,7 @@ def test_a_pack_runs_against_a_target_url_from_any_directory(
     targets = [arg for key, url in threatjammer.urls.items() for arg in ("--target", f"{key}={url}")]
     rules = [arg for rule in ("TJ-SCHEMA-*", "TJ-FUZZ-00[12]", "TJ-AUTH-001") for arg in ("--rule", rule)]
     command = [installed / "bin" / "contractgate", "run", "--vendor", "threatjammer", *targets, *rules]
-    ran = _sh(*command, "--rate", "1000", cwd=tmp_path, env=_clean_env(**credentials))
+    ran = sh(*command, "--rate", "1000", cwd=tmp_path, env=clean_env(**credentials))
     assert ran.returncode == 0, ran.stdout[-3000:] + ran.stderr
     assert re.search(r"conformant: 5/5 rules checked", ran.stdout), ran.stdout[-2000:]
 
@@ -191,13 +162,12 @@ def test_version_names_the_release_and_the_packs_it_reads(capsys: pytest.Capture
 
 
 def test_an_editable_install_reads_the_same_contracts_folder(tmp_path: Path) -> None:
-    source = _source_copy(tmp_path)
-    venv = tmp_path / "venv"  # no system site-packages: the only contractgate it can see is the editable one
-    assert _sh(sys.executable, "-m", "venv", "--without-pip", venv, cwd=tmp_path).returncode == 0
+    source = source_copy(tmp_path)
+    venv = make_venv(tmp_path / "venv", system_site_packages=False)  # the only contractgate it sees is this one
     python = venv / "bin" / "python"
     pip = (sys.executable, "-m", "pip", "--python", python)
-    done = _sh(*pip, "install", "-q", "--no-deps", "-e", source, cwd=tmp_path)
+    done = sh(*pip, "install", "-q", "--no-deps", "-e", source, cwd=tmp_path)
     assert done.returncode == 0, done.stderr
-    found = _sh(python, "-c", "import contractgate._packs as p; print(p.bundled_dir())", cwd=tmp_path)
+    found = sh(python, "-c", "import contractgate._packs as p; print(p.bundled_dir())", cwd=tmp_path)
     assert found.returncode == 0, found.stderr
     assert Path(found.stdout.strip()) == source / "contracts"

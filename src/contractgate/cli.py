@@ -41,6 +41,7 @@ from ._loader import ContractSet, discover
 from ._outcome import SEVERITIES, Policy
 from ._packs import bundled_dir
 from ._runner import Engine, Listener
+from ._scaffold import CONFIG, GITLAB, Variable, VendorSetup, render
 from ._selftest import MatrixResult, bundled_config, kill_matrix, matrix_rows
 from ._waivers import Waiver, parse_waivers, read_waivers_file
 from .reports import HtmlReport, JsonReport, JunitReport, TerminalReport, print_verdict, render_matrix
@@ -116,6 +117,11 @@ def _parser() -> argparse.ArgumentParser:
         help="requests per second to each target in live mode "
         f"(beats the file's `rate`; default {DEFAULT_LIVE_RATE:g})",
     )
+    run.add_argument(
+        "--require-targets",
+        action="store_true",
+        help="never fall back to the bundled reference servers: without a configured target, exit 2 (for CI)",
+    )
     run.add_argument("-v", "--verbose", action="store_true")
     run.add_argument(
         "--allow-skips",
@@ -136,6 +142,15 @@ def _parser() -> argparse.ArgumentParser:
         metavar="FILE",
         help="a TOML file of [[waivers]] (rule, target, reason, expires), added to those in contractgate.toml",
     )
+
+    init = commands.add_parser(
+        "init", help="write contractgate.toml, a waivers file and CI workflows into the current repository"
+    )
+    init.add_argument("--vendor", action="append", default=[], help="a vendor to gate on (repeatable; default all)")
+    init.add_argument(
+        "--ci", action="append", choices=["github", "gitlab"], default=[], help="CI workflows to write (default both)"
+    )
+    init.add_argument("--force", action="store_true", help="overwrite files that exist")
 
     serve = commands.add_parser("serve", help="run a vendor's reference server on loopback")
     serve.add_argument("vendor")
@@ -208,6 +223,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     handler = {
         "run": _run,
         "serve": _serve,
+        "init": _init,
         "faults": _faults,
         "selftest": _selftest,
         "diff": _diff,
@@ -338,6 +354,11 @@ def _run(args: argparse.Namespace, console: Console) -> int:
     _check_rule_globs(contracts, args.rule)
     targets = _targets(args, contracts)
     if args.mode != "replay" and not targets:
+        if args.require_targets:
+            raise SetupError(
+                "--require-targets: no target is configured; set [targets.NAME] url in contractgate.toml "
+                "(or pass --target NAME=URL)"
+            )
         _require_servers(contracts)
     policy, waivers = _verdict_settings(args)
     config = RunConfig(
@@ -450,6 +471,40 @@ def _serve(args: argparse.Namespace, console: Console) -> int:
             while True:
                 time.sleep(3600)
     return EXIT_OK
+
+
+def _init(args: argparse.Namespace, console: Console) -> int:
+    """Write the config, waivers stub and CI workflows for the chosen vendors; never overwrite without --force."""
+    found = _contract_set(args)
+    setups = [_vendor_setup(contract) for contract in found.load(args.vendor)]
+    files = render(setups, __version__, args.ci or ["github", "gitlab"])
+    taken = [str(path) for path in files if path.exists()]
+    if taken and not args.force:
+        raise SetupError(f"{', '.join(taken)}: already there; nothing was written (overwrite with --force)")
+    for path, text in files.items():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+        print(f"wrote {path}")
+    vendors = " ".join(setup.vendor for setup in setups)
+    print(
+        f"next: give the targets' URLs in {CONFIG}; add the secrets the workflows map "
+        f"(`contractgate env VENDOR` explains each: {vendors})"
+    )
+    if GITLAB in files:
+        print(f"GitLab: add `include: [{{local: {GITLAB}}}]` to .gitlab-ci.yml")
+    return EXIT_OK
+
+
+def _vendor_setup(contract: Contract) -> VendorSetup:
+    targets = tuple(
+        (f"{target.name}:{region}" if region else target.name, " ".join(target.description.split()), target.optional)
+        for target in contract.targets
+        for region in (target.regions or [""])
+    )
+    variables = tuple(
+        Variable(row.variable, row.kind == "secret", row.description) for row in credential_rows(contract)
+    )
+    return VendorSetup(contract.vendor, contract.title, targets, variables, contract.rules[0].id)
 
 
 def _check_ports_free(host: str, first: int | None, count: int) -> None:
