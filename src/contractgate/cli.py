@@ -11,6 +11,7 @@ import json
 import math
 import os
 import re
+import shlex
 import socket
 import string
 import sys
@@ -157,6 +158,9 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=_port, default=None, help="first port (one port per app)")
     serve.add_argument("--fault", action="append", default=[], help="inject a fault (repeatable)")
+    serve.add_argument(
+        "--env-file", type=Path, default=None, metavar="PATH", help="also write the credentials there as a dotenv file"
+    )
 
     faults = commands.add_parser("faults", help="list a reference server's faults and the rule each must trip")
     faults.add_argument("vendor")
@@ -450,27 +454,43 @@ def _serve(args: argparse.Namespace, console: Console) -> int:
             )
     server = cls(faults=args.fault)
     _check_ports_free(args.host, args.port, len(server.apps()))
+    variables = {f"CONTRACTGATE_{args.vendor.upper()}_{name}": value for name, value in server.credentials.items()}
     with serve_in_thread(server, host=args.host, first_port=args.port) as running:
-        console.print(
-            f"{args.vendor} reference server" + (f" with faults {', '.join(args.fault)}" if args.fault else "")
-        )
-        for target, url in running.urls.items():
-            console.print(f"  --target {target}={url}")
+        if args.env_file is not None:
+            _write_env_file(args.env_file, variables, running.urls)
+        # Plain lines, never wrapped or styled, so each can be copied whole at any terminal width.
+        faults = f" with faults {', '.join(args.fault)}" if args.fault else ""
+        lines = [f"{args.vendor} reference server{faults}"]
+        lines += [f"  --target {target}={url}" for target, url in running.urls.items()]
         if running.ca_pem is not None:
-            console.print(f"its TLS certificate is signed by a CA made for this run: {running.ca_pem}", markup=False)
-            console.print(
+            lines += [
+                f"its TLS certificate is signed by a CA made for this run: {running.ca_pem}",
                 '  trust it for these targets only: ca_bundle = "<that path>" under [targets.NAME] in '
                 "contractgate.toml (other clients: REQUESTS_CA_BUNDLE / SSL_CERT_FILE / curl --cacert)",
-                markup=False,
-            )
-        console.print("credentials it accepts (export them to run against it):")
-        for name, value in server.credentials.items():
-            console.print(f"  export CONTRACTGATE_{args.vendor.upper()}_{name}='{value}'", markup=False)
-        console.print("writes are allowed (disposable data). Ctrl-C stops it.")
+            ]
+        lines.append("credentials it accepts (export them to run against it):")
+        lines += [f"  export {name}={shlex.quote(value)}" for name, value in variables.items()]
+        if args.env_file is not None:
+            lines.append(f"  (also written to {args.env_file})")
+        lines.append("writes are allowed (disposable data). Ctrl-C stops it.")
+        print("\n".join(lines), flush=True)
         with contextlib.suppress(KeyboardInterrupt):
             while True:
                 time.sleep(3600)
     return EXIT_OK
+
+
+def _write_env_file(path: Path, variables: dict[str, str], urls: dict[str, str]) -> None:
+    """The server's credentials as a dotenv file (owner-only: they are credentials, if disposable ones)."""
+    lines = ["# a contractgate reference server's credentials (valid while it runs); targets:"]
+    lines += [f"#   --target {target}={url}" for target, url in urls.items()]
+    lines += [f"{name}={shlex.quote(value)}" for name, value in variables.items()]
+    try:
+        path.touch(mode=0o600, exist_ok=True)
+        path.chmod(0o600)
+        path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    except OSError as exc:
+        raise SetupError(f"--env-file {path}: cannot write it ({exc.strerror or exc})") from None
 
 
 def _init(args: argparse.Namespace, console: Console) -> int:
