@@ -4,22 +4,31 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from ._config import RunConfig, TargetConfig, check_target_names, parse_target_options, read_config_file
+from ._config import (
+    RunConfig,
+    TargetConfig,
+    check_target_names,
+    mask_url,
+    parse_target_options,
+    read_config_file,
+)
 from ._contract import Contract, declared_targets
 from ._errors import SetupError
 from ._loader import ContractSet, discover
 from ._outcome import Outcome, Status
+from ._packs import bundled_dir
 from ._runner import Engine
 from ._selftest import bundled_config
 from .reports import failure_text
 
-__all__ = ["RuleRunner", "rule_params"]
+__all__ = ["RuleRunner", "cli_hints_as_pytest_options", "rule_params"]
 
 _STATE: dict[str, Any] = {}
 
@@ -135,25 +144,76 @@ def assert_conformant(outcome: Outcome, allow_skips: bool = False) -> None:
     as `contractgate run` exits 2 unless --allow-skips.
     """
     if outcome.status == Status.FAILED:
-        pytest.fail(failure_text(outcome), pytrace=False)
+        pytest.fail(cli_hints_as_pytest_options(failure_text(outcome)), pytrace=False)
     if outcome.status == Status.ERROR:
-        pytest.fail("could not run: " + failure_text(outcome), pytrace=False)
+        pytest.fail("could not run: " + cli_hints_as_pytest_options(failure_text(outcome)), pytrace=False)
     if outcome.status == Status.SKIPPED:
+        message = cli_hints_as_pytest_options(outcome.message)
         if outcome.by_design or allow_skips:
-            pytest.skip(outcome.message)
-        pytest.fail(f"not checked ({outcome.cause}): {outcome.message} (accept with --cg-allow-skips)", pytrace=False)
+            pytest.skip(message)
+        pytest.fail(f"not checked ({outcome.cause}): {message} (accept with --cg-allow-skips)", pytrace=False)
     if outcome.status == Status.WAIVED:
         pytest.xfail(outcome.message)
     if outcome.status != Status.PASSED:
         pytest.fail(f"unknown outcome {outcome.status}: {outcome.message}", pytrace=False)
 
 
+def _mode(config: pytest.Config) -> str:
+    return str(config.getoption("--cg-mode") or os.environ.get("CONTRACTGATE_MODE", "replay"))
+
+
+def _targets() -> dict[str, TargetConfig]:
+    """contractgate.toml's targets, overridden by --cg-target."""
+    return {**read_config_file(), **_STATE.get("targets", {})}
+
+
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    """Say up front what the contract items will run against: mode, targets, cassettes and contracts."""
+    mode = _mode(config)
+    cassettes = Path(_STATE["cassettes_dir"])
+    recorded = len(list(cassettes.glob("*/*.json"))) if cassettes.is_dir() else 0
+    stored = f"{recorded} recorded" if recorded else "none yet: record them with --cg-mode record"
+    try:
+        targets = _targets()
+        contracts = _contract_set()
+    except SetupError as error:
+        return [f"contractgate: mode {mode}; set-up error: {mask_url(str(error)).splitlines()[0]}"]
+    if mode == "replay":
+        aimed = "none (replay answers from the cassettes)"
+    elif targets:
+        aimed = ", ".join(f"{key}={mask_url(target.url)}" for key, target in sorted(targets.items()))
+    else:
+        aimed = "the bundled reference servers (no --cg-target or contractgate.toml target)"
+    own = [str(contracts.files[vendor]) for vendor in contracts.own]
+    packs = bundled_dir()
+    return [
+        f"contractgate: mode {mode} (--cg-mode); cassettes: {cassettes} ({stored})",
+        f"contractgate: targets: {aimed}",
+        f"contractgate: contracts: bundled packs ({packs if packs is not None else 'none found'})"
+        + (f" + {', '.join(own)}" if own else ""),
+    ]
+
+
+# The command line's options, as the pytest options that do the same (hints in messages name what the user can type).
+_PYTEST_WORDS = [
+    (re.compile(r"`?contractgate run --mode record(?: --vendor [\w-]+)?`?"), "`pytest --cg-mode record`"),
+    (re.compile(r"(?<![\w-])--(target|allow-writes|allow-skips)\b"), r"--cg-\1"),
+]
+
+
+def cli_hints_as_pytest_options(text: str) -> str:
+    """An engine message with `contractgate run` options replaced by the pytest options (`--cg-target`, ...)."""
+    for pattern, replacement in _PYTEST_WORDS:
+        text = pattern.sub(replacement, text)
+    return text
+
+
 @pytest.fixture(scope="session")
 def contractgate_runner(request: pytest.FixtureRequest) -> Iterator[RuleRunner]:
     """The session's rule runner; in live/record mode without targets it starts the bundled servers."""
     options = request.config
-    mode = options.getoption("--cg-mode") or os.environ.get("CONTRACTGATE_MODE", "replay")
-    targets = {**read_config_file(), **_STATE.get("targets", {})}
+    mode = _mode(options)
+    targets = _targets()
     cassettes = Path(_STATE["cassettes_dir"])
     with contextlib.ExitStack() as stack:
         bundled: dict[str, RunConfig] = {}
