@@ -110,13 +110,18 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_the_installed_package_is_the_wheel_not_this_checkout(installed: Path, tmp_path: Path) -> None:
     python = installed / "bin" / "python"
-    code = "import contractgate, contractgate._packs as p; print(contractgate.__file__); print(p.bundled_dir())"
+    code = (
+        "import contractgate, contractgate._packs as p; print(contractgate.__file__); print(p.bundled_dir());"
+        "from contractgate.servers.threatjammer._server import OPENAPI; print(OPENAPI)"
+    )
     found = sh(python, "-c", code, cwd=tmp_path)
     assert found.returncode == 0, found.stderr
-    module, packs = found.stdout.split()
+    module, packs, served = found.stdout.split()
     site = installed / "lib" / f"python{sys.version_info.major}.{sys.version_info.minor}" / "site-packages"
     assert Path(module) == site / "contractgate" / "__init__.py"
     assert Path(packs) == site / "contractgate" / "contracts"
+    assert Path(served).is_file()  # the reference server's /openapi.json comes from the packs too
+    assert Path(served).parent == Path(packs) / "openapi" / "vendor"
     shipped = {p.relative_to(Path(packs)).as_posix() for p in Path(packs).rglob("*") if p.is_file()}
     source = {p.relative_to(ROOT / "contracts").as_posix() for p in (ROOT / "contracts").rglob("*") if p.is_file()}
     assert shipped == source
