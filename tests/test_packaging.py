@@ -70,6 +70,17 @@ def test_a_users_contract_replaces_the_bundled_pack_and_says_so(
     assert "OUR OWN KEY DESCRIPTION" not in capsys.readouterr().out
 
 
+def test_a_users_copy_of_a_pack_keeps_the_openapi_descriptions_the_packs_ship(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _own_threatjammer(tmp_path / "mine")  # names contracts/openapi/... but copies none of it
+    monkeypatch.chdir(tmp_path)
+    replay = ["--mode", "replay", "--cassettes", str(ROOT / "cassettes"), "--reports", str(tmp_path / "r")]
+    rules = ["--rule", "TJ-SCHEMA-001", "--rule", "TJ-FUZZ-001"]
+    assert main(["run", "--contracts", "mine", "--vendor", "threatjammer", *replay, *rules]) == 0, capsys.readouterr()
+    assert "conformant: 2/2 rules checked" in capsys.readouterr().out
+
+
 def test_a_users_contract_for_a_new_vendor_extends_the_packs(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
