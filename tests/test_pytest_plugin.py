@@ -115,3 +115,18 @@ def test_a_strict_project_keeps_its_policy_and_contract_items_still_pass(pyteste
     result = pytester.runpytest_subprocess("--cg-mode", "live", "-p", "no:cacheprovider", "-p", "no:xdist")
     result.assert_outcomes(passed=1, failed=1)  # their policy, their error; our items raise no warning of ours
     result.stdout.fnmatch_lines(["FAILED test_user.py::test_the_users_own_code_warns - UserWarning: *"])
+
+
+def test_a_missing_contract_at_collection_names_cg_contracts(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        test_user="""
+from contractgate.pytest_plugin import rule_params
+
+PARAMS = rule_params("acme")
+"""
+    )
+    pytester.makeini("[pytest]\n")
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-p", "no:xdist")
+    result.stdout.fnmatch_lines(["*no contract for acme (bundled packs or --cg-contracts)*"])
+    result.stdout.no_fnmatch_line("*Traceback*")
+    assert result.ret == pytest.ExitCode.INTERRUPTED  # a collection error stops the session

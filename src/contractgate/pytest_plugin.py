@@ -197,7 +197,7 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
 # The command line's options, as the pytest options that do the same (hints in messages name what the user can type).
 _PYTEST_WORDS = [
     (re.compile(r"`?contractgate run --mode record(?: --vendor [\w-]+)?`?"), "`pytest --cg-mode record`"),
-    (re.compile(r"(?<![\w-])--(target|allow-writes|allow-skips)\b"), r"--cg-\1"),
+    (re.compile(r"(?<![\w-])--(target|allow-writes|allow-skips|contracts)\b"), r"--cg-\1"),
 ]
 
 
@@ -263,6 +263,6 @@ def contractgate_check(
 
 
 def pytest_exception_interact(node: Any, call: Any, report: Any) -> None:
-    """Shorten set-up errors to their message."""
+    """Shorten set-up errors (a contract that does not load, too) to their message, naming the pytest options."""
     if isinstance(getattr(call.excinfo, "value", None), SetupError):
-        report.longrepr = str(call.excinfo.value)
+        report.longrepr = cli_hints_as_pytest_options(str(call.excinfo.value))
