@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -94,7 +95,16 @@ def test_vendor(rule_id, contractgate_check):
 """
 
 
-def test_in_another_project_the_plugin_leaves_the_users_warnings_policy_alone(pytester: pytest.Pytester) -> None:
+@pytest.fixture
+def project(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> pytest.Pytester:
+    """A project of its own, run as a plain pytest (not as a worker of this suite's xdist run)."""
+    for name in [n for n in os.environ if n.startswith("PYTEST_XDIST_")]:
+        monkeypatch.delenv(name)  # else pytest-benchmark, if installed, warns that xdist is active
+    return pytester
+
+
+def test_in_another_project_the_plugin_leaves_the_users_warnings_policy_alone(project: pytest.Pytester) -> None:
+    pytester = project
     pytester.makepyfile(test_user=USER_TESTS)
     pytester.makeini("[pytest]\n")  # a project of its own: none of contractgate's pytest settings apply
     result = pytester.runpytest_subprocess("--cg-mode", "live", "-p", "no:cacheprovider", "-p", "no:xdist")
@@ -109,7 +119,8 @@ def test_in_another_project_the_plugin_leaves_the_users_warnings_policy_alone(py
     )
 
 
-def test_a_strict_project_keeps_its_policy_and_contract_items_still_pass(pytester: pytest.Pytester) -> None:
+def test_a_strict_project_keeps_its_policy_and_contract_items_still_pass(project: pytest.Pytester) -> None:
+    pytester = project
     pytester.makepyfile(test_user=USER_TESTS)
     pytester.makeini("[pytest]\nfilterwarnings = error\n")
     result = pytester.runpytest_subprocess("--cg-mode", "live", "-p", "no:cacheprovider", "-p", "no:xdist")
@@ -117,7 +128,8 @@ def test_a_strict_project_keeps_its_policy_and_contract_items_still_pass(pyteste
     result.stdout.fnmatch_lines(["FAILED test_user.py::test_the_users_own_code_warns - UserWarning: *"])
 
 
-def test_a_missing_contract_at_collection_names_cg_contracts(pytester: pytest.Pytester) -> None:
+def test_a_missing_contract_at_collection_names_cg_contracts(project: pytest.Pytester) -> None:
+    pytester = project
     pytester.makepyfile(
         test_user="""
 from contractgate.pytest_plugin import rule_params
