@@ -16,6 +16,7 @@ FORBIDDEN = {
     "_errors": {"*"},
     "_outcome": {"*"},
     "_redact": {"*"},
+    "_packs": {"*"},  # a leaf: the servers read the shipped OpenAPI documents through it
     "_contract": {"_runner", "_session", "_transport", "checks", "reports", "servers", "cli", "pytest_plugin"},
     "_expect": {"_runner", "_session", "_transport", "checks", "reports", "servers", "cli"},
     "_auth": {"_runner", "_session", "_transport", "checks", "reports", "servers", "cli"},

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import re
+import shlex
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -149,6 +151,34 @@ def test_serve_prints_the_ca_of_a_tls_server(
     assert "ca.pem" in out
     assert 'ca_bundle = "<that path>"' in out
     assert "REQUESTS_CA_BUNDLE" in out
+
+
+def test_serve_prints_whole_lines_at_any_width_and_writes_an_env_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    class _Clock:
+        @staticmethod
+        def sleep(_seconds: float) -> None:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr("contractgate.cli.time", _Clock)
+    monkeypatch.setenv("COLUMNS", "30")  # a narrow terminal: nothing may be wrapped or cut
+    env_file = tmp_path / "tj.env"
+    assert main(["serve", "threatjammer", "--env-file", str(env_file)]) == 0
+    out = capsys.readouterr().out
+    exported = dict(
+        line.removeprefix("  export ").split("=", 1) for line in out.splitlines() if line.startswith("  export ")
+    )
+    written = dict(
+        line.split("=", 1) for line in env_file.read_text().splitlines() if line and not line.startswith("#")
+    )
+    from contractgate.servers.threatjammer import DEFAULT_CREDENTIALS
+
+    expected = {f"CONTRACTGATE_THREATJAMMER_{name}": value for name, value in DEFAULT_CREDENTIALS.items()}
+    assert {name: shlex.split(value)[0] for name, value in exported.items()} == expected
+    assert {name: shlex.split(value)[0] for name, value in written.items()} == expected
+    assert re.search(r"^  --target threatjammer-report:paris=http://127\.0\.0\.1:\d+$", out, re.MULTILINE)
+    assert oct(env_file.stat().st_mode & 0o777) == oct(0o600)
 
 
 def test_allow_writes_of_a_vendor_with_several_targets_exits_2_naming_them(

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import types
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, Union, get_args, get_origin
 
@@ -13,9 +14,10 @@ from pydantic import BaseModel, ValidationError
 from ._config import read_utf8
 from ._contract import Contract, LocatedError
 from ._errors import ContractError, known_hint
+from ._packs import CONTRACT_SUFFIXES, bundled_dir
 from .checks import registry
 
-__all__ = ["contract_files", "load_contract", "load_contracts"]
+__all__ = ["ContractSet", "contract_files", "discover", "load_contract", "load_contracts"]
 
 Loc = tuple[str | int, ...]
 
@@ -274,8 +276,85 @@ def _validated(path: Path) -> tuple[Contract, dict[Loc, int]]:
 
 
 def contract_files(directory: Path) -> Iterator[Path]:
-    """The vendor contract files in a directory, in name order."""
-    yield from sorted(p for p in directory.glob("*.yaml") if not p.name.startswith("_"))
+    """The vendor contract files (`*.yaml`, `*.yml`) in a directory, in name order."""
+    yield from sorted(
+        p for p in directory.iterdir() if p.suffix in CONTRACT_SUFFIXES and not p.name.startswith("_") and p.is_file()
+    )
+
+
+@dataclass(frozen=True)
+class ContractSet:
+    """The contracts a command can select: the bundled packs, extended or overridden by the user's own files."""
+
+    files: dict[str, Path]  # vendor -> its contract file (a user's file wins over the bundled pack)
+    own: tuple[str, ...]  # the vendors of the user's files, in the order given
+    notes: tuple[str, ...]  # one line per bundled pack a user's file replaces
+    loaded: dict[Path, Contract] = field(default_factory=dict)  # the user's files, validated when found
+
+    def default_vendors(self) -> list[str]:
+        """Without --vendor: the user's contracts when any are given, else every bundled pack."""
+        return list(self.own) if self.own else sorted(self.files)
+
+    def select(self, vendors: Sequence[str]) -> list[Path]:
+        """The files of the chosen vendors (all by default); an unknown vendor is a ContractError naming the known."""
+        unknown = [v for v in vendors if v not in self.files]
+        if unknown:
+            raise ContractError(
+                f"no contract for {', '.join(unknown)} (bundled packs or --contracts)"
+                f"{known_hint(unknown[0], self.files)}"
+            )
+        return [self.files[v] for v in (list(dict.fromkeys(vendors)) or self.default_vendors())]
+
+    def load(self, vendors: Sequence[str] = ()) -> list[Contract]:
+        """The chosen vendors' contracts, validated (each problem with file:line)."""
+        paths = self.select(vendors)
+        fresh = load_contracts([path for path in paths if path not in self.loaded])
+        by_path = {**self.loaded, **{contract.file: contract for contract in fresh if contract.file}}
+        return [by_path[path] for path in paths]
+
+
+def _user_files(paths: Sequence[Path]) -> list[Path]:
+    """The user's contract files: each path a contract file or a folder of them."""
+    found: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            files = list(contract_files(path))
+            if not files:
+                raise ContractError(f"{path}/: no contract files (*.yaml, *.yml) in this folder")
+        elif path.is_file():
+            files = [path]
+        else:
+            raise ContractError(f"{path}: no such contract file or folder (--contracts)")
+        found += [file for file in files if file not in found]
+    return found
+
+
+def discover(paths: Sequence[Path] = ()) -> ContractSet:
+    """The bundled packs, extended by the user's files and folders; for the same vendor the user's file wins.
+
+    The user's files are validated at once (a vendor is what a file declares, not its name); the bundled packs
+    are loaded only when selected.
+    """
+    folder = bundled_dir()
+    bundled = {file.stem: file for file in contract_files(folder)} if folder is not None else {}
+    own: dict[str, Path] = {}
+    loaded = {}
+    for contract in load_contracts(_user_files(paths)):
+        assert contract.file is not None
+        if contract.vendor in own:
+            raise ContractError(
+                f"{contract.file}:1: a second contract for vendor {contract.vendor!r} (the first is "
+                f"{own[contract.vendor]})"
+            )
+        own[contract.vendor], loaded[contract.file] = contract.file, contract
+    if not bundled and not own:
+        raise ContractError("no bundled contracts were found (a broken install?); pass --contracts PATH")
+    notes = tuple(
+        f"{file} replaces the bundled {vendor} contract"
+        for vendor, file in own.items()
+        if vendor in bundled and bundled[vendor].resolve() != file.resolve()
+    )
+    return ContractSet({**bundled, **own}, tuple(own), notes, loaded)
 
 
 def load_contracts(paths: Iterable[Path]) -> list[Contract]:

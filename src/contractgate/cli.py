@@ -12,6 +12,7 @@ import json
 import math
 import os
 import re
+import shlex
 import socket
 import string
 import sys
@@ -25,6 +26,7 @@ from typing import NamedTuple
 from rich.console import Console
 from rich.table import Table
 
+from . import __version__
 from ._auth import env_name
 from ._config import (
     DEFAULT_LIVE_RATE,
@@ -38,9 +40,11 @@ from ._config import (
 )
 from ._contract import Contract, HmacScheme, declared_targets
 from ._errors import SetupError, known_hint
-from ._loader import contract_files, load_contracts
+from ._loader import ContractSet, discover
 from ._outcome import SEVERITIES, Policy
+from ._packs import bundled_dir
 from ._runner import Engine, Listener
+from ._scaffold import CONFIG, GITLAB, Variable, VendorSetup, render
 from ._selftest import MatrixResult, bundled_config, kill_matrix, matrix_rows, rule_rows
 from ._waivers import Waiver, parse_waivers, read_waivers_file
 from .reports import HtmlReport, JsonReport, JunitReport, TerminalReport, print_verdict, render_matrix
@@ -56,8 +60,17 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="contractgate", description="Contract tests for threat-intelligence vendor APIs."
     )
-    parser.add_argument("--contracts", type=Path, default=Path("contracts"), help="folder of contract files")
+    parser.add_argument(
+        "--contracts",
+        type=Path,
+        action="append",
+        default=[],
+        metavar="PATH",
+        help="a contract file or folder of your own (repeatable): it adds vendors to the bundled packs, and a file "
+        "for a bundled vendor replaces that pack; without --vendor, a run covers these contracts",
+    )
     parser.add_argument("--debug", action="store_true", help="print the traceback of an error")
+    parser.add_argument("--version", action="version", version=_version())
     commands = parser.add_subparsers(dest="command", required=True)
 
     run = commands.add_parser(
@@ -114,6 +127,11 @@ def _parser() -> argparse.ArgumentParser:
         help="the most of each credential's remaining quota a run may plan to spend, where the vendor tells it "
         "(0 < share <= 1, default 1; also `quota_share` in contractgate.toml)",
     )
+    run.add_argument(
+        "--require-targets",
+        action="store_true",
+        help="never fall back to the bundled reference servers: without a configured target, exit 2 (for CI)",
+    )
     run.add_argument("-v", "--verbose", action="store_true")
     run.add_argument(
         "--allow-skips",
@@ -135,11 +153,23 @@ def _parser() -> argparse.ArgumentParser:
         help="a TOML file of [[waivers]] (rule, target, reason, expires), added to those in contractgate.toml",
     )
 
+    init = commands.add_parser(
+        "init", help="write contractgate.toml, a waivers file and CI workflows into the current repository"
+    )
+    init.add_argument("--vendor", action="append", default=[], help="a vendor to gate on (repeatable; default all)")
+    init.add_argument(
+        "--ci", action="append", choices=["github", "gitlab"], default=[], help="CI workflows to write (default both)"
+    )
+    init.add_argument("--force", action="store_true", help="overwrite files that exist")
+
     serve = commands.add_parser("serve", help="run a vendor's reference server on loopback")
     serve.add_argument("vendor")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=_port, default=None, help="first port (one port per app)")
     serve.add_argument("--fault", action="append", default=[], help="inject a fault (repeatable)")
+    serve.add_argument(
+        "--env-file", type=Path, default=None, metavar="PATH", help="also write the credentials there as a dotenv file"
+    )
 
     faults = commands.add_parser("faults", help="list a reference server's faults and the rule each must trip")
     faults.add_argument("vendor")
@@ -171,9 +201,18 @@ def _parser() -> argparse.ArgumentParser:
     env = commands.add_parser("env", help="the credential environment variables a vendor's contract reads")
     env.add_argument("vendor")
     env.add_argument("--format", choices=["text", "dotenv"], default="text")
-    for command in commands.choices.values():  # `--debug` also after the command, where people type it
+    for command in commands.choices.values():  # `--debug` and `--contracts` also after the command, as people type
         command.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+        command.add_argument(
+            "--contracts", type=Path, action="append", dest="contracts_after", default=[], help=argparse.SUPPRESS
+        )
     return parser
+
+
+def _version() -> str:
+    """`contractgate X.Y.Z (packs: FOLDER)`: which release runs, and which bundled contracts it reads."""
+    folder = bundled_dir()
+    return f"contractgate {__version__} (packs: {folder if folder is not None else 'none found'})"
 
 
 def _rate(text: str) -> float:
@@ -215,6 +254,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     handler = {
         "run": _run,
         "serve": _serve,
+        "init": _init,
         "faults": _faults,
         "selftest": _selftest,
         "diff": _diff,
@@ -241,17 +281,19 @@ def _fail(message: str, debug: bool) -> int:
     return EXIT_SETUP
 
 
-def _contracts(folder: Path, vendors: Sequence[str]) -> list[Contract]:
-    files = list(contract_files(folder))
-    if not files:
-        raise SetupError(f"no contract files in {folder}/ (run from the project root or pass --contracts)")
-    if vendors:
-        known = [f.stem for f in files]
-        unknown = sorted(set(vendors) - set(known))
-        if unknown:
-            raise SetupError(f"no contract for {', '.join(unknown)} in {folder}/{known_hint(unknown[0], known)}")
-        files = [f for f in files if f.stem in vendors]
-    return load_contracts(files)
+def _contract_set(args: argparse.Namespace) -> ContractSet:
+    """The bundled packs and the user's --contracts (before or after the command); say which packs theirs replace."""
+    found: ContractSet | None = getattr(args, "contract_set", None)
+    if found is None:
+        found = discover([*args.contracts, *getattr(args, "contracts_after", [])])
+        for note in found.notes:
+            print(f"contractgate: {note}", file=sys.stderr)
+        args.contract_set = found
+    return found
+
+
+def _contracts(args: argparse.Namespace, vendors: Sequence[str]) -> list[Contract]:
+    return _contract_set(args).load(vendors)
 
 
 def _check_rule_globs(contracts: Sequence[Contract], globs: Sequence[str]) -> None:
@@ -277,7 +319,7 @@ def _targets(args: argparse.Namespace, contracts: list[Contract]) -> dict[str, T
     from_file = read_config_file(args.config)
     selected = declared_targets(contracts)
     if any(key.partition(":")[0] not in selected for key in from_file):
-        selected = declared_targets(load_contracts(list(contract_files(args.contracts))))
+        selected = declared_targets(_contract_set(args).load(list(_contract_set(args).files)))
     check_target_names(from_file, selected)
     declared = declared_targets(contracts)
     writable = {c.vendor for c in contracts} | set(declared)
@@ -360,10 +402,15 @@ def _verdict_settings(args: argparse.Namespace) -> tuple[Policy, list[Waiver]]:
 
 
 def _run(args: argparse.Namespace, console: Console) -> int:
-    contracts = _contracts(args.contracts, args.vendor)
+    contracts = _contracts(args, args.vendor)
     _check_rule_globs(contracts, args.rule)
     targets = _targets(args, contracts)
     if args.mode != "replay" and not targets:
+        if args.require_targets:
+            raise SetupError(
+                "--require-targets: no target is configured; set [targets.NAME] url in contractgate.toml "
+                "(or pass --target NAME=URL)"
+            )
         _require_servers(contracts)
     policy, waivers = _verdict_settings(args)
     config = RunConfig(
@@ -456,27 +503,77 @@ def _serve(args: argparse.Namespace, console: Console) -> int:
             )
     server = cls(faults=args.fault)
     _check_ports_free(args.host, args.port, len(server.apps()))
+    variables = {f"CONTRACTGATE_{args.vendor.upper()}_{name}": value for name, value in server.credentials.items()}
     with serve_in_thread(server, host=args.host, first_port=args.port) as running:
-        console.print(
-            f"{args.vendor} reference server" + (f" with faults {', '.join(args.fault)}" if args.fault else "")
-        )
-        for target, url in running.urls.items():
-            console.print(f"  --target {target}={url}")
+        if args.env_file is not None:
+            _write_env_file(args.env_file, variables, running.urls)
+        # Plain lines, never wrapped or styled, so each can be copied whole at any terminal width.
+        faults = f" with faults {', '.join(args.fault)}" if args.fault else ""
+        lines = [f"{args.vendor} reference server{faults}"]
+        lines += [f"  --target {target}={url}" for target, url in running.urls.items()]
         if running.ca_pem is not None:
-            console.print(f"its TLS certificate is signed by a CA made for this run: {running.ca_pem}", markup=False)
-            console.print(
+            lines += [
+                f"its TLS certificate is signed by a CA made for this run: {running.ca_pem}",
                 '  trust it for these targets only: ca_bundle = "<that path>" under [targets.NAME] in '
                 "contractgate.toml (other clients: REQUESTS_CA_BUNDLE / SSL_CERT_FILE / curl --cacert)",
-                markup=False,
-            )
-        console.print("credentials it accepts (export them to run against it):")
-        for name, value in server.credentials.items():
-            console.print(f"  export CONTRACTGATE_{args.vendor.upper()}_{name}='{value}'", markup=False)
-        console.print("writes are allowed (disposable data). Ctrl-C stops it.")
+            ]
+        lines.append("credentials it accepts (export them to run against it):")
+        lines += [f"  export {name}={shlex.quote(value)}" for name, value in variables.items()]
+        if args.env_file is not None:
+            lines.append(f"  (also written to {args.env_file})")
+        lines.append("writes are allowed (disposable data). Ctrl-C stops it.")
+        print("\n".join(lines), flush=True)
         with contextlib.suppress(KeyboardInterrupt):
             while True:
                 time.sleep(3600)
     return EXIT_OK
+
+
+def _write_env_file(path: Path, variables: dict[str, str], urls: dict[str, str]) -> None:
+    """The server's credentials as a dotenv file (owner-only: they are credentials, if disposable ones)."""
+    lines = ["# a contractgate reference server's credentials (valid while it runs); targets:"]
+    lines += [f"#   --target {target}={url}" for target, url in urls.items()]
+    lines += [f"{name}={shlex.quote(value)}" for name, value in variables.items()]
+    try:
+        path.touch(mode=0o600, exist_ok=True)
+        path.chmod(0o600)
+        path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    except OSError as exc:
+        raise SetupError(f"--env-file {path}: cannot write it ({exc.strerror or exc})") from None
+
+
+def _init(args: argparse.Namespace, console: Console) -> int:
+    """Write the config, waivers stub and CI workflows for the chosen vendors; never overwrite without --force."""
+    found = _contract_set(args)
+    setups = [_vendor_setup(contract) for contract in found.load(args.vendor)]
+    files = render(setups, __version__, args.ci or ["github", "gitlab"])
+    taken = [str(path) for path in files if path.exists()]
+    if taken and not args.force:
+        raise SetupError(f"{', '.join(taken)}: already there; nothing was written (overwrite with --force)")
+    for path, text in files.items():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+        print(f"wrote {path}")
+    vendors = " ".join(setup.vendor for setup in setups)
+    print(
+        f"next: give the targets' URLs in {CONFIG}; add the secrets the workflows map "
+        f"(`contractgate env VENDOR` explains each: {vendors})"
+    )
+    if GITLAB in files:
+        print(f"GitLab: add `include: [{{local: {GITLAB}}}]` to .gitlab-ci.yml")
+    return EXIT_OK
+
+
+def _vendor_setup(contract: Contract) -> VendorSetup:
+    targets = tuple(
+        (f"{target.name}:{region}" if region else target.name, " ".join(target.description.split()), target.optional)
+        for target in contract.targets
+        for region in (target.regions or [""])
+    )
+    variables = tuple(
+        Variable(row.variable, row.kind == "secret", row.description) for row in credential_rows(contract)
+    )
+    return VendorSetup(contract.vendor, contract.title, targets, variables, contract.rules[0].id)
 
 
 def _check_ports_free(host: str, first: int | None, count: int) -> None:
@@ -509,7 +606,7 @@ def _faults(args: argparse.Namespace, console: Console) -> int:
 
 
 def _selftest(args: argparse.Namespace, console: Console) -> int:
-    contracts = _contracts(args.contracts, args.vendor)
+    contracts = _contracts(args, args.vendor)
     _check_rule_globs(contracts, args.rule)
     for contract in contracts:
         if contract.vendor not in vendors():
@@ -627,7 +724,7 @@ def _check_results(path: Path) -> None:
 
 def _env(args: argparse.Namespace, console: Console) -> int:
     """Print the credential variables a vendor's contract reads: a list, or a dotenv template."""
-    (contract,) = _contracts(args.contracts, [args.vendor])
+    (contract,) = _contracts(args, [args.vendor])
     rows = credential_rows(contract)
     if args.format == "dotenv":
         print(f"# {contract.title}: credentials read by contractgate (fill in, then export or load)")

@@ -4,24 +4,33 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from ._config import RunConfig, TargetConfig, check_target_names, parse_target_options, read_config_file
+from ._config import (
+    RunConfig,
+    TargetConfig,
+    check_target_names,
+    mask_url,
+    parse_target_options,
+    read_config_file,
+)
 from ._contract import Contract, declared_targets
 from ._errors import SetupError
-from ._loader import contract_files, load_contract, load_contracts
+from ._loader import ContractSet, discover
 from ._outcome import Outcome, Status
+from ._packs import bundled_dir
 from ._runner import Engine
 from ._selftest import bundled_config
 from .reports import failure_text
 
-__all__ = ["RuleRunner", "rule_params"]
+__all__ = ["RuleRunner", "cli_hints_as_pytest_options", "rule_params"]
 
-_STATE: dict[str, Any] = {"contracts_dir": Path("contracts")}
+_STATE: dict[str, Any] = {}
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -49,8 +58,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
     group.addoption(
         "--cg-contracts",
-        default=None,
-        help="folder of contract files (default: <rootdir>/contracts)",
+        action="append",
+        default=[],
+        metavar="PATH",
+        help="a contract file or folder of your own (repeatable; default: the bundled packs); "
+        "a file for a bundled vendor replaces that pack",
     )
     group.addoption("--cg-cassettes", default=None, help="folder of cassettes (default: <rootdir>/cassettes)")
     group.addoption(
@@ -63,27 +75,39 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     """Remember where contracts live so suites can parametrize at collection time."""
     root = Path(str(config.rootpath))
-    _STATE["contracts_dir"] = Path(config.getoption("--cg-contracts") or root / "contracts")
+    _STATE.pop("contract_set", None)
+    _STATE.pop("contracts", None)
+    _STATE["contract_paths"] = [root / path for path in config.getoption("--cg-contracts")]
     _STATE["cassettes_dir"] = Path(config.getoption("--cg-cassettes") or root / "cassettes")
     config.addinivalue_line("markers", "contractgate(vendor, rule): a contract rule run as a test")
-    if config.getoption("--cg-target"):
-        try:
-            _STATE["targets"] = cg_targets(config.getoption("--cg-target"), Path(_STATE["contracts_dir"]))
-        except SetupError as error:
-            raise pytest.UsageError(str(error)) from None
+    try:
+        if config.getoption("--cg-target"):
+            _STATE["targets"] = cg_targets(config.getoption("--cg-target"), _contract_set())
+    except SetupError as error:
+        raise pytest.UsageError(str(error)) from None
 
 
-def cg_targets(values: list[str], contracts_dir: Path) -> dict[str, TargetConfig]:
+def _contract_set() -> ContractSet:
+    """The bundled packs and the --cg-contracts paths (theirs win for the same vendor), found once a session."""
+    found: ContractSet | None = _STATE.get("contract_set")
+    if found is None:
+        found = _STATE["contract_set"] = discover(_STATE.get("contract_paths", []))
+    return found
+
+
+def cg_targets(values: list[str], contracts: ContractSet | Path) -> dict[str, TargetConfig]:
     """`--cg-target` values checked as `contractgate run` checks `--target`: a misspelt name or region is an error."""
+    if isinstance(contracts, Path):
+        contracts = discover([contracts])
     targets = parse_target_options(values, option="--cg-target")
-    check_target_names(targets, declared_targets(load_contracts(list(contract_files(contracts_dir)))))
+    check_target_names(targets, declared_targets(contracts.load(list(contracts.files))))
     return targets
 
 
 def _contract(vendor: str) -> Contract:
     cache: dict[str, Contract] = _STATE.setdefault("contracts", {})
     if vendor not in cache:
-        cache[vendor] = load_contract(Path(_STATE["contracts_dir"]) / f"{vendor}.yaml")
+        (cache[vendor],) = _contract_set().load([vendor])
     return cache[vendor]
 
 
@@ -120,25 +144,76 @@ def assert_conformant(outcome: Outcome, allow_skips: bool = False) -> None:
     as `contractgate run` exits 2 unless --allow-skips.
     """
     if outcome.status == Status.FAILED:
-        pytest.fail(failure_text(outcome), pytrace=False)
+        pytest.fail(cli_hints_as_pytest_options(failure_text(outcome)), pytrace=False)
     if outcome.status == Status.ERROR:
-        pytest.fail("could not run: " + failure_text(outcome), pytrace=False)
+        pytest.fail("could not run: " + cli_hints_as_pytest_options(failure_text(outcome)), pytrace=False)
     if outcome.status == Status.SKIPPED:
+        message = cli_hints_as_pytest_options(outcome.message)
         if outcome.by_design or allow_skips:
-            pytest.skip(outcome.message)
-        pytest.fail(f"not checked ({outcome.cause}): {outcome.message} (accept with --cg-allow-skips)", pytrace=False)
+            pytest.skip(message)
+        pytest.fail(f"not checked ({outcome.cause}): {message} (accept with --cg-allow-skips)", pytrace=False)
     if outcome.status == Status.WAIVED:
         pytest.xfail(outcome.message)
     if outcome.status != Status.PASSED:
         pytest.fail(f"unknown outcome {outcome.status}: {outcome.message}", pytrace=False)
 
 
+def _mode(config: pytest.Config) -> str:
+    return str(config.getoption("--cg-mode") or os.environ.get("CONTRACTGATE_MODE", "replay"))
+
+
+def _targets() -> dict[str, TargetConfig]:
+    """contractgate.toml's targets, overridden by --cg-target."""
+    return {**read_config_file(), **_STATE.get("targets", {})}
+
+
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    """Say up front what the contract items will run against: mode, targets, cassettes and contracts."""
+    mode = _mode(config)
+    cassettes = Path(_STATE["cassettes_dir"])
+    recorded = len(list(cassettes.glob("*/*.json"))) if cassettes.is_dir() else 0
+    stored = f"{recorded} recorded" if recorded else "none yet: record them with --cg-mode record"
+    try:
+        targets = _targets()
+        contracts = _contract_set()
+    except SetupError as error:
+        return [f"contractgate: mode {mode}; set-up error: {mask_url(str(error)).splitlines()[0]}"]
+    if mode == "replay":
+        aimed = "none (replay answers from the cassettes)"
+    elif targets:
+        aimed = ", ".join(f"{key}={mask_url(target.url)}" for key, target in sorted(targets.items()))
+    else:
+        aimed = "the bundled reference servers (no --cg-target or contractgate.toml target)"
+    own = [str(contracts.files[vendor]) for vendor in contracts.own]
+    packs = bundled_dir()
+    return [
+        f"contractgate: mode {mode} (--cg-mode); cassettes: {cassettes} ({stored})",
+        f"contractgate: targets: {aimed}",
+        f"contractgate: contracts: bundled packs ({packs if packs is not None else 'none found'})"
+        + (f" + {', '.join(own)}" if own else ""),
+    ]
+
+
+# The command line's options, as the pytest options that do the same (hints in messages name what the user can type).
+_PYTEST_WORDS = [
+    (re.compile(r"`?contractgate run --mode record(?: --vendor [\w-]+)?`?"), "`pytest --cg-mode record`"),
+    (re.compile(r"(?<![\w-])--(target|allow-writes|allow-skips|contracts)\b"), r"--cg-\1"),
+]
+
+
+def cli_hints_as_pytest_options(text: str) -> str:
+    """An engine message with `contractgate run` options replaced by the pytest options (`--cg-target`, ...)."""
+    for pattern, replacement in _PYTEST_WORDS:
+        text = pattern.sub(replacement, text)
+    return text
+
+
 @pytest.fixture(scope="session")
 def contractgate_runner(request: pytest.FixtureRequest) -> Iterator[RuleRunner]:
     """The session's rule runner; in live/record mode without targets it starts the bundled servers."""
     options = request.config
-    mode = options.getoption("--cg-mode") or os.environ.get("CONTRACTGATE_MODE", "replay")
-    targets = {**read_config_file(), **_STATE.get("targets", {})}
+    mode = _mode(options)
+    targets = _targets()
     cassettes = Path(_STATE["cassettes_dir"])
     with contextlib.ExitStack() as stack:
         bundled: dict[str, RunConfig] = {}
@@ -188,6 +263,6 @@ def contractgate_check(
 
 
 def pytest_exception_interact(node: Any, call: Any, report: Any) -> None:
-    """Shorten set-up errors to their message."""
+    """Shorten set-up errors (a contract that does not load, too) to their message, naming the pytest options."""
     if isinstance(getattr(call.excinfo, "value", None), SetupError):
-        report.longrepr = str(call.excinfo.value)
+        report.longrepr = cli_hints_as_pytest_options(str(call.excinfo.value))

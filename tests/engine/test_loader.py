@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from contractgate._errors import ContractError
-from contractgate._loader import contract_files, load_contract
+from contractgate._loader import contract_files, discover, load_contract
 from contractgate._schema_export import contract_json_schema
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -196,3 +196,45 @@ def test_a_non_utf8_contract_names_the_line(tmp_path: Path) -> None:
     assert "not UTF-8" in message
     named = int(message.split(f"{path}:")[1].split(":")[0])
     assert "title:" in text.splitlines()[named - 1]
+
+
+BUNDLED = ["assemblyline", "threatconnect", "threatjammer"]
+
+
+def test_without_user_files_every_bundled_pack_is_selected() -> None:
+    found = discover()
+    assert found.default_vendors() == BUNDLED
+    assert found.select([]) == [ROOT / "contracts" / f"{vendor}.yaml" for vendor in BUNDLED]
+    assert not found.notes
+
+
+def test_user_files_extend_the_packs_and_are_the_default_selection(tmp_path: Path) -> None:
+    (tmp_path / "mini.yml").write_text((FIXTURES / "mini.yaml").read_text())
+    found = discover([tmp_path])
+    assert sorted(found.files) == sorted([*BUNDLED, "mini"])
+    assert found.default_vendors() == ["mini"]
+    assert [c.vendor for c in found.load(["threatjammer", "mini"])] == ["threatjammer", "mini"]
+
+
+def test_the_declared_vendor_not_the_file_name_decides_what_a_user_file_replaces(tmp_path: Path) -> None:
+    mine = tmp_path / "our-tj.yaml"
+    mine.write_text((ROOT / "contracts" / "threatjammer.yaml").read_text())
+    found = discover([mine])
+    assert found.files["threatjammer"] == mine
+    assert found.notes == (f"{mine} replaces the bundled threatjammer contract",)
+    assert discover([ROOT / "contracts"]).notes == ()  # the bundled files themselves replace nothing
+
+
+def test_two_user_files_for_one_vendor_are_an_error_naming_both(tmp_path: Path) -> None:
+    (tmp_path / "a.yaml").write_text((FIXTURES / "mini.yaml").read_text())
+    (tmp_path / "b.yml").write_text((FIXTURES / "mini.yaml").read_text())
+    second = r"b\.yml:1: a second contract for vendor 'mini' \(the first is .*a\.yaml\)"
+    with pytest.raises(ContractError, match=second):
+        discover([tmp_path])
+
+
+def test_a_folder_without_contracts_and_an_unknown_vendor_are_named(tmp_path: Path) -> None:
+    with pytest.raises(ContractError, match=r"no contract files \(\*\.yaml, \*\.yml\) in this folder"):
+        discover([tmp_path])
+    with pytest.raises(ContractError, match=r"no contract for threatjamer .*did you mean 'threatjammer'"):
+        discover().select(["threatjamer"])

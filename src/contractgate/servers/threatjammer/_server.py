@@ -14,6 +14,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from ..._packs import bundled_file
 from .._base import App, ReferenceServer
 from ._catalogue import SEED, build_catalogue
 from ._faults import FAULTS
@@ -25,13 +26,8 @@ from ._user import user_routes
 __all__ = ["DEFAULT_CREDENTIALS", "OPTIONS", "ThreatJammerServer"]
 
 CATALOGUE = build_catalogue()
-OPENAPI = (
-    Path(__file__).resolve().parents[4]
-    / "contracts"
-    / "openapi"
-    / "vendor"
-    / "threatjammer-user-api-1.2.27.openapi.json"
-)
+# The published document the packs ship (also in an installed wheel); served at /openapi.json.
+OPENAPI = bundled_file("contracts/openapi/vendor/threatjammer-user-api-1.2.27.openapi.json")
 # Constructor options and their defaults; the quota sizes are small where rules must exhaust them.
 OPTIONS: dict[str, Any] = {
     "minute_quota": 10_000,
@@ -127,7 +123,7 @@ class ThreatJammerServer(ReferenceServer):
             return
         clock: Callable[[], float] | None = settings["clock"]
         path = settings["openapi_path"]
-        self.runtime = Runtime(self.switch, CATALOGUE, state, openapi_path=Path(path or OPENAPI))
+        self.runtime = Runtime(self.switch, CATALOGUE, state, openapi_path=Path(path) if path else OPENAPI)
         if clock is not None:
             self.runtime.clock = clock
 
