@@ -8,10 +8,10 @@ import platform
 import ssl
 import time
 import traceback
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 import httpx
 
@@ -32,7 +32,7 @@ from ._errors import (
     WriteBlocked,
 )
 from ._expect import check_expect
-from ._outcome import Outcome, Policy, RunResult, Status
+from ._outcome import Exchange, Outcome, Policy, RunResult, Status
 from ._redact import Redactor
 from ._session import CheckContext, Targets, target_key
 from ._transport import (
@@ -48,7 +48,7 @@ from ._transport import (
 from ._waivers import Waiver, apply_waivers
 from .checks import registry
 
-__all__ = ["Engine", "Listener", "rule_selected"]
+__all__ = ["Engine", "Listener", "ProgressListener", "rule_selected"]
 
 REPLAY_HOST = "http://{}.replay.invalid"
 # The cause an outcome records for each way a rule can end without checking anything.
@@ -67,6 +67,15 @@ class Listener(Protocol):
     def outcome(self, outcome: Outcome) -> None: ...
 
     def finished(self, result: RunResult) -> None: ...
+
+
+@runtime_checkable
+class ProgressListener(Protocol):
+    """A listener that also follows the run as it goes: which rule starts, each request sent."""
+
+    def rule_started(self, vendor: str, rule_id: str, total: int) -> None: ...
+
+    def request_sent(self, vendor: str, exchange: Exchange) -> None: ...
 
 
 def rule_selected(rule: Rule, globs: Iterable[str]) -> bool:
@@ -138,14 +147,17 @@ class Engine:
 
     def outcomes(self) -> Iterator[Outcome]:
         """Each selected rule's outcome, in contract order, waivers applied."""
+        watchers = [listener for listener in self.listeners if isinstance(listener, ProgressListener)]
         for contract in self.contracts:
             credentials = self.credentials(contract)
-            for rule in contract.rules:
-                if rule_selected(rule, self.config.rule_globs):
-                    outcome = self.run_rule(contract, rule, credentials)
-                    keys = [*self.bases(contract), contract.vendor]
-                    apply_waivers(outcome, keys, self.waivers, self._used_waivers, self.today)
-                    yield outcome
+            selected = [rule for rule in contract.rules if rule_selected(rule, self.config.rule_globs)]
+            for rule in selected:
+                for watcher in watchers:
+                    watcher.rule_started(contract.vendor, rule.id, len(selected))
+                outcome = self.run_rule(contract, rule, credentials, _sent_to(watchers, contract.vendor))
+                keys = [*self.bases(contract), contract.vendor]
+                apply_waivers(outcome, keys, self.waivers, self._used_waivers, self.today)
+                yield outcome
 
     def missing_env(self, outcomes: list[Outcome]) -> list[str]:
         """Every declared, unset credential variable of the vendors that had a rule skipped for credentials."""
@@ -184,8 +196,14 @@ class Engine:
             self._writable = self.config.writable_targets({c.vendor: list(self.bases(c)) for c in self.contracts})
         return self._writable
 
-    def run_rule(self, contract: Contract, rule: Rule, credentials: Credentials) -> Outcome:
-        """Run one rule and turn whatever happened into an Outcome."""
+    def run_rule(
+        self,
+        contract: Contract,
+        rule: Rule,
+        credentials: Credentials,
+        observer: Callable[[Exchange], None] | None = None,
+    ) -> Outcome:
+        """Run one rule and turn whatever happened into an Outcome (`observer` sees each request as it is sent)."""
         source, source_url = _source_text(contract, rule)
         outcome = Outcome(
             rule_id=rule.id,
@@ -224,6 +242,7 @@ class Engine:
                 ),
                 redactor=redactor,
                 variables=variables,
+                observer=observer,
             )
             if cassette is not None and self.config.mode == "record":
                 cassette.public = credentials.public_values()
@@ -424,6 +443,18 @@ class _RateLimitGuard(httpx.BaseTransport):
     def close(self) -> None:
         """Close the wrapped transport."""
         self.inner.close()
+
+
+def _sent_to(watchers: Sequence[ProgressListener], vendor: str) -> Callable[[Exchange], None] | None:
+    """The callback that tells the watchers of each request a vendor's rule sends (None: nobody watches)."""
+    if not watchers:
+        return None
+
+    def sent(exchange: Exchange) -> None:
+        for watcher in watchers:
+            watcher.request_sent(vendor, exchange)
+
+    return sent
 
 
 def _text(value: object) -> str:
