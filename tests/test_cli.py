@@ -6,6 +6,7 @@ import io
 import json
 import re
 import shutil
+import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -91,6 +92,19 @@ def test_missing_credentials_everywhere_exits_2(
         monkeypatch.delenv("CONTRACTGATE_MINI_SECRET_KEY", raising=False)
         assert _run(contracts, tmp_path, "--target", f"mini={running.urls['mini']}") == 2
     assert "no rule could run" in capsys.readouterr().err
+
+
+def test_a_run_where_no_rule_could_run_still_leaves_junit_at_the_fixed_path(
+    contracts: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with serve_in_thread(MiniServer()) as running:
+        monkeypatch.delenv("CONTRACTGATE_MINI_SECRET_KEY", raising=False)
+        target = ["--target", f"mini={running.urls['mini']}"]
+        assert _run(contracts, tmp_path, *target, "--junit-xml", str(tmp_path / "junit.xml")) == 2
+    skipped = [case.get("message", "") for case in ET.parse(tmp_path / "junit.xml").getroot().iter("skipped")]
+    assert len(skipped) == 6
+    assert all("is not configured (set CONTRACTGATE_MINI_" in message for message in skipped)
+    assert (tmp_path / "reports" / "latest" / "results.json").is_file()
 
 
 def test_bad_contract_exits_2_naming_file_line_field(
