@@ -277,6 +277,7 @@ def test_captured_output_has_no_control_codes_and_a_terminal_shows_progress(
     shown = screen.getvalue()
     assert "\x1b[" in shown  # a live display
     assert re.search(r"mini .*6/6 rules · \d+ requests", _plain(shown))
+    assert _plain(shown).rindex("6/6 rules · ") < _plain(shown).index("contractgate summary")  # bar done first
     assert "mini: 6/6 rules, " not in shown  # no log lines on a terminal
 
 

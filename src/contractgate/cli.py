@@ -443,8 +443,8 @@ def _publish(folder: Path, args: argparse.Namespace) -> Path:
 
 def _listeners(folder: Path, console: Console, verbose: bool, html: HtmlReport) -> list[Listener]:
     return [
+        ProgressReport(console),  # first, so its bar stops before the summary table is printed below it
         TerminalReport(console, verbose, closing=False),
-        ProgressReport(console),
         JunitReport(folder / "junit.xml"),
         JsonReport(folder / "results.json"),
         html,
