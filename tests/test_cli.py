@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import io
 import json
 import re
 import shlex
 import shutil
+import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from rich.console import Console
 
 from contractgate._config import TargetConfig
 from contractgate.cli import _over_file, main
@@ -54,9 +57,14 @@ def _run(contracts: Path, tmp_path: Path, *extra: str) -> int:
     )
 
 
+def _stamped(reports: Path) -> list[Path]:
+    """The timestamped report folders (latest/ is a copy of the last one)."""
+    return sorted(folder for folder in reports.iterdir() if folder.name != "latest")
+
+
 def test_conformant_target_exits_0_and_writes_reports(contracts: Path, mini: RunningServer, tmp_path: Path) -> None:
     assert _run(contracts, tmp_path, "--target", f"mini={mini.urls['mini']}") == 0
-    [folder] = (tmp_path / "reports").iterdir()
+    [folder] = _stamped(tmp_path / "reports")
     results = json.loads((folder / "results.json").read_text())
     assert results["summary"] == {"passed": 6, "failed": 0, "skipped": 0, "error": 0, "waived": 0}
     assert {"id", "vendor", "title", "source", "severity", "status", "message", "requests"} <= set(results["rules"][0])
@@ -89,6 +97,19 @@ def test_missing_credentials_everywhere_exits_2(
     assert "no rule could run" in capsys.readouterr().err
 
 
+def test_a_run_where_no_rule_could_run_still_leaves_junit_at_the_fixed_path(
+    contracts: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with serve_in_thread(MiniServer()) as running:
+        monkeypatch.delenv("CONTRACTGATE_MINI_SECRET_KEY", raising=False)
+        target = ["--target", f"mini={running.urls['mini']}"]
+        assert _run(contracts, tmp_path, *target, "--junit-xml", str(tmp_path / "junit.xml")) == 2
+    skipped = [case.get("message", "") for case in ET.parse(tmp_path / "junit.xml").getroot().iter("skipped")]
+    assert len(skipped) == 6
+    assert all("is not configured (set CONTRACTGATE_MINI_" in message for message in skipped)
+    assert (tmp_path / "reports" / "latest" / "results.json").is_file()
+
+
 def test_bad_contract_exits_2_naming_file_line_field(
     contracts: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -114,16 +135,22 @@ def test_diff_names_what_broke(
     mini.server.switch.set(["error-no-title"])
     assert main(["--contracts", str(contracts), "run", *fast, "--reports", str(tmp_path / "b"), "--target", url]) == 1
     capsys.readouterr()
-    [before], [after] = (tmp_path / "a").iterdir(), (tmp_path / "b").iterdir()
+    [before], [after] = _stamped(tmp_path / "a"), _stamped(tmp_path / "b")
     assert main(["diff", str(before), str(after)]) == 1
     assert "BROKEN   mini MINI-ERR-001: passed -> failed" in capsys.readouterr().out
 
 
-def test_bundled_run_puts_the_kill_matrix_in_the_reports(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_bundled_run_with_matrix_puts_the_kill_matrix_in_the_reports_after_the_verdict(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     monkeypatch.chdir(Path(__file__).resolve().parents[1])
-    code = main(["run", "--vendor", "assemblyline", "--rule", "AL-SLASH-00[12]", "--reports", str(tmp_path)])
-    assert code == 0
-    [folder] = tmp_path.iterdir()
+    argv = ["run", "--vendor", "assemblyline", "--rule", "AL-SLASH-00[12]", "--reports", str(tmp_path), "--matrix"]
+    assert main(argv) == 0
+    lines = capsys.readouterr().out.splitlines()
+    verdicts = [n for n, line in enumerate(lines) if line.startswith("conformant: 2/2 rules checked")]
+    matrix = next(n for n, line in enumerate(lines) if line.startswith("kill matrix assemblyline:"))
+    assert verdicts[0] < matrix < verdicts[-1] == len(lines) - 1  # the answer first, and last again
+    [folder] = _stamped(tmp_path)
     page = (folder / "report.html").read_text()
     assert "Kill matrix" in page
     assert "slashless-200" in page
@@ -230,3 +257,89 @@ def test_a_target_option_to_another_host_takes_neither_the_write_opt_in_nor_the_
     )
     same = _over_file(TargetConfig("tc", "https://TC.example/api/"), configured)
     assert (same.allow_writes, same.rate, same.ca_bundle) == (True, 2, Path("ca.pem"))
+
+
+def test_a_bundled_run_leaves_the_kill_matrix_to_selftest_unless_asked(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(Path(__file__).resolve().parents[1])
+    argv = ["run", "--vendor", "assemblyline", "--rule", "AL-SLASH-001", "--reports", str(tmp_path)]
+    assert main(argv) == 0
+    assert main([*argv, "--no-matrix"]) == 0  # still accepted: scripts written when the matrix ran by default
+    assert "kill matrix" not in capsys.readouterr().out
+    for folder in tmp_path.iterdir():
+        assert not (folder / "kill-matrix.json").exists()
+        assert "Kill matrix" not in (folder / "report.html").read_text()
+
+
+@pytest.mark.parametrize(
+    ("extra", "named"),
+    [
+        (["--mode", "replay"], "--mode replay"),
+        (["--target", "mini=http://127.0.0.1:9"], "--target"),
+        (["--no-matrix"], "contradict"),
+    ],
+)
+def test_matrix_without_the_bundled_servers_is_exit_2_in_one_line(
+    contracts: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], extra: list[str], named: str
+) -> None:
+    assert _run(contracts, tmp_path, "--matrix", *extra) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1
+    assert named in err[0]
+    assert not (tmp_path / "reports").exists()
+
+
+def test_reports_go_to_the_fixed_paths_asked_for_and_to_latest(
+    contracts: Path, mini: RunningServer, tmp_path: Path
+) -> None:
+    out = tmp_path / "ci"
+    fixed = ["--junit-xml", str(out / "junit.xml"), "--json", str(out / "r.json"), "--html", str(out / "r.html")]
+    assert _run(contracts, tmp_path, "--target", f"mini={mini.urls['mini']}", *fixed) == 0
+    [first] = _stamped(tmp_path / "reports")
+    latest = tmp_path / "reports" / "latest"
+    for name, copy in (("junit.xml", "junit.xml"), ("results.json", "r.json"), ("report.html", "r.html")):
+        assert (out / copy).read_bytes() == (first / name).read_bytes()
+        assert (latest / name).read_bytes() == (first / name).read_bytes()
+    (latest / "left-over.txt").write_text("from an older run")
+    mini.server.switch.set(["error-no-title"])
+    try:
+        assert _run(contracts, tmp_path, "--target", f"mini={mini.urls['mini']}", "--rule", "MINI-ERR-001") == 1
+    finally:
+        mini.server.switch.set(())
+    [_, second] = _stamped(tmp_path / "reports")
+    assert sorted(p.name for p in latest.iterdir()) == sorted(p.name for p in second.iterdir())  # swapped whole
+    assert json.loads((latest / "results.json").read_text())["verdict"]["exit_code"] == 1
+    assert [p.name for p in (tmp_path / "reports").iterdir() if p.name.startswith(".")] == []
+
+
+def test_a_fixed_report_path_that_is_a_folder_is_exit_2(
+    contracts: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert _run(contracts, tmp_path, "--json", str(tmp_path)) == 2
+    assert "--json" in capsys.readouterr().err
+    assert _run(contracts, tmp_path, "--json", str(tmp_path / "a"), "--html", str(tmp_path / "a")) == 2
+    assert "the same file as --json" in capsys.readouterr().err
+
+
+def test_captured_output_has_no_control_codes_and_a_terminal_shows_progress(
+    contracts: Path, mini: RunningServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    target = ["--target", f"mini={mini.urls['mini']}"]
+    assert _run(contracts, tmp_path, *target) == 0
+    captured = capsys.readouterr()
+    assert "\x1b" not in captured.out + captured.err
+    assert "mini: 6/6 rules, " in captured.out  # one plain line for the vendor
+    screen = io.StringIO()
+    terminal = Console(file=screen, force_terminal=True, width=150, highlight=False)
+    argv = ["--contracts", str(contracts), "run", "--reports", str(tmp_path / "t"), "--rate", "1000", *target]
+    assert main(argv, console=terminal) == 0
+    shown = screen.getvalue()
+    assert "\x1b[" in shown  # a live display
+    assert re.search(r"mini .*6/6 rules · \d+ requests", _plain(shown))
+    assert _plain(shown).rindex("6/6 rules · ") < _plain(shown).index("contractgate summary")  # bar done first
+    assert "mini: 6/6 rules, " not in shown  # no log lines on a terminal
+
+
+def _plain(text: str) -> str:
+    return re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", text)

@@ -102,7 +102,7 @@ def _run(contracts: Path, tmp_path: Path, mini: RunningServer, *extra: str) -> i
 
 
 def _results(tmp_path: Path) -> dict[str, Any]:
-    [folder] = (tmp_path / "reports").iterdir()
+    [folder] = [folder for folder in (tmp_path / "reports").iterdir() if folder.name != "latest"]
     document: dict[str, Any] = json.loads((folder / "results.json").read_text())
     return document
 

@@ -215,6 +215,15 @@ class HmacAuth(httpx.Auth):
             now = self.clock()
         return str(int(now) + self.clock_offset)
 
+    def resign_note(self) -> str:
+        """How to re-sign a request whose signed headers a report shows masked (they expire anyway)."""
+        headers = "; ".join(f"{name}: {template}" for name, template in self.scheme.headers.items())
+        return (
+            f"signed request: re-sign before sending, the masked headers are computed per request ({headers}) "
+            f"where signature = {self.scheme.encoding}(HMAC-{self.scheme.digest.upper()}(<{self.secret_field}>, "
+            f'"{self.scheme.message}")) and timestamp is the current Unix time in seconds'
+        )
+
     def message(self, request: httpx.Request, timestamp: str) -> str:
         """The string to sign for this request."""
         target = request.url.raw_path.decode("ascii")

@@ -51,6 +51,8 @@ class Exchange:
     elapsed_ms: float
     response_headers: dict[str, str] = field(default_factory=dict)
     response_excerpt: str = ""
+    # For a signed request: which headers the auth scheme computes and how, since the curl line masks them.
+    signing: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON form used in results.json."""
@@ -62,6 +64,7 @@ class Exchange:
             "elapsed_ms": round(self.elapsed_ms, 2),
             "response_headers": self.response_headers,
             "response_excerpt": self.response_excerpt,
+            "signing": self.signing,
         }
 
 

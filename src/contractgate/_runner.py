@@ -9,11 +9,11 @@ import ssl
 import threading
 import time
 import traceback
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 import httpx
 
@@ -45,7 +45,7 @@ from ._limits import (
     quota_limits,
     read_remaining,
 )
-from ._outcome import Outcome, Policy, RunResult, Status
+from ._outcome import Exchange, Outcome, Policy, RunResult, Status
 from ._redact import Redactor
 from ._session import CheckContext, Targets, target_key
 from ._transport import (
@@ -64,7 +64,7 @@ from ._transport import (
 from ._waivers import Waiver, apply_waivers
 from .checks import registry
 
-__all__ = ["Engine", "Listener", "rule_selected"]
+__all__ = ["Engine", "Listener", "ProgressListener", "rule_selected"]
 
 REPLAY_HOST = "http://{}.replay.invalid"
 # The cause an outcome records for each way a rule can end without checking anything.
@@ -90,6 +90,15 @@ class Listener(Protocol):
     def outcome(self, outcome: Outcome) -> None: ...
 
     def finished(self, result: RunResult) -> None: ...
+
+
+@runtime_checkable
+class ProgressListener(Protocol):
+    """A listener that also follows the run as it goes: which rule starts, each request sent."""
+
+    def rule_started(self, vendor: str, rule_id: str, total: int) -> None: ...
+
+    def request_sent(self, vendor: str, exchange: Exchange) -> None: ...
 
 
 def rule_selected(rule: Rule, globs: Iterable[str]) -> bool:
@@ -206,28 +215,38 @@ class Engine:
 
     def outcomes(self) -> Iterator[Outcome]:
         """Each selected rule's outcome, in contract order, waivers applied."""
+        watchers = [listener for listener in self.listeners if isinstance(listener, ProgressListener)]
         for contract in self.contracts:
             credentials = self.credentials(contract)
             selected = [rule for rule in contract.rules if rule_selected(rule, self.config.rule_globs)]
             keys = [*self.bases(contract), contract.vendor]
-            for outcome in self._outcomes_of(contract, selected, credentials):
+            for outcome in self._outcomes_of(contract, selected, credentials, watchers):
                 apply_waivers(outcome, keys, self.waivers, self._used_waivers, self.today)
                 yield outcome
 
-    def _outcomes_of(self, contract: Contract, rules: list[Rule], credentials: Credentials) -> Iterator[Outcome]:
+    def _outcomes_of(
+        self, contract: Contract, rules: list[Rule], credentials: Credentials, watchers: Sequence[ProgressListener]
+    ) -> Iterator[Outcome]:
         """Outcomes in contract order; where credentials are paced, independent credentials' rules run at once."""
+        sent = _sent_to(watchers, contract.vendor)
+
+        def run_one(rule: Rule) -> Outcome:
+            for watcher in watchers:
+                watcher.rule_started(contract.vendor, rule.id, len(rules))
+            return self.run_rule(contract, rule, credentials, sent)
+
         if not self.paced(contract):
             for rule in rules:
-                yield self.run_rule(contract, rule, credentials)
+                yield run_one(rule)
             return
         for phase in lanes(contract, rules, self._solo):
             if len(phase) == 1:
                 for rule in phase[0]:
-                    yield self.run_rule(contract, rule, credentials)
+                    yield run_one(rule)
                 continue
 
             def run_lane(lane: Lane) -> list[Outcome]:
-                return [self.run_rule(contract, rule, credentials) for rule in lane]
+                return [run_one(rule) for rule in lane]
 
             with ThreadPoolExecutor(max_workers=min(MAX_LANES, len(phase)), thread_name_prefix="lane") as pool:
                 done = {outcome.rule_id: outcome for outcomes in pool.map(run_lane, phase) for outcome in outcomes}
@@ -286,8 +305,14 @@ class Engine:
             self._writable = self.config.writable_targets({c.vendor: list(self.bases(c)) for c in self.contracts})
         return self._writable
 
-    def run_rule(self, contract: Contract, rule: Rule, credentials: Credentials) -> Outcome:
-        """Run one rule and turn whatever happened into an Outcome."""
+    def run_rule(
+        self,
+        contract: Contract,
+        rule: Rule,
+        credentials: Credentials,
+        observer: Callable[[Exchange], None] | None = None,
+    ) -> Outcome:
+        """Run one rule and turn whatever happened into an Outcome (`observer` sees each request as it is sent)."""
         source, source_url = _source_text(contract, rule)
         outcome = Outcome(
             rule_id=rule.id,
@@ -326,6 +351,7 @@ class Engine:
                 ),
                 redactor=redactor,
                 variables=variables,
+                observer=observer,
             )
             if cassette is not None and self.config.mode == "record":
                 cassette.public = credentials.public_values()
@@ -551,6 +577,18 @@ class _RateLimitGuard(httpx.BaseTransport):
     def close(self) -> None:
         """Close the wrapped transport."""
         self.inner.close()
+
+
+def _sent_to(watchers: Sequence[ProgressListener], vendor: str) -> Callable[[Exchange], None] | None:
+    """The callback that tells the watchers of each request a vendor's rule sends (None: nobody watches)."""
+    if not watchers:
+        return None
+
+    def sent(exchange: Exchange) -> None:
+        for watcher in watchers:
+            watcher.request_sent(vendor, exchange)
+
+    return sent
 
 
 def _text(value: object) -> str:

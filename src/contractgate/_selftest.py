@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -125,10 +125,12 @@ def kill_matrix(
     cassettes: Path = Path("cassettes"),
     *,
     sweep: bool = False,
+    on_run: Callable[[str, int, int], None] | None = None,
 ) -> MatrixResult:
     """Run the contract against the clean server, then once per fault (server reset between runs).
 
     Broad rules run against the faults that name them; with `sweep`, against every fault (their detection rate).
+    `on_run(name, index, total)` hears of each run as it starts ("clean" first, then each fault), for progress.
     """
     globs = list(rule_globs)
     rules = [rule.id for rule in contract.rules if rule_selected(rule, globs)]
@@ -139,9 +141,13 @@ def kill_matrix(
     config = bundled_config(contract, running, rule_globs=rules, cassettes=cassettes)
     server.switch.set(())
     server.reset()
+    if on_run is not None:
+        on_run("clean", 0, len(chosen) + 1)
     # No quota pre-flight: the server is ours, and a fault in its quota answer is for the rules to catch.
     result.clean = Engine([contract], config, read_quotas=False).run().outcomes
-    for fault in chosen:
+    for index, fault in enumerate(chosen, start=1):
+        if on_run is not None:
+            on_run(fault.name, index, len(chosen) + 1)
         wanted = broad if sweep else broad & {fault.rule, *fault.also}
         config.rule_globs = [rule for rule in rules if rule not in broad or rule in wanted]
         server.switch.set([fault.name])

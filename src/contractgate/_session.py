@@ -20,7 +20,7 @@ from hypothesis import HealthCheck, Phase, Verbosity, example, given, settings
 from hypothesis.configuration import set_hypothesis_home_dir
 from hypothesis.strategies import SearchStrategy
 
-from ._auth import Clock, Credentials, build_auth
+from ._auth import Clock, Credentials, HmacAuth, build_auth
 from ._contract import AuthOverride, Contract, Expect, RequestSpec, Rule, Step
 from ._errors import SetupError, SkipRule, Violation
 from ._expect import check_expect, json_body, resolve, substitute
@@ -111,6 +111,7 @@ class CheckContext:
         redactor: Redactor,
         variables: Mapping[str, Any] | None = None,
         clock: Clock = time.time,
+        observer: Callable[[Exchange], None] | None = None,
     ) -> None:
         self.contract = contract
         self.rule = rule
@@ -124,6 +125,7 @@ class CheckContext:
         self.drawn_examples: list[list[Any]] = []
         self.replay_examples: list[list[Any]] = []
         self._client_factory = client_factory
+        self._observer = observer
         self._client: httpx.Client | None = None
 
     @property
@@ -262,8 +264,11 @@ class CheckContext:
                 elapsed_ms=elapsed,
                 response_headers=self.redactor.header_dict(response.headers.multi_items()),
                 response_excerpt=self.redactor.body(response.content)[:600],  # masked first, then cut
+                signing=auth.resign_note() if isinstance(auth, HmacAuth) else "",
             )
         )
+        if self._observer is not None:
+            self._observer(self.exchanges[-1])
         return response
 
     # --- expectations -----------------------------------------------------------------------

@@ -13,6 +13,7 @@ import math
 import os
 import re
 import shlex
+import shutil
 import socket
 import string
 import sys
@@ -47,13 +48,24 @@ from ._runner import Engine, Listener
 from ._scaffold import CONFIG, GITLAB, Variable, VendorSetup, render
 from ._selftest import MatrixResult, bundled_config, kill_matrix, matrix_rows, rule_rows
 from ._waivers import Waiver, parse_waivers, read_waivers_file
-from .reports import HtmlReport, JsonReport, JunitReport, TerminalReport, print_verdict, render_matrix
+from .reports import (
+    HtmlReport,
+    JsonReport,
+    JunitReport,
+    MatrixProgress,
+    MatrixView,
+    ProgressReport,
+    TerminalReport,
+    print_verdict,
+    render_matrix_page,
+)
 from .reports._diff import diff_results, render_diff
 from .servers import ReferenceServer, RunningServer, UnknownFault, UnknownServer, serve_in_thread, server_class, vendors
 
 __all__ = ["main"]
 
 EXIT_OK, EXIT_VIOLATIONS, EXIT_SETUP = 0, 1, 2
+LATEST = "latest"  # <reports>/latest/: a copy of the last run's reports at a fixed path
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -93,10 +105,13 @@ def _parser() -> argparse.ArgumentParser:
         help="only rules whose id matches (repeatable)",
     )
     run.add_argument(
-        "--no-matrix",
+        "--matrix",
         action="store_true",
-        help="against the bundled servers, skip the kill matrix (rules x faults) in the reports",
+        help="after the verdict, also run the kill matrix (rules x faults) of the bundled servers into the reports "
+        "(what `contractgate selftest` runs)",
     )
+    # The kill matrix once ran by default; scripts that turned it off keep working.
+    run.add_argument("--no-matrix", action="store_true", help=argparse.SUPPRESS)
     run.add_argument(
         "--allow-writes",
         action="append",
@@ -112,7 +127,15 @@ def _parser() -> argparse.ArgumentParser:
         help="contractgate.toml (default: ./contractgate.toml or [tool.contractgate] in pyproject.toml)",
     )
     run.add_argument("--cassettes", type=Path, default=Path("cassettes"))
-    run.add_argument("--reports", type=Path, default=Path("reports"))
+    run.add_argument(
+        "--reports",
+        type=Path,
+        default=Path("reports"),
+        help="folder of the timestamped report folders; the last run is also copied to its latest/",
+    )
+    run.add_argument("--junit-xml", type=Path, default=None, metavar="PATH", help="also write junit.xml here")
+    run.add_argument("--json", type=Path, default=None, metavar="PATH", help="also write results.json here")
+    run.add_argument("--html", type=Path, default=None, metavar="PATH", help="also write report.html here")
     run.add_argument(
         "--rate",
         type=_rate,
@@ -244,13 +267,16 @@ def _port(text: str) -> int:
     return int(text)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the console script: exit 0 conformant, 1 vendor violations, 2 anything else that went wrong."""
+def main(argv: Sequence[str] | None = None, console: Console | None = None) -> int:
+    """Entry point of the console script: exit 0 conformant, 1 vendor violations, 2 anything else that went wrong.
+
+    `console` is where output goes (default: stdout; progress bars only when it is a terminal).
+    """
     try:
         args = _parser().parse_args(argv)
     except SystemExit as stop:  # argparse has printed usage and the one-line reason
         return stop.code if isinstance(stop.code, int) else EXIT_SETUP
-    console = Console(highlight=False)
+    console = console or Console(highlight=False)
     handler = {
         "run": _run,
         "serve": _serve,
@@ -405,6 +431,8 @@ def _run(args: argparse.Namespace, console: Console) -> int:
     contracts = _contracts(args, args.vendor)
     _check_rule_globs(contracts, args.rule)
     targets = _targets(args, contracts)
+    _check_matrix_flag(args, targets)
+    _check_report_paths(args)
     if args.mode != "replay" and not targets:
         if args.require_targets:
             raise SetupError(
@@ -423,7 +451,10 @@ def _run(args: argparse.Namespace, console: Console) -> int:
         rate=args.rate,
         quota_share=args.quota_share or read_verdict_config(args.config).quota_share or 1.0,
     )
+    folder = _report_dir(args.reports)
+    html = HtmlReport(folder / "report.html")
     with contextlib.ExitStack() as stack:
+        running: dict[str, RunningServer] = {}
         if args.mode != "replay" and not targets:
             running = stack.enter_context(_bundled(contracts))
             config.targets, environ = {}, dict(os.environ)
@@ -432,31 +463,87 @@ def _run(args: argparse.Namespace, console: Console) -> int:
                 config.targets.update(bundled.targets)
                 environ.update(bundled.environ)
             config.environ = environ
-            console.print(f"no --target given: running against the bundled reference servers ({', '.join(running)})")
-        folder = _report_dir(args.reports)
-        matrix_html = ""
-        if args.mode != "replay" and not targets and not args.no_matrix:
-            matrix_html = _write_matrix(folder, _matrices(contracts, running, args.rule, console))
-        engine = Engine(contracts, config, _listeners(folder, console, args.verbose, matrix_html))
+            console.print(
+                f"no --target given: running against the bundled reference servers ({', '.join(running)})",
+                soft_wrap=True,  # one line in a log (rich wraps at 80 columns when not on a terminal)
+            )
+        engine = Engine(contracts, config, _listeners(folder, console, args.verbose, html))
         engine.policy, engine.waivers = policy, waivers
         engine.preflight()
         result = engine.run()
-    if not result.coverage()["checked"]:
-        blocked = [o for o in result.outcomes if o.status == "error"] or result.outcomes
-        first = f"; {blocked[0].rule_id}: {(blocked[0].message.splitlines() or ['-'])[0]}" if blocked else ""
-        raise SetupError(f"no rule could run{first} ({result.verdict_line()}; every reason: -v)")
-    extra = ", kill-matrix.json, kill-matrix.html" if matrix_html else ""
-    console.print(f"reports: {folder}/ (junit.xml, results.json, report.html{extra})")
-    print_verdict(console, result)
+        if not result.coverage()["checked"]:
+            _publish(folder, args)  # CI still finds a junit.xml naming every rule's error at its fixed path
+            blocked = [o for o in result.outcomes if o.status == "error"] or result.outcomes
+            first = f"; {blocked[0].rule_id}: {(blocked[0].message.splitlines() or ['-'])[0]}" if blocked else ""
+            raise SetupError(f"no rule could run{first} ({result.verdict_line()}; every reason: -v)")
+        files = ["junit.xml", "results.json", "report.html"]
+        if args.matrix:  # the answer first: the kill matrix checks the tool, not the vendor, and takes long
+            print_verdict(console, result)
+            matrices = _matrices(contracts, running, args.rule, console)
+            html.add_matrices(_write_matrix(folder, matrices))
+            files += ["kill-matrix.json", "kill-matrix.html"]
+    latest = _publish(folder, args)
+    console.print(f"reports: {folder}/ ({', '.join(files)}); the same in {latest}/", markup=False, soft_wrap=True)
+    print_verdict(console, result)  # the closing line is the verdict
     return result.exit_code
 
 
-def _listeners(folder: Path, console: Console, verbose: bool, matrix_html: str = "") -> list[Listener]:
+def _check_matrix_flag(args: argparse.Namespace, targets: dict[str, TargetConfig]) -> None:
+    """--matrix runs faults on the bundled servers: with a real target or in replay there are none."""
+    if args.matrix and args.no_matrix:
+        raise SetupError("--matrix and --no-matrix contradict each other (the kill matrix is off unless --matrix)")
+    if args.matrix and (targets or args.mode == "replay"):
+        why = "--mode replay" if args.mode == "replay" else "--target (or targets in contractgate.toml)"
+        raise SetupError(
+            f"--matrix runs the kill matrix against the bundled reference servers, which {why} does not use; "
+            "drop --matrix, or run `contractgate selftest`"
+        )
+
+
+def _check_report_paths(args: argparse.Namespace) -> None:
+    """A fixed report path must be a file path (not a folder), and the three must differ."""
+    flags = (("--junit-xml", args.junit_xml), ("--json", args.json), ("--html", args.html))
+    given = {flag: path for flag, path in flags if path is not None}
+    for flag, path in given.items():
+        if path.is_dir():
+            raise SetupError(f"{flag} {path}: is a folder; give a file path (e.g. {path / 'junit.xml'})")
+    seen: dict[Path, str] = {}
+    for flag, path in given.items():
+        other = seen.setdefault(path.resolve(), flag)
+        if other != flag:
+            raise SetupError(f"{flag} {path}: the same file as {other}; give each report its own path")
+
+
+def _publish(folder: Path, args: argparse.Namespace) -> Path:
+    """Copy the run's reports to the fixed paths asked for and to <reports>/latest/; return that folder.
+
+    latest/ is a copy, not a symlink: Windows runners need a privilege or developer mode for symlinks, and
+    artifact uploaders do not all follow a linked folder. It is built beside and swapped in, so it never
+    holds a mix of two runs.
+    """
+    for name, path in (("junit.xml", args.junit_xml), ("results.json", args.json), ("report.html", args.html)):
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(folder / name, path)
+    latest = folder.parent / LATEST
+    staging = folder.parent / f".{LATEST}-{os.getpid()}"
+    shutil.rmtree(staging, ignore_errors=True)
+    shutil.copytree(folder, staging)
+    if latest.is_symlink() or latest.is_file():
+        latest.unlink()
+    elif latest.exists():
+        shutil.rmtree(latest)
+    staging.replace(latest)
+    return latest
+
+
+def _listeners(folder: Path, console: Console, verbose: bool, html: HtmlReport) -> list[Listener]:
     return [
+        ProgressReport(console),  # first, so its bar stops before the summary table is printed below it
         TerminalReport(console, verbose, closing=False),
         JunitReport(folder / "junit.xml"),
         JsonReport(folder / "results.json"),
-        HtmlReport(folder / "report.html", matrix_html),
+        html,
     ]
 
 
@@ -465,33 +552,40 @@ def _matrices(
 ) -> list[MatrixResult]:
     """The kill matrix of every contract against its (already running) bundled server."""
     results = []
-    for contract in contracts:
-        started = time.perf_counter()
-        served = running[contract.vendor]
-        result = kill_matrix(contract, served.server, served, globs)
-        killed = len(result.faults) - len(result.survivors())
-        console.print(
-            f"kill matrix {contract.vendor}: {killed}/{len(result.faults)} faults caught by their rules "
-            f"({time.perf_counter() - started:.1f}s)"
-        )
-        results.append(result)
+    with MatrixProgress(console) as progress:
+        for contract in contracts:
+            started = time.perf_counter()
+            served = running[contract.vendor]
+            result = kill_matrix(contract, served.server, served, globs, on_run=progress.for_vendor(contract.vendor))
+            progress.done(contract.vendor)
+            killed = len(result.faults) - len(result.survivors())
+            console.print(
+                f"kill matrix {contract.vendor}: {killed}/{len(result.faults)} faults caught by their rules "
+                f"({time.perf_counter() - started:.1f}s)"
+            )
+            results.append(result)
     return results
 
 
-def _write_matrix(folder: Path, results: list[MatrixResult]) -> str:
-    """Write kill-matrix.json and .html into the report folder; return the table for report.html."""
+def _write_matrix(folder: Path, results: list[MatrixResult]) -> list[MatrixView]:
+    """Write kill-matrix.json and .html into the report folder; return the matrices for report.html."""
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "kill-matrix.json").write_text(
         json.dumps([_matrix_json(r) for r in results], indent=2) + "\n", encoding="utf-8"
     )
-    page = "".join(
-        f"<h3>{r.vendor}</h3>" + render_matrix(r.rules, [(f.name, f.rule) for f in r.faults], r.caught) for r in results
+    views = [_matrix_view(r) for r in results]
+    (folder / "kill-matrix.html").write_text(render_matrix_page(views), encoding="utf-8")
+    return views
+
+
+def _matrix_view(result: MatrixResult) -> MatrixView:
+    return MatrixView(
+        result.vendor,
+        result.rules,
+        [(fault.name, fault.rule) for fault in result.faults],
+        result.caught,
+        {fault.name: result.expected(fault) for fault in result.faults},
     )
-    (folder / "kill-matrix.html").write_text(
-        f"<!doctype html><meta charset='utf-8'><title>contractgate kill matrix</title>{page}\n",
-        encoding="utf-8",
-    )
-    return page
 
 
 def _serve(args: argparse.Namespace, console: Console) -> int:
@@ -615,14 +709,17 @@ def _selftest(args: argparse.Namespace, console: Console) -> int:
                 f" (bundled: {', '.join(vendors())}); select vendors with `contractgate selftest VENDOR`"
             )
     results: list[MatrixResult] = []
-    for contract in contracts:
-        server = server_class(contract.vendor)()
-        with serve_in_thread(server) as running:
-            started = time.perf_counter()
-            chosen = _chosen_faults(server, args.fault)
-            result = kill_matrix(contract, server, running, args.rule, chosen, sweep=args.sweep)
-            results.append(result)
-        _print_matrix(console, result, time.perf_counter() - started)
+    with MatrixProgress(console) as progress:
+        for contract in contracts:
+            server = server_class(contract.vendor)()
+            with serve_in_thread(server) as running:
+                started = time.perf_counter()
+                on_run = progress.for_vendor(contract.vendor)
+                chosen = _chosen_faults(server, args.fault)
+                result = kill_matrix(contract, server, running, args.rule, chosen, sweep=args.sweep, on_run=on_run)
+                results.append(result)
+            progress.done(contract.vendor)
+            _print_matrix(console, result, time.perf_counter() - started)
     folder = _report_dir(args.reports)
     _write_matrix(folder, results)
     console.print(f"kill matrix written to {folder}/")

@@ -13,7 +13,7 @@ from contractgate._config import DEFAULT_LIVE_RATE, UNLIMITED, RunConfig, Target
 from contractgate._contract import Contract
 from contractgate._errors import ContractError, SetupError
 from contractgate._loader import load_contract
-from contractgate._outcome import Status
+from contractgate._outcome import Exchange, Outcome, Status
 from contractgate._runner import Engine
 from contractgate._selftest import bundled_config, kill_matrix
 from contractgate.reports import HtmlReport, JsonReport, JunitReport
@@ -318,3 +318,52 @@ def test_the_bundled_servers_run_unthrottled(mini_contract: Contract, mini_runni
 def test_replay_sends_nothing_so_allow_writes_resolves_to_no_target(mini_contract: Contract) -> None:
     engine = Engine([mini_contract], RunConfig(mode="replay", allow_writes={"not-a-target"}))
     assert engine.writable_targets() == set()
+
+
+class _Watcher:
+    """A listener that follows the run as it goes."""
+
+    def __init__(self) -> None:
+        self.events: list[tuple[str, ...]] = []
+
+    def started(self, run: object) -> None:
+        self.events.append(("started",))
+
+    def rule_started(self, vendor: str, rule_id: str, total: int) -> None:
+        self.events.append(("rule", vendor, rule_id, str(total)))
+
+    def request_sent(self, vendor: str, exchange: Exchange) -> None:
+        self.events.append(("request", vendor, exchange.method))
+
+    def outcome(self, outcome: Outcome) -> None:
+        self.events.append(("outcome", outcome.rule_id, str(len(outcome.exchanges))))
+
+    def finished(self, result: object) -> None:
+        self.events.append(("finished",))
+
+
+def test_a_progress_listener_hears_each_rule_start_and_each_request_as_it_is_sent(
+    mini_contract: Contract, mini_running: RunningServer
+) -> None:
+    watcher = _Watcher()
+    config = bundled_config(mini_contract, mini_running, rule_globs=["MINI-AUTH-001", "MINI-ERR-001"])
+    Engine([mini_contract], config, [watcher]).run()
+    rules = [event for event in watcher.events if event[0] == "rule"]
+    assert rules == [("rule", "mini", "MINI-AUTH-001", "2"), ("rule", "mini", "MINI-ERR-001", "2")]
+    for rule_id in ("MINI-AUTH-001", "MINI-ERR-001"):
+        start = watcher.events.index(next(e for e in rules if e[2] == rule_id))
+        end = next(n for n, e in enumerate(watcher.events) if e[:2] == ("outcome", rule_id))
+        sent = [e for e in watcher.events[start + 1 : end] if e[0] == "request"]
+        assert sent
+        assert str(len(sent)) == watcher.events[end][2]  # every request heard before the rule's outcome
+
+
+def test_a_signed_request_says_how_to_re_sign_it(mini_contract: Contract, mini_running: RunningServer) -> None:
+    config = bundled_config(mini_contract, mini_running, rule_globs=["MINI-AUTH-001"])
+    [outcome] = Engine([mini_contract], config).run().outcomes
+    signed = [x for x in outcome.exchanges if "REDACTED" in x.curl]
+    assert signed
+    for exchange in signed:
+        assert exchange.signing.startswith("signed request: re-sign before sending")
+        assert "HMAC-SHA256(<secret_key>" in exchange.signing
+        assert exchange.to_dict()["signing"] == exchange.signing

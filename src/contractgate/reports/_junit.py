@@ -1,7 +1,8 @@
-"""junit.xml: one test case per rule, with the rule's id, source and severity as properties."""
+"""junit.xml: one test case per rule, named by the rule id alone; everything else is a property."""
 
 from __future__ import annotations
 
+import re
 import xml.etree.ElementTree as ET
 from collections.abc import Mapping
 from pathlib import Path
@@ -9,7 +10,34 @@ from typing import Any
 
 from .._outcome import Outcome, RunResult, Status
 
-__all__ = ["JunitReport", "failure_text"]
+__all__ = ["JunitReport", "failure_text", "junit_properties", "xml_text"]
+
+# Characters XML 1.0 cannot carry, not even escaped: a vendor's answer may hold them (NUL, ESC, ...).
+_NOT_XML = re.compile("[^\x09\x0a\x0d\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def xml_text(value: object) -> str:
+    """Text an XML 1.0 document can hold: each forbidden character shown as #xNN, as pytest's junitxml does."""
+    return _NOT_XML.sub(lambda match: f"#x{ord(match.group()):02X}", str(value))
+
+
+def junit_properties(outcome: Outcome, fatal: bool = True) -> list[tuple[str, str]]:
+    """The properties of a rule's test case, the same for `contractgate run` and the pytest plugin.
+
+    The test case is named by the rule id alone so CI history survives a title edit; the title is here.
+    """
+    return [
+        ("rule_id", outcome.rule_id),
+        ("vendor", outcome.vendor),
+        ("title", outcome.title),
+        ("severity", outcome.severity),
+        ("kind", outcome.kind),
+        ("evidence", outcome.evidence),
+        ("source", outcome.source),
+        ("source_url", outcome.source_url),
+        ("requests", str(len(outcome.exchanges))),
+        ("gate", "fatal" if fatal else "reported"),
+    ]
 
 
 def failure_text(outcome: Outcome) -> str:
@@ -71,31 +99,24 @@ def _evidence(outcome: Outcome) -> str:
 
 
 def _case(suite: ET.Element, outcome: Outcome, fatal: bool = True) -> None:
+    # The class is the vendor only: a rule whose kind or title changes keeps its history in CI.
     case = ET.SubElement(
         suite,
         "testcase",
-        classname=f"contractgate.{outcome.vendor}.{outcome.kind}",
-        name=f"{outcome.rule_id} {outcome.title}",
+        classname=f"contractgate.{xml_text(outcome.vendor)}",
+        name=xml_text(outcome.rule_id),
         time=f"{outcome.duration_s:.3f}",
     )
     properties = ET.SubElement(case, "properties")
-    for name, value in (
-        ("rule_id", outcome.rule_id),
-        ("source", outcome.source),
-        ("source_url", outcome.source_url),
-        ("evidence", outcome.evidence),
-        ("severity", outcome.severity),
-        ("kind", outcome.kind),
-        ("requests", str(len(outcome.exchanges))),
-        ("gate", "fatal" if fatal else "reported"),
-    ):
-        ET.SubElement(properties, "property", name=name, value=value)
+    for name, value in junit_properties(outcome, fatal):
+        ET.SubElement(properties, "property", name=name, value=xml_text(value))
+    message, text = xml_text(outcome.message), xml_text(failure_text(outcome))
     if outcome.status == Status.FAILED:
-        ET.SubElement(case, "failure", message=outcome.message).text = failure_text(outcome)
+        ET.SubElement(case, "failure", message=message).text = text
     elif outcome.status == Status.ERROR:
-        ET.SubElement(case, "error", message=outcome.message).text = failure_text(outcome)
+        ET.SubElement(case, "error", message=message).text = text
     elif outcome.status == Status.SKIPPED:
-        ET.SubElement(case, "skipped", message=outcome.message)
+        ET.SubElement(case, "skipped", message=message)
     elif outcome.status == Status.WAIVED:
         # JUnit knows no waiver: a skipped case whose message starts "waived", the violation kept in full.
-        ET.SubElement(case, "skipped", message=f"waived: {outcome.message}").text = failure_text(outcome)
+        ET.SubElement(case, "skipped", message=f"waived: {message}").text = text

@@ -33,7 +33,8 @@ class TerminalReport:
     def started(self, run: Mapping[str, Any]) -> None:
         """Say what is about to run."""
         self.console.print(
-            f"contractgate: {run.get('mode')} run of {', '.join(map(str, run.get('vendors', []) or []))}"
+            f"contractgate: {run.get('mode')} run of {', '.join(map(str, run.get('vendors', []) or []))}",
+            soft_wrap=True,
         )
 
     def outcome(self, outcome: Outcome) -> None:
