@@ -585,6 +585,7 @@ def _matrix_view(result: MatrixResult) -> MatrixView:
         [(fault.name, fault.rule) for fault in result.faults],
         result.caught,
         {fault.name: result.expected(fault) for fault in result.faults},
+        {fault.name: fault.level for fault in result.faults},
     )
 
 

@@ -87,6 +87,31 @@ def test_the_kill_matrix_marks_caught_missed_and_collateral_faults() -> None:
     assert page.count('<td class="miss"') == 1
 
 
+def test_the_kill_matrix_shows_each_rules_form_and_value_faults() -> None:
+    view = MatrixView(
+        "v",
+        ["R-1", "R-2"],
+        [("gone", "R-1"), ("off-by-one", "R-1"), ("ms", "R-2")],
+        {"gone": ["R-1"], "off-by-one": ["R-1"], "ms": ["R-2", "R-1"]},
+        levels={"off-by-one": "value", "ms": "value"},
+    )
+    assert [view.split("R-1"), view.split("R-2")] == [(1, 1, 1), (0, 1, 0)]
+    page = render_matrix_page([view])
+    assert '<td class="lv">1 / 1 (1)</td>' in page
+    assert '<td class="lv miss">0 / 1 (0)</td>' in page  # R-2 has no value-level fault it alone catches
+    assert page.count('class="f fv"') == 2
+
+
+def test_a_rule_that_sampled_several_operations_names_them() -> None:
+    result = _result()
+    outcome = result.outcomes[0]
+    outcome.exchanges = [
+        Exchange("GET", "https://tc.example/api/v2/owners", "curl …", 200, 1.0),
+        Exchange("GET", "https://tc.example/api/v3/security/owners", "curl …", 200, 1.0),
+    ]
+    assert "scope: GET /api/v2/owners, GET /api/v3/security/owners" in render_html(result, [])
+
+
 def test_a_matrix_that_ran_after_the_verdict_is_added_to_the_written_page(tmp_path: Path) -> None:
     report = HtmlReport(tmp_path / "report.html")
     report.finished(_result())

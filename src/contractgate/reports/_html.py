@@ -32,6 +32,14 @@ class MatrixView:
     faults: Sequence[tuple[str, str]]  # (fault, the rule it is aimed at)
     caught: Mapping[str, Sequence[str]]  # fault -> rules that failed against it
     expected: Mapping[str, Sequence[str]] = field(default_factory=dict)  # fault -> rules that must catch it
+    levels: Mapping[str, str] = field(default_factory=dict)  # fault -> "form" or "value"
+
+    def split(self, rule: str) -> tuple[int, int, int]:
+        """The faults aimed at a rule that break a form, those that change only a value, and those it alone catches."""
+        aimed = [name for name, intended in self.faults if intended == rule]
+        value = [name for name in aimed if self.levels.get(name) == "value"]
+        alone = [name for name in value if list(self.caught.get(name, ())) == [rule]]
+        return len(aimed) - len(value), len(value), len(alone)
 
     def cell(self, rule: str, fault: str, intended: str) -> str:
         """kill (a rule that must catch the fault did), miss (it did not), also (another rule tripped) or ''."""
