@@ -73,6 +73,8 @@ class RunConfig:
     cassettes: Path = Path("cassettes")
     environ: Mapping[str, str] = field(default_factory=dict)
     rate: float | None = None  # --rate: beats every target's own `rate`
+    profile: str = "full"  # --profile: a named profile of each contract
+    budget: int | None = None  # --budget or `budget = N`: requests per vendor the planner may spend
 
     def rate_for(self, target_key: str) -> float:
         """Requests per second to one target: `--rate`, else the target's `rate`, else DEFAULT_LIVE_RATE."""
@@ -201,6 +203,7 @@ class ConfigFile(_File):
 
     targets: dict[str, TargetEntry] = {}
     allow_skips: bool = False
+    budget: Annotated[int, Field(gt=0)] | None = None
     waivers: list[Waiver] = []
 
 
@@ -248,6 +251,7 @@ class VerdictConfig:
     source: str = ""
     allow_skips: bool = False
     waivers: list[dict[str, Any]] = field(default_factory=list)
+    budget: int | None = None
 
 
 def read_verdict_config(path: Path | None = None) -> VerdictConfig:
@@ -255,7 +259,8 @@ def read_verdict_config(path: Path | None = None) -> VerdictConfig:
     config, source = load_config_file(path)
     if source is None:
         return VerdictConfig()
-    return VerdictConfig(str(source), config.allow_skips, [waiver.model_dump() for waiver in config.waivers])
+    waivers = [waiver.model_dump() for waiver in config.waivers]
+    return VerdictConfig(str(source), config.allow_skips, waivers, config.budget)
 
 
 def _targets_from(config: ConfigFile, source: Path, lines: Mapping[Loc, int], prefix: Loc) -> dict[str, TargetConfig]:

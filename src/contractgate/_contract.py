@@ -23,6 +23,7 @@ from ._errors import known_hint
 
 __all__ = [
     "MODES",
+    "SEVERITY_LEVELS",
     "AuthOverride",
     "AuthScheme",
     "BodyAssertion",
@@ -37,6 +38,7 @@ __all__ = [
     "HmacScheme",
     "JsonAssertion",
     "LocatedError",
+    "Profile",
     "Regex",
     "RequestSpec",
     "Rule",
@@ -449,6 +451,24 @@ class RuleSource(_Strict):
         return f"{source.url}#{self.anchor}" if self.anchor else source.url
 
 
+Severity = Literal["must", "should", "may"]
+SEVERITY_LEVELS: tuple[Severity, ...] = ("must", "should", "may")
+
+
+class Profile(_Strict):
+    """A named way to run the contract (`smoke` on every change, `full` nightly): which rules, how many draws."""
+
+    description: str = ""
+    rules: list[str] = Field(default=[], description="rule id globs the profile runs (all rules when empty)")
+    exclude: list[str] = Field(default=[], description="rule id globs it leaves out")
+    severities: list[Severity] = Field(default=list(SEVERITY_LEVELS), min_length=1)
+    examples: int | None = Field(
+        default=None,
+        ge=0,
+        description="at most this many drawn examples per property or fuzz rule (documented boundaries always run)",
+    )
+
+
 class Rule(_Strict):
     """One documented behaviour, checked by a registered kind with its parameters."""
 
@@ -456,7 +476,7 @@ class Rule(_Strict):
     title: str
     source: RuleSource
     evidence: Evidence
-    severity: Literal["must", "should", "may"]
+    severity: Severity
     kind: str
     writes: bool = False
     modes: list[Mode] = ["live", "record", "replay"]
@@ -486,6 +506,7 @@ class Contract(_Strict):
     defaults: Defaults = Defaults()
     secrets: Secrets = Secrets()
     parameters: dict[str, Any] = {}
+    profiles: dict[str, Profile] = {}
     rules: list[Rule]
 
     @model_validator(mode="after")

@@ -33,6 +33,7 @@ from ._errors import (
 )
 from ._expect import check_expect
 from ._outcome import Outcome, Policy, RunResult, Status
+from ._plan import RulePlan, VendorPlan, plan_contract
 from ._redact import Redactor
 from ._session import CheckContext, Targets, target_key
 from ._transport import (
@@ -96,6 +97,14 @@ class Engine:
     _breakers: Breakers = field(default_factory=Breakers)
     _writable: set[str] | None = None
     _used_waivers: set[Waiver] = field(default_factory=set)
+    _plans: dict[str, VendorPlan] = field(default_factory=dict)
+
+    def plan(self, contract: Contract) -> VendorPlan:
+        """What this run sends for a contract: its profile's rules and examples, fitted into the budget."""
+        if contract.vendor not in self._plans:
+            config = self.config
+            self._plans[contract.vendor] = plan_contract(contract, config.rule_globs, config.profile, config.budget)
+        return self._plans[contract.vendor]
 
     def run(self) -> RunResult:
         """Run every selected rule, tell the listeners, return the result."""
@@ -111,6 +120,7 @@ class Engine:
         result.run["finished"] = _now()
         result.stale_waivers = [w.to_dict() for w in self.waivers if w not in self._used_waivers]
         result.missing_env = self.missing_env(result.outcomes)
+        result.costs = self.costs(result.outcomes)
         for listener in self.listeners:
             listener.finished(result)
         return result
@@ -124,8 +134,27 @@ class Engine:
             "vendors": [c.vendor for c in self.contracts],
             "targets": {k: t.url for k, t in self.config.targets.items()} if self.config.mode != "replay" else {},
             "rules": list(self.config.rule_globs),
+            "profile": self.config.profile,
+            "budget": self.config.budget,
             "python": platform.python_version(),
         }
+
+    def costs(self, outcomes: list[Outcome]) -> dict[str, dict[str, Any]]:
+        """Per vendor: requests planned and sent, the budget, rules run and selected (for the verdict)."""
+        costs = {}
+        for contract in self.contracts:
+            mine = [o for o in outcomes if o.vendor == contract.vendor]
+            plan = self.plan(contract)
+            costs[contract.vendor] = {
+                "profile": plan.profile,
+                "planned": plan.planned,
+                "planned_exact": plan.exact,
+                "sent": sum(len(o.exchanges) for o in mine),
+                "budget": plan.budget,
+                "run": sum(1 for o in mine if o.cause != "request-budget"),
+                "selected": len(mine),
+            }
+        return costs
 
     def preflight(self) -> None:
         """Fail fast (exit 2) on an ambiguous --allow-writes, and in live/record modes on a silent target."""
@@ -140,12 +169,11 @@ class Engine:
         """Each selected rule's outcome, in contract order, waivers applied."""
         for contract in self.contracts:
             credentials = self.credentials(contract)
-            for rule in contract.rules:
-                if rule_selected(rule, self.config.rule_globs):
-                    outcome = self.run_rule(contract, rule, credentials)
-                    keys = [*self.bases(contract), contract.vendor]
-                    apply_waivers(outcome, keys, self.waivers, self._used_waivers, self.today)
-                    yield outcome
+            for entry in self.plan(contract).rules:
+                outcome = self.run_rule(contract, entry.rule, credentials, entry)
+                keys = [*self.bases(contract), contract.vendor]
+                apply_waivers(outcome, keys, self.waivers, self._used_waivers, self.today)
+                yield outcome
 
     def missing_env(self, outcomes: list[Outcome]) -> list[str]:
         """Every declared, unset credential variable of the vendors that had a rule skipped for credentials."""
@@ -184,8 +212,10 @@ class Engine:
             self._writable = self.config.writable_targets({c.vendor: list(self.bases(c)) for c in self.contracts})
         return self._writable
 
-    def run_rule(self, contract: Contract, rule: Rule, credentials: Credentials) -> Outcome:
-        """Run one rule and turn whatever happened into an Outcome."""
+    def run_rule(
+        self, contract: Contract, rule: Rule, credentials: Credentials, entry: RulePlan | None = None
+    ) -> Outcome:
+        """Run one rule (with the params its plan gives, else its own) and turn whatever happened into an Outcome."""
         source, source_url = _source_text(contract, rule)
         outcome = Outcome(
             rule_id=rule.id,
@@ -208,6 +238,8 @@ class Engine:
         ctx: CheckContext | None = None
         cassette: Cassette | None = None
         try:
+            if entry is not None and not entry.runs:
+                raise SkipRule(entry.left_out, cause="request-budget")
             self._may_run(contract, rule)
             bases = self.bases(contract)
             cassette = self._cassette(contract, rule)
@@ -231,7 +263,7 @@ class Engine:
                 ctx.replay_examples = [list(drawn) for drawn in cassette.examples]
             kind = registry.get(rule.kind)
             assert kind is not None, "the loader validated the kind"
-            kind.run(ctx, kind.parse(rule.params))
+            kind.run(ctx, entry.params if entry is not None else kind.parse(rule.params))
             if not ctx.exchanges:  # every kind judges answers: a rule that asked nothing proved nothing
                 raise NothingToCheck("the rule sent no request")
         except Violation as violation:
