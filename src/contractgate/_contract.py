@@ -467,6 +467,11 @@ class Profile(_Strict):
         ge=0,
         description="at most this many drawn examples per property or fuzz rule (documented boundaries always run)",
     )
+    fuzz_boundaries: int | None = Field(
+        default=None,
+        ge=1,
+        description="at most this many coverage cases per fuzzed operation (the first, its default request, always)",
+    )
 
 
 class Rule(_Strict):

@@ -34,24 +34,28 @@ TIERS = ("must", "should", "may")
 _FULL = Profile(description="every rule, every example the contract gives (the default)")
 
 
-def capped(params: Params, cap: int | None) -> Params:
-    """The params with every drawn-example count (`examples`, at any depth) at most `cap`; boundaries stay."""
-    if cap is None:
+def capped(params: Params, cap: int | None, fuzz_boundaries: int | None = None) -> Params:
+    """The params with every drawn-example count (`examples`, at any depth) at most `cap`; boundaries stay.
+
+    `fuzz_boundaries` caps a fuzz rule's coverage cases per operation (a profile's choice, never a budget's).
+    """
+    caps = {name: value for name, value in (("examples", cap), ("boundaries", fuzz_boundaries)) if value is not None}
+    if not caps:
         return params
-    scaled: Params = _capped(params, cap)
+    scaled: Params = _capped(params, caps)
     return scaled
 
 
-def _capped(node: Any, cap: int) -> Any:
+def _capped(node: Any, caps: dict[str, int]) -> Any:
     if not isinstance(node, BaseModel):
         return node
     updates: dict[str, Any] = {}
     for name in type(node).model_fields:
         value = getattr(node, name)
-        if name == "examples" and isinstance(value, int) and value > cap:
-            updates[name] = cap
+        if name in caps and isinstance(value, int) and not isinstance(value, bool) and value > caps[name]:
+            updates[name] = caps[name]
         elif isinstance(value, BaseModel):
-            nested = _capped(value, cap)
+            nested = _capped(value, caps)
             if nested is not value:
                 updates[name] = nested
     return node.model_copy(update=updates) if updates else node
@@ -125,9 +129,7 @@ def profile_of(contract: Contract, name: str) -> Profile:
         return _FULL
     known = sorted({DEFAULT_PROFILE, *contract.profiles})
     where = f"{contract.file}: " if contract.file else ""
-    raise SetupError(
-        f"{where}{contract.vendor} has no profile {name!r} (profiles: {', '.join(known)}){known_hint(name, known)}"
-    )
+    raise SetupError(f"{where}{contract.vendor} has no profile {name!r}{known_hint(name, known)}")
 
 
 def _chosen(rule: Rule, profile: Profile, globs: Iterable[str]) -> bool:
@@ -153,7 +155,7 @@ def plan_contract(
     chosen = profile_of(contract, profile)
     globs = list(rule_globs)
     rules = [rule for rule in contract.rules if _chosen(rule, chosen, globs)]
-    base = {rule.id: registry.get(rule.kind).parse(rule.params) for rule in rules}  # type: ignore[union-attr]
+    base = {rule.id: capped(_parsed(rule), None, chosen.fuzz_boundaries) for rule in rules}
     plan = VendorPlan(contract.vendor, profile, budget, examples=chosen.examples)
     costs: dict[tuple[str, int | None], Cost] = {}
 
@@ -191,6 +193,14 @@ def plan_contract(
                 )
             )
     return plan
+
+
+def _parsed(rule: Rule) -> Params:
+    kind = registry.get(rule.kind)
+    if kind is None:
+        raise SetupError(f"rule {rule.id}: unknown kind {rule.kind!r}")
+    params: Params = kind.parse(rule.params)
+    return params
 
 
 def _largest_cap(

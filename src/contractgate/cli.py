@@ -1,4 +1,4 @@
-"""The command line: run, serve, faults, selftest, diff, schema, env. Exit 0 conformant, 1 violations, 2 the rest."""
+"""The command line: run, plan, serve, faults, selftest, diff, schema, env. Exit 0 ok, 1 violations, 2 the rest."""
 
 from __future__ import annotations
 
@@ -38,6 +38,7 @@ from ._contract import Contract, HmacScheme, declared_targets
 from ._errors import SetupError, known_hint
 from ._loader import contract_files, load_contracts
 from ._outcome import SEVERITIES, Policy
+from ._plan import DEFAULT_PROFILE, VendorPlan, plan_contract
 from ._runner import Engine, Listener
 from ._selftest import MatrixResult, bundled_config, kill_matrix, matrix_rows
 from ._waivers import Waiver, parse_waivers, read_waivers_file
@@ -126,6 +127,16 @@ def _parser() -> argparse.ArgumentParser:
         help="a TOML file of [[waivers]] (rule, target, reason, expires), added to those in contractgate.toml",
     )
 
+    _plan_options(run)
+
+    plan = commands.add_parser(
+        "plan", help="the requests each rule would send, per vendor, profile and budget (sends nothing)"
+    )
+    plan.add_argument("--vendor", action="append", default=[], help="only this vendor (repeatable)")
+    plan.add_argument("--rule", action="append", default=[], metavar="GLOB", help="only rules whose id matches")
+    plan.add_argument("--config", type=Path, default=None, help="contractgate.toml (its `budget`)")
+    _plan_options(plan)
+
     serve = commands.add_parser("serve", help="run a vendor's reference server on loopback")
     serve.add_argument("vendor")
     serve.add_argument("--host", default="127.0.0.1")
@@ -160,6 +171,32 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _plan_options(command: argparse.ArgumentParser) -> None:
+    command.add_argument(
+        "--profile",
+        default=DEFAULT_PROFILE,
+        help=f"a profile the contracts name (e.g. smoke for every change; default {DEFAULT_PROFILE}: every rule)",
+    )
+    command.add_argument(
+        "--budget",
+        type=_budget,
+        default=None,
+        metavar="N",
+        help="requests per vendor: must rules first, then should, then may, then drawn examples; "
+        "rules that do not fit are 'not run: budget' (exit 2 unless --allow-skips); also `budget = N` in the file",
+    )
+
+
+def _budget(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of requests") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"{text!r}: a budget is a positive number of requests")
+    return value
+
+
 def _rate(text: str) -> float:
     """argparse type of --rate: a positive, finite number of requests per second."""
     try:
@@ -187,6 +224,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     console = Console(highlight=False)
     handler = {
         "run": _run,
+        "plan": _plan,
         "serve": _serve,
         "faults": _faults,
         "selftest": _selftest,
@@ -318,6 +356,9 @@ def _run(args: argparse.Namespace, console: Console) -> int:
     if args.mode != "replay" and not targets:
         _require_servers(contracts)
     policy, waivers = _verdict_settings(args)
+    budget = args.budget if args.budget is not None else read_verdict_config(args.config).budget
+    for contract in contracts:
+        plan_contract(contract, args.rule, args.profile, budget)  # an unknown profile is exit 2 before any request
     config = RunConfig(
         mode=args.mode,
         targets=targets,
@@ -326,6 +367,8 @@ def _run(args: argparse.Namespace, console: Console) -> int:
         cassettes=args.cassettes,
         environ=dict(os.environ),
         rate=args.rate,
+        profile=args.profile,
+        budget=budget,
     )
     with contextlib.ExitStack() as stack:
         if args.mode != "replay" and not targets:
@@ -353,6 +396,42 @@ def _run(args: argparse.Namespace, console: Console) -> int:
     console.print(f"reports: {folder}/ (junit.xml, results.json, report.html{extra})")
     print_verdict(console, result)
     return result.exit_code
+
+
+def _plan(args: argparse.Namespace, console: Console) -> int:
+    """Print what a run would send, per rule and per vendor; nothing is sent, no target is needed."""
+    contracts = _contracts(args.contracts, args.vendor)
+    _check_rule_globs(contracts, args.rule)
+    budget = args.budget if args.budget is not None else read_verdict_config(args.config).budget
+    for contract in contracts:
+        _print_plan(console, plan_contract(contract, args.rule, args.profile, budget))
+    return EXIT_OK
+
+
+def _print_plan(console: Console, plan: VendorPlan) -> None:
+    table = Table(title=f"{plan.vendor}: profile {plan.profile}")
+    for column in ("rule", "severity", "kind", "requests", "plan"):
+        table.add_column(column, justify="right" if column == "requests" else "left")
+    for entry in plan.rules:
+        shown = f"{'' if entry.cost.exact else '<='}{entry.cost.total}"
+        plan_word = "not run: budget" if entry.left_out else "run"
+        table.add_row(entry.rule.id, entry.rule.severity, entry.rule.kind, shown, plan_word)
+    console.print(table)
+    per_target: dict[str, int] = {}
+    for (key, _credential), count in plan.per_credential().items():
+        per_target[key] = per_target.get(key, 0) + count
+    running = sum(1 for entry in plan.rules if entry.runs)
+    budget = f" of budget {plan.budget}" if plan.budget is not None else ""
+    bound = "" if plan.exact else " (at most: some counts depend on the target's answers)"
+    examples = f", drawn examples capped at {plan.examples}" if plan.examples is not None else ""
+    console.print(
+        f"{plan.vendor} total: {plan.planned} requests{budget}{bound}; {running}/{len(plan.rules)} rules run{examples}",
+        markup=False,
+    )
+    for key, count in sorted(per_target.items()):
+        console.print(f"  {key}: {count}", markup=False)
+    for (key, credential), count in plan.per_credential().items():
+        console.print(f"  {key} with {credential}: {count}", markup=False)
 
 
 def _listeners(folder: Path, console: Console, verbose: bool, matrix_html: str = "") -> list[Listener]:
