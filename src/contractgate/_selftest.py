@@ -112,10 +112,12 @@ def kill_matrix(
     cassettes: Path = Path("cassettes"),
     *,
     sweep: bool = False,
+    profile: str = "full",
 ) -> MatrixResult:
     """Run the contract against the clean server, then once per fault (server reset between runs).
 
     Broad rules run against the faults that name them; with `sweep`, against every fault (their detection rate).
+    `profile` runs each rule as that contract profile says (e.g. smoke: its minimal form), to prove its power.
     """
     globs = list(rule_globs)
     rules = [rule.id for rule in contract.rules if rule_selected(rule, globs)]
@@ -123,7 +125,7 @@ def kill_matrix(
     chosen = [server.faults[name] for name in faults] if faults is not None else list(server.faults.values())
     chosen = [f for f in chosen if sweep or not globs or {f.rule, *f.also} & set(rules)]
     result = MatrixResult(contract.vendor, rules, chosen, broad)
-    config = bundled_config(contract, running, rule_globs=rules, cassettes=cassettes)
+    config = bundled_config(contract, running, rule_globs=rules, cassettes=cassettes, profile=profile)
     server.switch.set(())
     server.reset()
     result.clean = Engine([contract], config).run().outcomes

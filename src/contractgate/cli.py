@@ -155,6 +155,11 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="run the broad (fuzz) rules against every fault, not only the faults that name them",
     )
+    selftest.add_argument(
+        "--profile",
+        default=DEFAULT_PROFILE,
+        help="run every rule as this contract profile says (e.g. smoke): the faults that profile alone catches",
+    )
 
     diff = commands.add_parser("diff", help="what changed between two runs (results.json files or report folders)")
     diff.add_argument("before", type=Path)
@@ -542,6 +547,7 @@ def _selftest(args: argparse.Namespace, console: Console) -> int:
     contracts = _contracts(args.contracts, args.vendor)
     _check_rule_globs(contracts, args.rule)
     for contract in contracts:
+        plan_contract(contract, args.rule, args.profile)  # an unknown profile is exit 2 before any server starts
         if contract.vendor not in vendors():
             raise SetupError(
                 f"{contract.file}: selftest runs the bundled reference servers, and vendor {contract.vendor!r} has none"
@@ -552,7 +558,7 @@ def _selftest(args: argparse.Namespace, console: Console) -> int:
         server = server_class(contract.vendor)()
         with serve_in_thread(server) as running:
             started = time.perf_counter()
-            result = kill_matrix(contract, server, running, args.rule, sweep=args.sweep)
+            result = kill_matrix(contract, server, running, args.rule, sweep=args.sweep, profile=args.profile)
             results.append(result)
         _print_matrix(console, result, time.perf_counter() - started)
     folder = _report_dir(args.reports)
