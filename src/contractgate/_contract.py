@@ -467,6 +467,11 @@ class Profile(_Strict):
         ge=0,
         description="at most this many drawn examples per property or fuzz rule (documented boundaries always run)",
     )
+    fuzz_examples: int | None = Field(
+        default=None,
+        ge=0,
+        description="at most this many drawn cases per fuzzed operation (default: `examples`)",
+    )
     fuzz_boundaries: int | None = Field(
         default=None,
         ge=1,

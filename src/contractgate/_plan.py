@@ -29,6 +29,7 @@ __all__ = [
 ]
 
 DEFAULT_PROFILE = "full"
+FUZZ_KIND = "fuzz"  # its coverage cases and draws have their own profile caps
 # The order a budget fills in: every documented requirement before any recommendation.
 TIERS = ("must", "should", "may")
 _FULL = Profile(description="every rule, every example the contract gives (the default)")
@@ -155,7 +156,7 @@ def plan_contract(
     chosen = profile_of(contract, profile)
     globs = list(rule_globs)
     rules = [rule for rule in contract.rules if _chosen(rule, chosen, globs)]
-    base = {rule.id: capped(_parsed(rule), None, chosen.fuzz_boundaries) for rule in rules}
+    base = {rule.id: _profiled(rule, chosen) for rule in rules}
     plan = VendorPlan(contract.vendor, profile, budget, examples=chosen.examples)
     costs: dict[tuple[str, int | None], Cost] = {}
 
@@ -165,7 +166,7 @@ def plan_contract(
         return costs[(rule.id, cap)]
 
     if budget is None:
-        plan.rules = [RulePlan(r, capped(base[r.id], chosen.examples), cost(r, chosen.examples)) for r in rules]
+        plan.rules = [RulePlan(r, base[r.id], cost(r, None)) for r in rules]
         return plan
     left = budget
     kept: set[str] = set()
@@ -176,7 +177,7 @@ def plan_contract(
                 kept.add(rule.id)
                 left -= need
     running = [rule for rule in rules if rule.id in kept]
-    cap = _largest_cap(running, chosen.examples, base, budget, cost)
+    cap = _largest_cap(running, None, base, budget, cost)
     plan.examples = cap
     for rule in rules:
         if rule.id in kept:
@@ -193,6 +194,15 @@ def plan_contract(
                 )
             )
     return plan
+
+
+def _profiled(rule: Rule, profile: Profile) -> Params:
+    """A rule's params as a profile runs them: its example cap (fuzz rules: their own caps, if it gives them)."""
+    params = _parsed(rule)
+    if rule.kind == FUZZ_KIND:
+        examples = profile.examples if profile.fuzz_examples is None else profile.fuzz_examples
+        return capped(params, examples, profile.fuzz_boundaries)
+    return capped(params, profile.examples)
 
 
 def _parsed(rule: Rule) -> Params:

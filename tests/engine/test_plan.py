@@ -130,3 +130,15 @@ def test_a_budget_of_the_minimum_keeps_every_boundary() -> None:
     assert not plan.left_out()
     assert plan.planned == minimal
     assert plan.examples == 0
+
+
+def test_a_profile_caps_fuzz_draws_and_coverage_cases_apart_from_property_draws() -> None:
+    tc = contract("threatconnect")
+    smoke = plan_contract(tc, ["TC-FUZZ-001", "TC-AUTH-008"], profile="smoke")
+    profile = tc.profiles["smoke"]
+    window, fuzz = (entry.params for entry in smoke.rules)  # contract order
+    assert window.examples == profile.examples  # type: ignore[attr-defined]
+    assert fuzz.examples == profile.fuzz_examples  # type: ignore[attr-defined]
+    assert fuzz.boundaries == profile.fuzz_boundaries  # type: ignore[attr-defined]
+    full = plan_contract(tc, ["TC-FUZZ-001"], profile="full").rules[0].params
+    assert fuzz.examples < full.examples  # type: ignore[attr-defined]
