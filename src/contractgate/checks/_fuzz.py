@@ -26,7 +26,7 @@ from schemathesis.core.result import Err
 from .._contract import AuthOverride, Expect, Regex, SafeOperations, StatusSpec
 from .._errors import NothingToCheck, SetupError, Violation
 from .._expect import status_matches
-from .._session import CheckContext
+from .._session import CheckContext, keep_hypothesis_files_out_of_cwd
 from .._transport import READ_METHODS, SAFE, safe_mark
 from ._registry import Cost, CostContext, Params, registry
 from ._schema import described, description_files
@@ -317,6 +317,7 @@ def _boundary_counts(
     safe: frozenset[str],
 ) -> tuple[int, ...]:
     """The boundary-case count of each operation the rule sends (the description is read once per process)."""
+    keep_hypothesis_files_out_of_cwd()  # schemathesis's coverage cases run hypothesis, even when only counted
     schema = load_openapi(*files)
     modes = [GenerationMode.POSITIVE] + ([GenerationMode.NEGATIVE] if negative else [])
     counts = []
