@@ -25,6 +25,7 @@ FORBIDDEN = {
     "_session": {"_runner", "checks", "reports", "servers", "cli", "_selftest"},
     "checks": {"_runner", "_loader", "reports", "servers", "cli", "pytest_plugin", "_selftest"},
     "reports": {"_runner", "_session", "_transport", "_auth", "checks", "servers", "cli", "_loader"},
+    "_plan": {"_runner", "_session", "_transport", "reports", "servers", "cli", "pytest_plugin", "_selftest"},
     "_runner": {"servers", "cli", "pytest_plugin", "reports"},
     "servers": {"_runner", "_session", "_transport", "_auth", "checks", "reports", "cli", "_loader", "_contract"},
 }

@@ -74,6 +74,8 @@ class RunConfig:
     environ: Mapping[str, str] = field(default_factory=dict)
     rate: float | None = None  # --rate: beats every target's own `rate`
     quota_share: float = 1.0  # --quota-share: the most of a credential's remaining quota one run may plan to spend
+    profile: str = "full"  # --profile: a named profile of each contract
+    budget: int | None = None  # --budget or `budget = N`: requests per vendor the planner may spend
 
     def rate_for(self, target_key: str) -> float:
         """Requests per second to one target: `--rate`, else the target's `rate`, else DEFAULT_LIVE_RATE."""
@@ -204,6 +206,7 @@ class ConfigFile(_File):
     targets: dict[str, TargetEntry] = {}
     allow_skips: bool = False
     quota_share: Share | None = None
+    budget: Annotated[int, Field(gt=0)] | None = None
     waivers: list[Waiver] = []
 
 
@@ -252,6 +255,7 @@ class VerdictConfig:
     allow_skips: bool = False
     waivers: list[dict[str, Any]] = field(default_factory=list)
     quota_share: float | None = None
+    budget: int | None = None
 
 
 def read_verdict_config(path: Path | None = None) -> VerdictConfig:
@@ -260,7 +264,7 @@ def read_verdict_config(path: Path | None = None) -> VerdictConfig:
     if source is None:
         return VerdictConfig()
     waivers = [waiver.model_dump() for waiver in config.waivers]
-    return VerdictConfig(str(source), config.allow_skips, waivers, config.quota_share)
+    return VerdictConfig(str(source), config.allow_skips, waivers, config.quota_share, config.budget)
 
 
 def _targets_from(config: ConfigFile, source: Path, lines: Mapping[Loc, int], prefix: Loc) -> dict[str, TargetConfig]:

@@ -23,6 +23,7 @@ from ._errors import known_hint
 
 __all__ = [
     "MODES",
+    "SEVERITY_LEVELS",
     "AuthOverride",
     "AuthScheme",
     "BodyAssertion",
@@ -38,6 +39,7 @@ __all__ = [
     "JsonAssertion",
     "Limit",
     "LocatedError",
+    "Profile",
     "QuotaLimit",
     "QuotaRead",
     "RateLimit",
@@ -521,6 +523,34 @@ class Limit(_Strict):
         return target in self.targets and (not self.credentials or credential in self.credentials)
 
 
+Severity = Literal["must", "should", "may"]
+SEVERITY_LEVELS: tuple[Severity, ...] = ("must", "should", "may")
+
+
+class Profile(_Strict):
+    """A named way to run the contract (`smoke` on every change, `full` nightly): which rules, how many draws."""
+
+    description: str = ""
+    rules: list[str] = Field(default=[], description="rule id globs the profile runs (all rules when empty)")
+    exclude: list[str] = Field(default=[], description="rule id globs it leaves out")
+    severities: list[Severity] = Field(default=list(SEVERITY_LEVELS), min_length=1)
+    examples: int | None = Field(
+        default=None,
+        ge=0,
+        description="at most this many drawn examples per property or fuzz rule (documented boundaries always run)",
+    )
+    fuzz_examples: int | None = Field(
+        default=None,
+        ge=0,
+        description="at most this many drawn cases per fuzzed operation (default: `examples`)",
+    )
+    fuzz_boundaries: int | None = Field(
+        default=None,
+        ge=1,
+        description="at most this many coverage cases per fuzzed operation (the first, its default request, always)",
+    )
+
+
 class Rule(_Strict):
     """One documented behaviour, checked by a registered kind with its parameters."""
 
@@ -528,7 +558,7 @@ class Rule(_Strict):
     title: str
     source: RuleSource
     evidence: Evidence
-    severity: Literal["must", "should", "may"]
+    severity: Severity
     kind: str
     writes: bool = False
     modes: list[Mode] = ["live", "record", "replay"]
@@ -559,6 +589,7 @@ class Contract(_Strict):
     secrets: Secrets = Secrets()
     parameters: dict[str, Any] = {}
     limits: list[Limit] = []
+    profiles: dict[str, Profile] = {}
     rules: list[Rule]
 
     @model_validator(mode="after")

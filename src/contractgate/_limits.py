@@ -28,6 +28,7 @@ __all__ = [
     "listed_requests",
     "quota_limits",
     "read_remaining",
+    "spenders",
 ]
 
 
@@ -90,11 +91,24 @@ def _scheme_credentials(contract: Contract, scheme: str) -> set[str]:
     return names & set(contract.credentials)
 
 
-def listed_requests(contract: Contract, rules: Iterable[Rule]) -> Counter[Spender]:
-    """Requests each credential sends to each target key, counted from the rules' listed requests.
+def spenders(contract: Contract, per_scheme: Mapping[tuple[str, str], int]) -> Counter[Spender]:
+    """The plan's requests per (target key, `scheme@region`) as requests per credential on each target key.
 
-    An interim count, not the planner's: a kind that pages, draws examples or repeats a request until a
-    quota refuses it sends more than it lists. Requests with literal credentials (a made-up key) spend none.
+    Every credential a scheme signs with spends each of that scheme's requests (a request with a made-up
+    literal key is counted too: the count errs on the side of refusing a run that might not fit).
+    """
+    counts: Counter[Spender] = Counter()
+    for (key, label), requests in per_scheme.items():
+        for credential in sorted(_scheme_credentials(contract, label.partition("@")[0])):
+            counts[Spender(key, credential)] += requests
+    return counts
+
+
+def listed_requests(contract: Contract, rules: Iterable[Rule]) -> Counter[Spender]:
+    """The credentials each rule's listed requests use on each target key (which rules share a credential).
+
+    Not a cost: a kind that pages, draws examples or repeats a request until a quota refuses it sends more
+    than it lists (the plan counts those). Requests with literal credentials (a made-up key) use none.
     """
     counts: Counter[Spender] = Counter()
     for rule in rules:

@@ -87,7 +87,8 @@ class Outcome:
     where: str = ""
     duration_s: float = 0.0
     exchanges: list[Exchange] = field(default_factory=list)
-    # Why a rule was skipped or errored: skips "mode", "credentials", "target", "writes", "other";
+    # Why a rule was skipped or errored: skips "mode", "credentials", "target", "writes", "request-budget"
+    # (left out to fit --budget: "not run: budget"), "other";
     # errors "setup", "nothing-to-check", "rate-limited", "crash"; waived rules "waiver".
     cause: str = ""
     # For a skip: what would let the rule run (environment variables, --target options).
@@ -143,6 +144,8 @@ class RunResult:
     stale_waivers: list[dict[str, str]] = field(default_factory=list)
     # Environment variables that, once set, let the rules skipped for credentials run.
     missing_env: list[str] = field(default_factory=list)
+    # Per vendor: requests planned and sent, the request budget, rules run and selected (the engine fills it).
+    costs: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def summary(self) -> dict[str, int]:
         """Counts per status, every status present."""
@@ -202,6 +205,8 @@ class RunResult:
             parts.append(f"{len(self.stale_waivers)} stale waiver(s)")
         if self.missing_env:
             parts.append("set " + " ".join(self.missing_env))
+        if self.costs:
+            parts.append("cost: " + ", ".join(_cost_text(vendor, cost) for vendor, cost in self.costs.items()))
         targets = sorted({need for o in missing for need in o.needs if need.startswith("--target")})
         if targets:
             parts.append("pass " + " ".join(targets))
@@ -222,8 +227,18 @@ class RunResult:
                 "not_checked": {o.rule_id: o.cause or str(o.status) for o in self.not_checked()},
                 "missing_env": list(self.missing_env),
                 "stale_waivers": list(self.stale_waivers),
+                "cost": {vendor: dict(cost) for vendor, cost in self.costs.items()},
             },
         }
+
+
+def _cost_text(vendor: str, cost: dict[str, Any]) -> str:
+    """`vendor 12/15 rules run, 48 requests sent / budget 60 (smoke)`: coverage and cost of one vendor."""
+    budget = f" / budget {cost['budget']}" if cost.get("budget") is not None else f" (planned {cost.get('planned')})"
+    return (
+        f"{vendor} {cost.get('run')}/{cost.get('selected')} rules run, {cost.get('sent')} requests sent{budget}"
+        f" ({cost.get('profile')})"
+    )
 
 
 def _causes(outcomes: list[Outcome]) -> str:

@@ -9,6 +9,7 @@ import ssl
 import threading
 import time
 import traceback
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -41,11 +42,12 @@ from ._limits import (
     check_quotas,
     declared_rates,
     lanes,
-    listed_requests,
     quota_limits,
     read_remaining,
+    spenders,
 )
 from ._outcome import Exchange, Outcome, Policy, RunResult, Status
+from ._plan import RulePlan, VendorPlan, plan_contract
 from ._redact import Redactor
 from ._session import CheckContext, Targets, target_key
 from ._transport import (
@@ -135,6 +137,14 @@ class Engine:
     _breakers: Breakers = field(default_factory=Breakers)
     _writable: set[str] | None = None
     _used_waivers: set[Waiver] = field(default_factory=set)
+    _plans: dict[str, VendorPlan] = field(default_factory=dict)
+
+    def plan(self, contract: Contract) -> VendorPlan:
+        """What this run sends for a contract: its profile's rules and examples, fitted into the budget."""
+        if contract.vendor not in self._plans:
+            config = self.config
+            self._plans[contract.vendor] = plan_contract(contract, config.rule_globs, config.profile, config.budget)
+        return self._plans[contract.vendor]
 
     def run(self) -> RunResult:
         """Run every selected rule, tell the listeners, return the result."""
@@ -152,6 +162,7 @@ class Engine:
         result.run["requests_shared"] = self.shared.saved
         result.stale_waivers = [w.to_dict() for w in self.waivers if w not in self._used_waivers]
         result.missing_env = self.missing_env(result.outcomes)
+        result.costs = self.costs(result.outcomes)
         for listener in self.listeners:
             listener.finished(result)
         return result
@@ -165,8 +176,27 @@ class Engine:
             "vendors": [c.vendor for c in self.contracts],
             "targets": {k: t.url for k, t in self.config.targets.items()} if self.config.mode != "replay" else {},
             "rules": list(self.config.rule_globs),
+            "profile": self.config.profile,
+            "budget": self.config.budget,
             "python": platform.python_version(),
         }
+
+    def costs(self, outcomes: list[Outcome]) -> dict[str, dict[str, Any]]:
+        """Per vendor: requests planned and sent, the budget, rules run and selected (for the verdict)."""
+        costs = {}
+        for contract in self.contracts:
+            mine = [o for o in outcomes if o.vendor == contract.vendor]
+            plan = self.plan(contract)
+            costs[contract.vendor] = {
+                "profile": plan.profile,
+                "planned": plan.planned,
+                "planned_exact": plan.exact,
+                "sent": sum(len(o.exchanges) for o in mine),
+                "budget": plan.budget,
+                "run": sum(1 for o in mine if o.cause != "request-budget"),
+                "selected": len(mine),
+            }
+        return costs
 
     def preflight(self) -> None:
         """Fail fast (exit 2) on an ambiguous --allow-writes, and in live/record modes on a silent target."""
@@ -178,13 +208,16 @@ class Engine:
             check_reachable(target.url)
 
     def planned_requests(self, contract: Contract) -> Mapping[Spender, int]:
-        """Requests each credential of a contract would send to each target in this run.
+        """Requests each credential of a contract will send to each target in this run, from the run's plan.
 
-        Interim: counted from the selected rules' listed requests (`listed_requests`) until the planner's
-        per-rule count takes its place.
+        Where a rule's count depends on answers (a quota read from the target), the plan's upper bound counts.
         """
-        selected = [rule for rule in contract.rules if rule_selected(rule, self.config.rule_globs)]
-        return listed_requests(contract, [rule for rule in selected if self.config.mode in rule.modes])
+        live = {entry.rule.id for entry in self.plan(contract).rules if self.config.mode in entry.rule.modes}
+        per_scheme: Counter[tuple[str, str]] = Counter()
+        for entry in self.plan(contract).rules:
+            if entry.runs and entry.rule.id in live:
+                per_scheme.update(entry.cost.requests)
+        return spenders(contract, per_scheme)
 
     def quota_preflight(self) -> None:
         """Read each planned credential's remaining quota where the vendor tells it; refuse a run that would not fit.
@@ -218,22 +251,27 @@ class Engine:
         watchers = [listener for listener in self.listeners if isinstance(listener, ProgressListener)]
         for contract in self.contracts:
             credentials = self.credentials(contract)
-            selected = [rule for rule in contract.rules if rule_selected(rule, self.config.rule_globs)]
+            entries = {entry.rule.id: entry for entry in self.plan(contract).rules}
             keys = [*self.bases(contract), contract.vendor]
-            for outcome in self._outcomes_of(contract, selected, credentials, watchers):
+            for outcome in self._outcomes_of(contract, entries, credentials, watchers):
                 apply_waivers(outcome, keys, self.waivers, self._used_waivers, self.today)
                 yield outcome
 
     def _outcomes_of(
-        self, contract: Contract, rules: list[Rule], credentials: Credentials, watchers: Sequence[ProgressListener]
+        self,
+        contract: Contract,
+        entries: Mapping[str, RulePlan],
+        credentials: Credentials,
+        watchers: Sequence[ProgressListener],
     ) -> Iterator[Outcome]:
         """Outcomes in contract order; where credentials are paced, independent credentials' rules run at once."""
         sent = _sent_to(watchers, contract.vendor)
+        rules = [entry.rule for entry in entries.values()]
 
         def run_one(rule: Rule) -> Outcome:
             for watcher in watchers:
                 watcher.rule_started(contract.vendor, rule.id, len(rules))
-            return self.run_rule(contract, rule, credentials, sent)
+            return self.run_rule(contract, rule, credentials, entries[rule.id], sent)
 
         if not self.paced(contract):
             for rule in rules:
@@ -310,9 +348,13 @@ class Engine:
         contract: Contract,
         rule: Rule,
         credentials: Credentials,
+        entry: RulePlan | None = None,
         observer: Callable[[Exchange], None] | None = None,
     ) -> Outcome:
-        """Run one rule and turn whatever happened into an Outcome (`observer` sees each request as it is sent)."""
+        """Run one rule (with the params its plan gives, else its own) and turn whatever happened into an Outcome.
+
+        `observer` sees each request as it is sent.
+        """
         source, source_url = _source_text(contract, rule)
         outcome = Outcome(
             rule_id=rule.id,
@@ -335,6 +377,8 @@ class Engine:
         ctx: CheckContext | None = None
         cassette: Cassette | None = None
         try:
+            if entry is not None and not entry.runs:
+                raise SkipRule(entry.left_out, cause="request-budget")
             self._may_run(contract, rule)
             bases = self.bases(contract)
             cassette = self._cassette(contract, rule)
@@ -359,7 +403,7 @@ class Engine:
                 ctx.replay_examples = [list(drawn) for drawn in cassette.examples]
             kind = registry.get(rule.kind)
             assert kind is not None, "the loader validated the kind"
-            kind.run(ctx, kind.parse(rule.params))
+            kind.run(ctx, entry.params if entry is not None else kind.parse(rule.params))
             if not ctx.exchanges:  # every kind judges answers: a rule that asked nothing proved nothing
                 raise NothingToCheck("the rule sent no request")
         except Violation as violation:

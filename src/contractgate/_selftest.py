@@ -126,11 +126,13 @@ def kill_matrix(
     *,
     sweep: bool = False,
     on_run: Callable[[str, int, int], None] | None = None,
+    profile: str = "full",
 ) -> MatrixResult:
     """Run the contract against the clean server, then once per fault (server reset between runs).
 
     Broad rules run against the faults that name them; with `sweep`, against every fault (their detection rate).
     `on_run(name, index, total)` hears of each run as it starts ("clean" first, then each fault), for progress.
+    `profile` runs each rule as that contract profile says (e.g. smoke: its minimal form), to prove its power.
     """
     globs = list(rule_globs)
     rules = [rule.id for rule in contract.rules if rule_selected(rule, globs)]
@@ -138,7 +140,7 @@ def kill_matrix(
     chosen = [server.faults[name] for name in faults] if faults is not None else list(server.faults.values())
     chosen = [f for f in chosen if sweep or not globs or {f.rule, *f.also} & set(rules)]
     result = MatrixResult(contract.vendor, rules, chosen, broad)
-    config = bundled_config(contract, running, rule_globs=rules, cassettes=cassettes)
+    config = bundled_config(contract, running, rule_globs=rules, cassettes=cassettes, profile=profile)
     server.switch.set(())
     server.reset()
     if on_run is not None:

@@ -329,6 +329,9 @@ class CheckContext:
         self, strategy: SearchStrategy[Any], boundaries: list[Any], body: Callable[[Any], None], examples: int
     ) -> None:
         """Run `body` on the boundaries plus drawn examples; replay re-runs exactly the recorded draws."""
+        if examples <= 0 and self.mode != "replay":  # a budget's minimal form: the boundaries alone
+            self.run_examples(list(boundaries), body)
+            return
         if self.mode == "replay":
             if not self.replay_examples:
                 raise SetupError("the cassette holds no drawn examples for this property; re-record it")

@@ -1,4 +1,4 @@
-"""The command line: run, serve, faults, selftest, diff, schema, env. Exit 0 conformant, 1 violations, 2 the rest."""
+"""The command line: run, plan, serve, faults, selftest, diff, schema, env. Exit 0 ok, 1 violations, 2 the rest."""
 
 from __future__ import annotations
 
@@ -44,6 +44,7 @@ from ._errors import SetupError, known_hint
 from ._loader import ContractSet, discover
 from ._outcome import SEVERITIES, Policy
 from ._packs import bundled_dir
+from ._plan import DEFAULT_PROFILE, VendorPlan, plan_contract
 from ._runner import Engine, Listener
 from ._scaffold import CONFIG, GITLAB, Variable, VendorSetup, render
 from ._selftest import MatrixResult, bundled_config, kill_matrix, matrix_rows, rule_rows
@@ -185,6 +186,16 @@ def _parser() -> argparse.ArgumentParser:
     )
     init.add_argument("--force", action="store_true", help="overwrite files that exist")
 
+    _plan_options(run)
+
+    plan = commands.add_parser(
+        "plan", help="the requests each rule would send, per vendor, profile and budget (sends nothing)"
+    )
+    plan.add_argument("--vendor", action="append", default=[], help="only this vendor (repeatable)")
+    plan.add_argument("--rule", action="append", default=[], metavar="GLOB", help="only rules whose id matches")
+    plan.add_argument("--config", type=Path, default=None, help="contractgate.toml (its `budget`)")
+    _plan_options(plan)
+
     serve = commands.add_parser("serve", help="run a vendor's reference server on loopback")
     serve.add_argument("vendor")
     serve.add_argument("--host", default="127.0.0.1")
@@ -213,6 +224,11 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="run the broad (fuzz) rules against every fault, not only the faults that name them",
     )
+    selftest.add_argument(
+        "--profile",
+        default=DEFAULT_PROFILE,
+        help="run every rule as this contract profile says (e.g. smoke): the faults that profile alone catches",
+    )
 
     diff = commands.add_parser("diff", help="what changed between two runs (results.json files or report folders)")
     diff.add_argument("before", type=Path)
@@ -236,6 +252,32 @@ def _version() -> str:
     """`contractgate X.Y.Z (packs: FOLDER)`: which release runs, and which bundled contracts it reads."""
     folder = bundled_dir()
     return f"contractgate {__version__} (packs: {folder if folder is not None else 'none found'})"
+
+
+def _plan_options(command: argparse.ArgumentParser) -> None:
+    command.add_argument(
+        "--profile",
+        default=DEFAULT_PROFILE,
+        help=f"a profile the contracts name (e.g. smoke for every change; default {DEFAULT_PROFILE}: every rule)",
+    )
+    command.add_argument(
+        "--budget",
+        type=_budget,
+        default=None,
+        metavar="N",
+        help="requests per vendor: must rules first, then should, then may, then drawn examples; "
+        "rules that do not fit are 'not run: budget' (exit 2 unless --allow-skips); also `budget = N` in the file",
+    )
+
+
+def _budget(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of requests") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"{text!r}: a budget is a positive number of requests")
+    return value
 
 
 def _rate(text: str) -> float:
@@ -279,6 +321,7 @@ def main(argv: Sequence[str] | None = None, console: Console | None = None) -> i
     console = console or Console(highlight=False)
     handler = {
         "run": _run,
+        "plan": _plan,
         "serve": _serve,
         "init": _init,
         "faults": _faults,
@@ -441,6 +484,9 @@ def _run(args: argparse.Namespace, console: Console) -> int:
             )
         _require_servers(contracts)
     policy, waivers = _verdict_settings(args)
+    budget = args.budget if args.budget is not None else read_verdict_config(args.config).budget
+    for contract in contracts:
+        plan_contract(contract, args.rule, args.profile, budget)  # an unknown profile is exit 2 before any request
     config = RunConfig(
         mode=args.mode,
         targets=targets,
@@ -450,6 +496,8 @@ def _run(args: argparse.Namespace, console: Console) -> int:
         environ=dict(os.environ),
         rate=args.rate,
         quota_share=args.quota_share or read_verdict_config(args.config).quota_share or 1.0,
+        profile=args.profile,
+        budget=budget,
     )
     folder = _report_dir(args.reports)
     html = HtmlReport(folder / "report.html")
@@ -535,6 +583,42 @@ def _publish(folder: Path, args: argparse.Namespace) -> Path:
         shutil.rmtree(latest)
     staging.replace(latest)
     return latest
+
+
+def _plan(args: argparse.Namespace, console: Console) -> int:
+    """Print what a run would send, per rule and per vendor; nothing is sent, no target is needed."""
+    contracts = _contracts(args, args.vendor)
+    _check_rule_globs(contracts, args.rule)
+    budget = args.budget if args.budget is not None else read_verdict_config(args.config).budget
+    for contract in contracts:
+        _print_plan(console, plan_contract(contract, args.rule, args.profile, budget))
+    return EXIT_OK
+
+
+def _print_plan(console: Console, plan: VendorPlan) -> None:
+    table = Table(title=f"{plan.vendor}: profile {plan.profile}")
+    for column in ("rule", "severity", "kind", "requests", "plan"):
+        table.add_column(column, justify="right" if column == "requests" else "left")
+    for entry in plan.rules:
+        shown = f"{'' if entry.cost.exact else '<='}{entry.cost.total}"
+        plan_word = "not run: budget" if entry.left_out else "run"
+        table.add_row(entry.rule.id, entry.rule.severity, entry.rule.kind, shown, plan_word)
+    console.print(table)
+    per_target: dict[str, int] = {}
+    for (key, _credential), count in plan.per_credential().items():
+        per_target[key] = per_target.get(key, 0) + count
+    running = sum(1 for entry in plan.rules if entry.runs)
+    budget = f" of budget {plan.budget}" if plan.budget is not None else ""
+    bound = "" if plan.exact else " (at most: some counts depend on the target's answers)"
+    examples = f", drawn examples capped at {plan.examples}" if plan.examples is not None else ""
+    console.print(
+        f"{plan.vendor} total: {plan.planned} requests{budget}{bound}; {running}/{len(plan.rules)} rules run{examples}",
+        markup=False,
+    )
+    for key, count in sorted(per_target.items()):
+        console.print(f"  {key}: {count}", markup=False)
+    for (key, credential), count in plan.per_credential().items():
+        console.print(f"  {key} with {credential}: {count}", markup=False)
 
 
 def _listeners(folder: Path, console: Console, verbose: bool, html: HtmlReport) -> list[Listener]:
@@ -704,6 +788,7 @@ def _selftest(args: argparse.Namespace, console: Console) -> int:
     contracts = _contracts(args, args.vendor)
     _check_rule_globs(contracts, args.rule)
     for contract in contracts:
+        plan_contract(contract, args.rule, args.profile)  # an unknown profile is exit 2 before any server starts
         if contract.vendor not in vendors():
             raise SetupError(
                 f"{contract.file}: selftest runs the bundled reference servers, and vendor {contract.vendor!r} has none"
@@ -721,6 +806,13 @@ def _selftest(args: argparse.Namespace, console: Console) -> int:
                 results.append(result)
             progress.done(contract.vendor)
             _print_matrix(console, result, time.perf_counter() - started)
+    for contract in contracts:
+        server = server_class(contract.vendor)()
+        with serve_in_thread(server) as running:
+            started = time.perf_counter()
+            result = kill_matrix(contract, server, running, args.rule, sweep=args.sweep, profile=args.profile)
+            results.append(result)
+        _print_matrix(console, result, time.perf_counter() - started)
     folder = _report_dir(args.reports)
     _write_matrix(folder, results)
     console.print(f"kill matrix written to {folder}/")

@@ -8,7 +8,7 @@ from .._contract import Expect, RequestSpec, Step
 from .._errors import Violation
 from .._expect import MISSING, json_body, resolve
 from .._session import CheckContext
-from ._registry import Params, registry
+from ._registry import Cost, CostContext, Params, registry
 
 __all__ = ["CounterParams"]
 
@@ -38,7 +38,16 @@ def _number(ctx: CheckContext, spec: RequestSpec, path: str, label: str) -> int:
     return value
 
 
-@registry.register("counter", CounterParams)
+def counter_cost(plan: CostContext, params: CounterParams) -> Cost:
+    """Two reads of the counter and one request per action."""
+    cost = Cost()
+    plan.add(cost, params.read, 2)
+    for action in params.actions:
+        plan.add(cost, action.request if isinstance(action, Step) else action)
+    return cost
+
+
+@registry.register("counter", CounterParams, counter_cost)
 def check_counter(ctx: CheckContext, params: CounterParams) -> None:
     """A counter changes by exactly the documented amount across some requests."""
     before = _number(ctx, params.read, params.path, "first read")

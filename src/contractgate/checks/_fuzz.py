@@ -26,9 +26,9 @@ from schemathesis.core.result import Err
 from .._contract import AuthOverride, Expect, Regex, SafeOperations, StatusSpec
 from .._errors import NothingToCheck, SetupError, Violation
 from .._expect import status_matches
-from .._session import CheckContext
+from .._session import CheckContext, keep_hypothesis_files_out_of_cwd
 from .._transport import READ_METHODS, SAFE, safe_mark
-from ._registry import Params, registry
+from ._registry import Cost, CostContext, Params, registry
 from ._schema import described, description_files
 from ._vacuity import Tally
 
@@ -306,7 +306,54 @@ def _on_shallow_stack(work: Callable[[], None]) -> None:
         raise failure[0]
 
 
-@registry.register("fuzz", FuzzParams)
+@functools.cache
+def _boundary_counts(
+    files: tuple[Path, Path | None],
+    include: tuple[str, ...],
+    exclude: tuple[str, ...],
+    limit: int,
+    negative: bool,
+    writes: bool,
+    safe: frozenset[str],
+) -> tuple[int, ...]:
+    """The boundary-case count of each operation the rule sends (the description is read once per process)."""
+    keep_hypothesis_files_out_of_cwd()  # schemathesis's coverage cases run hypothesis, even when only counted
+    schema = load_openapi(*files)
+    modes = [GenerationMode.POSITIVE] + ([GenerationMode.NEGATIVE] if negative else [])
+    counts = []
+    for operation in select_operations(schema, list(include), list(exclude)):
+        own = operation.method.upper()
+
+        def allowed(method: str, label: str = operation.label, own: str = own) -> bool:
+            return method.upper() in READ_METHODS or writes or (label in safe and method.upper() == own)
+
+        if allowed(own):
+            counts.append(sum(1 for _ in _boundaries(operation, modes, limit, allowed)))
+    return tuple(counts)
+
+
+def fuzz_cost(plan: CostContext, params: FuzzParams) -> Cost:
+    """Each chosen operation in each region: its boundary cases (computed from the description), then `examples`."""
+    cost = Cost()
+    files = description_files(plan, params.openapi, params.overlay)
+    counts = _boundary_counts(
+        files,
+        tuple(params.include),
+        tuple(params.exclude),
+        params.boundaries,
+        params.negative,
+        plan.rule.writes,
+        params.safe_labels(),
+    )
+    name = params.target or plan.contract.defaults.target or ""
+    regions: list[str | None] = [*(params.regions or plan.contract.target(name).regions)] or [None]
+    for region in regions:
+        key = plan.key(target=name, region=region)
+        cost.requests[(key, plan.credential(params.auth, key))] += sum(counts) + len(counts) * params.examples
+    return cost
+
+
+@registry.register("fuzz", FuzzParams, fuzz_cost)
 def check_fuzz(ctx: CheckContext, params: FuzzParams) -> None:
     """Every chosen operation, on boundary and drawn requests in every region, answers as its description says."""
     schema = load_openapi(*description_files(ctx, params.openapi, params.overlay))

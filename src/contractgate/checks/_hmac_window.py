@@ -7,7 +7,7 @@ from pydantic import model_validator
 
 from .._contract import AuthOverride, Expect, RequestSpec
 from .._session import CheckContext
-from ._registry import Params, registry
+from ._registry import Cost, CostContext, Params, registry
 from ._vacuity import Tally
 
 __all__ = ["HmacWindowParams", "boundary_cases", "clock_offsets", "scope_offsets"]
@@ -61,7 +61,19 @@ def scope_offsets(members: int, window: int, margin: int, span: int) -> st.Searc
     return st.tuples(st.integers(0, members - 1), clock_offsets(window, margin, span))
 
 
-@registry.register("hmac-window", HmacWindowParams)
+def hmac_window_cost(plan: CostContext, params: HmacWindowParams) -> Cost:
+    """Every member of the scope at the five boundary offsets, plus `examples` drawn (member, offset) pairs."""
+    cost = Cost()
+    scope = params.scope
+    for spec in scope:
+        plan.add(cost, spec, len(boundary_offsets(params.window, params.margin)))
+    if scope and params.examples > 0:
+        # A drawn pair may name any member: counted on the first one (members share target and credential).
+        plan.add(cost, scope[0], params.examples)
+    return cost
+
+
+@registry.register("hmac-window", HmacWindowParams, hmac_window_cost)
 def check_hmac_window(ctx: CheckContext, params: HmacWindowParams) -> None:
     """Signed at now+offset: accepted iff |offset| <= window - margin, rejected iff >= window + margin."""
     scope = params.scope

@@ -10,7 +10,7 @@ from .._contract import Expect, Regex, RequestSpec
 from .._errors import NothingToCheck, Violation
 from .._expect import json_body
 from .._session import CheckContext
-from ._registry import Params, registry
+from ._registry import Cost, CostContext, Params, registry
 
 __all__ = ["LinksParams", "references"]
 
@@ -56,7 +56,17 @@ def references(node: Any, params: LinksParams, trail: str = "") -> Iterator[tupl
             yield from references(item, params, f"{trail}.{index}" if trail else str(index))
 
 
-@registry.register("links", LinksParams)
+def links_cost(plan: CostContext, params: LinksParams) -> Cost:
+    """The start requests, then up to `max_follow` references (exact when the answers hold that many)."""
+    cost = Cost(exact=False)
+    for spec in params.requests:
+        plan.add(cost, spec)
+    if params.requests:
+        plan.add(cost, params.requests[0].model_copy(update={"method": "GET"}), params.max_follow)
+    return cost
+
+
+@registry.register("links", LinksParams, links_cost)
 def check_links(ctx: CheckContext, params: LinksParams) -> None:
     """Every reference matches the pattern (or is empty), and following it returns that object."""
     pending: list[tuple[str, str]] = []

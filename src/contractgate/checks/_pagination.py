@@ -14,7 +14,7 @@ from .._contract import Expect, RequestSpec
 from .._errors import BudgetExhausted, NothingToCheck, Violation
 from .._expect import MISSING, json_body, resolve
 from .._session import CheckContext
-from ._registry import Params, registry
+from ._registry import Cost, CostContext, Params, registry
 from ._vacuity import Tally
 
 __all__ = ["Cursor", "PaginationParams"]
@@ -67,6 +67,9 @@ class PaginationParams(Params):
     # before the last page is an error ("page budget exhausted"), never a claim about pages it did not see.
     max_pages: int = Field(default=200, ge=1)
     examples: int = 12
+    # How many items the plan assumes the listing holds (e.g. the fixture the rule is recorded against):
+    # the walks' request count depends on it. Unset, the plan counts the most the page budget allows.
+    listing_size: int | None = Field(default=None, ge=0)
 
     @model_validator(mode="after")
     def _needs(self) -> PaginationParams:
@@ -621,7 +624,56 @@ def check_cursor_walk(ctx: CheckContext, listing: _Listing) -> None:
     _run_property(ctx, p, st.integers(max(1, top // 8), top), [top, max(1, len(reference) // 3)], walk)
 
 
-@registry.register("pagination", PaginationParams)
+_WINDOW_BOUNDS = {"offset": 6, "page": 5}
+_FIXED_BOUNDS = {"total-presence": 5, "next-link": 6, "prev-link": 6, "echo": 3}
+
+
+def _reference_pages(params: PaginationParams, size: int) -> int:
+    """Pages the reference walk fetches: full pages, then the short (or empty) one that ends it."""
+    limit = min(params.walk_limit, params.max_limit or params.walk_limit)
+    return size // limit + 1
+
+
+def _walk_pages(params: PaginationParams, size: int) -> int:
+    limit = max(1, min(7, size // 3 or 1))
+    if params.next or params.total:  # the walk stops at the last page when told where it is
+        return max(1, -(-size // limit))
+    return size // limit + 1
+
+
+def pagination_requests(params: PaginationParams, size: int) -> int:
+    """The requests one property sends on a listing of `size` items (drawn windows: `examples` of them)."""
+    if params.property == "max-limit":
+        return 2
+    reference = _reference_pages(params, size)
+    draws = max(0, params.examples)
+    if params.property == "defaults":
+        return reference + 1
+    if params.property == "window":
+        return reference + _WINDOW_BOUNDS[params.style] + draws
+    if params.property == "walk":
+        return reference + _walk_pages(params, size)
+    if params.property == "cursor-walk":
+        top = max(1, min(params.max_limit or size, size))
+        limits = [top, max(1, size // 3)] + [max(1, top // 8)] * draws  # drawn limits: the smallest one
+        return reference + sum(size // limit + 1 for limit in limits)
+    return reference + _FIXED_BOUNDS[params.property] + draws
+
+
+def pagination_cost(plan: CostContext, params: PaginationParams) -> Cost:
+    """The reference walk plus the property's pages, for a listing of `listing_size` items."""
+    size = params.listing_size
+    exact = params.property == "max-limit" or (
+        size is not None and not (params.property == "cursor-walk" and params.examples > 0)
+    )
+    if size is None:
+        size = (params.max_pages - 1) * min(params.walk_limit, params.max_limit or params.walk_limit)
+    cost = Cost(exact=exact)
+    plan.add(cost, params.request, pagination_requests(params, size))
+    return cost
+
+
+@registry.register("pagination", PaginationParams, pagination_cost)
 def check_pagination(ctx: CheckContext, params: PaginationParams) -> None:
     """Check one documented paging property of a listing, over drawn page windows."""
     listing = _Listing(ctx, params)

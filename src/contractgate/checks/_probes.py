@@ -6,7 +6,7 @@ from pydantic import model_validator
 
 from .._contract import Expect, RequestSpec, Step
 from .._session import CheckContext
-from ._registry import Params, registry
+from ._registry import Cost, CostContext, Params, registry
 
 __all__ = ["ProbeParams"]
 
@@ -24,6 +24,14 @@ class ProbeParams(Params):
         return self
 
 
+def probes_cost(plan: CostContext, params: ProbeParams) -> Cost:
+    """One request per probe."""
+    cost = Cost()
+    for probe in params.probes:
+        plan.add(cost, probe.request if isinstance(probe, Step) else probe)
+    return cost
+
+
 def _check_probes(ctx: CheckContext, params: ProbeParams) -> None:
     for probe in params.probes:
         step = probe if isinstance(probe, Step) else Step(request=probe)
@@ -32,13 +40,13 @@ def _check_probes(ctx: CheckContext, params: ProbeParams) -> None:
         ctx.expect(response, params.expect, context=label)
 
 
-@registry.register("error-shape", ProbeParams)
+@registry.register("error-shape", ProbeParams, probes_cost)
 def check_error_shape(ctx: CheckContext, params: ProbeParams) -> None:
     """Every probe that provokes an error answers with the documented error body."""
     _check_probes(ctx, params)
 
 
-@registry.register("envelope", ProbeParams)
+@registry.register("envelope", ProbeParams, probes_cost)
 def check_envelope(ctx: CheckContext, params: ProbeParams) -> None:
     """Every probe answers inside the documented response envelope."""
     _check_probes(ctx, params)

@@ -12,7 +12,7 @@ from .._contract import Expect, RequestSpec, Step
 from .._errors import SkipRule, Violation
 from .._expect import MISSING, json_body, resolve, status_matches
 from .._session import CheckContext
-from ._registry import Params, registry
+from ._registry import Cost, CostContext, Params, registry
 
 __all__ = ["QuotaParams", "WaitUntil", "check_wait"]
 
@@ -81,7 +81,23 @@ def check_wait(refusal: httpx.Response, read: Any, wait: WaitUntil) -> None:
         )
 
 
-@registry.register("quota", QuotaParams)
+def quota_cost(plan: CostContext, params: QuotaParams) -> Cost:
+    """The read, the quota spent plus the refused request, then the steps after it.
+
+    With a declared limit and no read the count is exact for an unspent quota; a limit or usage read from
+    the target is known only then, so the figure is the most the rule may send (`max_requests` caps it).
+    """
+    cost = Cost(exact=params.read is None and isinstance(params.limit, int))
+    if params.read is not None:
+        plan.add(cost, params.read)
+    spend = params.limit + 1 if isinstance(params.limit, int) and params.read is None else params.max_requests
+    plan.add(cost, params.request, min(spend, params.max_requests) + params.slack)
+    for step in params.then:
+        plan.add(cost, step.request)
+    return cost
+
+
+@registry.register("quota", QuotaParams, quota_cost)
 def check_quota(ctx: CheckContext, params: QuotaParams) -> None:
     """Requests are accepted until the quota is spent; the next one is refused as documented."""
     assert params.expect.status is not None

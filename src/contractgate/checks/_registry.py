@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict
 
 from .._contract import AuthOverride, Contract, RequestSpec, Rule, safe_marks_in
-from .._session import CheckContext
+from .._session import CheckContext, target_key
 
-__all__ = ["Kind", "Params", "Registry", "registry"]
+__all__ = ["Cost", "CostContext", "Kind", "Params", "Registry", "registry"]
 
 
 class Params(BaseModel):
@@ -24,6 +25,52 @@ P = TypeVar("P", bound=Params)
 CheckFunction = Callable[[CheckContext, P], None]
 
 
+@dataclass
+class Cost:
+    """The requests a rule sends in one configuration, per (target key, credential), known before sending.
+
+    `exact` is False when the count depends on answers the rule cannot know beforehand (a quota's remaining
+    points, the references a listing holds): the figure is then the most the rule can send.
+    """
+
+    requests: Counter[tuple[str, str]] = field(default_factory=Counter)
+    exact: bool = True
+
+    @property
+    def total(self) -> int:
+        """Every request of the rule."""
+        return sum(self.requests.values())
+
+
+class CostContext:
+    """What a cost function may look at: the contract and the rule, never a transport."""
+
+    def __init__(self, contract: Contract, rule: Rule) -> None:
+        self.contract = contract
+        self.rule = rule
+
+    def key(self, spec: RequestSpec | None = None, *, target: str | None = None, region: str | None = None) -> str:
+        """The target key a request goes to (the target's first region when it names none)."""
+        name = target or (spec.target if spec is not None else None) or self.contract.defaults.target or ""
+        regions = self.contract.target(name).regions
+        wanted = region or (spec.region if spec is not None else None)
+        return target_key(name, (wanted or regions[0]) if regions else None)
+
+    def credential(self, auth: str | AuthOverride | None, key: str) -> str:
+        """The credential a request is signed with: its auth scheme, and the region of that scheme's key."""
+        scheme = auth.scheme if isinstance(auth, AuthOverride) else auth or self.contract.defaults.auth
+        region = auth.region if isinstance(auth, AuthOverride) and auth.region else key.partition(":")[2]
+        return f"{scheme}@{region}" if region else scheme
+
+    def add(self, cost: Cost, spec: RequestSpec, count: int = 1) -> None:
+        """Count `count` sends of a request spec."""
+        key = self.key(spec)
+        cost.requests[(key, self.credential(spec.auth, key))] += count
+
+
+CostFunction = Callable[[CostContext, P], Cost]
+
+
 @dataclass(frozen=True)
 class Kind(Generic[P]):
     """A registered check kind."""
@@ -32,6 +79,7 @@ class Kind(Generic[P]):
     params: type[P]
     run: CheckFunction[P]
     doc: str
+    cost: CostFunction[P]
 
     def parse(self, raw: dict[str, Any]) -> P:
         """Validate a rule's params (raises pydantic.ValidationError)."""
@@ -86,14 +134,16 @@ class Registry:
     def __init__(self) -> None:
         self._kinds: dict[str, Kind[Any]] = {}
 
-    def register(self, name: str, params: type[P]) -> Callable[[CheckFunction[P]], CheckFunction[P]]:
-        """Decorator: register `function` as the check of kind `name` with parameters `params`."""
+    def register(
+        self, name: str, params: type[P], cost: CostFunction[P]
+    ) -> Callable[[CheckFunction[P]], CheckFunction[P]]:
+        """Decorator: register `function` as the check of kind `name`, its parameters and its request count."""
 
         def decorate(function: CheckFunction[P]) -> CheckFunction[P]:
             if name in self._kinds:
                 raise ValueError(f"check kind {name!r} is registered twice")
             doc = (function.__doc__ or "").strip().splitlines()[0] if function.__doc__ else ""
-            self._kinds[name] = Kind(name, params, function, doc)
+            self._kinds[name] = Kind(name, params, function, doc, cost)
             return function
 
         return decorate

@@ -6,7 +6,7 @@ from pydantic import model_validator
 
 from .._contract import Expect, RequestSpec, Step
 from .._session import CheckContext
-from ._registry import Params, registry
+from ._registry import Cost, CostContext, Params, registry
 
 __all__ = ["RequestParams"]
 
@@ -32,7 +32,15 @@ class RequestParams(Params):
         return self
 
 
-@registry.register("request", RequestParams)
+def request_cost(plan: CostContext, params: RequestParams) -> Cost:
+    """One request per step."""
+    cost = Cost()
+    for step in params.steps:
+        plan.add(cost, step.request)
+    return cost
+
+
+@registry.register("request", RequestParams, request_cost)
 def check_request(ctx: CheckContext, params: RequestParams) -> None:
     """Send each step's request in order and hold its response to the step's expectations."""
     many = len(params.steps) > 1

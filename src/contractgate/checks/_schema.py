@@ -15,7 +15,7 @@ from .._errors import NothingToCheck, SetupError
 from .._expect import check_schema, json_body
 from .._packs import bundled_file
 from .._session import CheckContext
-from ._registry import Params, registry
+from ._registry import Cost, CostContext, Params, registry
 
 __all__ = [
     "SchemaParams",
@@ -79,12 +79,12 @@ def described(path: Path, overlay: Path | None = None) -> dict[str, Any]:
     return document
 
 
-def description_files(ctx: CheckContext, openapi: str, overlay: str | None) -> tuple[Path, Path | None]:
+def description_files(ctx: CheckContext | CostContext, openapi: str, overlay: str | None) -> tuple[Path, Path | None]:
     """The rule's OpenAPI file and overlay, resolved next to the contract."""
     return openapi_file(ctx, openapi), (openapi_file(ctx, overlay) if overlay is not None else None)
 
 
-def load_description(ctx: CheckContext, openapi: str, overlay: str | None) -> dict[str, Any]:
+def load_description(ctx: CheckContext | CostContext, openapi: str, overlay: str | None) -> dict[str, Any]:
     """An OpenAPI description as the rule reads it: the published file, with the contract's overlay applied."""
     return described(*description_files(ctx, openapi, overlay))
 
@@ -126,7 +126,8 @@ def openapi_response_schema(document: dict[str, Any], method: str, path: str, st
     raise SetupError(f"OpenAPI: no operation for {method} {route}")
 
 
-def openapi_file(ctx: CheckContext, name: str) -> Path:
+def openapi_file(ctx: CheckContext | CostContext, name: str) -> Path:
+    """An OpenAPI file a rule names, next to its contract (or one folder up)."""
     base = ctx.contract.file.parent if ctx.contract.file else Path.cwd()
     for folder in (base, base.parent):
         if (folder / name).is_file():
@@ -137,7 +138,15 @@ def openapi_file(ctx: CheckContext, name: str) -> Path:
     raise SetupError(f"OpenAPI file {name} not found next to {base}")
 
 
-@registry.register("schema", SchemaParams)
+def schema_cost(plan: CostContext, params: SchemaParams) -> Cost:
+    """One request per listed request."""
+    cost = Cost()
+    for spec in params.requests:
+        plan.add(cost, spec)
+    return cost
+
+
+@registry.register("schema", SchemaParams, schema_cost)
 def check_schema_kind(ctx: CheckContext, params: SchemaParams) -> None:
     """Each response validates against its documented schema."""
     if not params.requests:

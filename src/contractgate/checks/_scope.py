@@ -5,7 +5,7 @@ from __future__ import annotations
 from .._contract import AuthOverride, Expect, RequestSpec
 from .._errors import SkipRule
 from .._session import CheckContext
-from ._registry import Params, registry
+from ._registry import Cost, CostContext, Params, registry
 
 __all__ = ["ScopeParams"]
 
@@ -19,7 +19,22 @@ class ScopeParams(Params):
     reject: Expect
 
 
-@registry.register("credential-scope", ScopeParams)
+def scope_cost(plan: CostContext, params: ScopeParams) -> Cost:
+    """Every region's credential on every region's URL (nothing when fewer than two regions: the rule skips)."""
+    cost = Cost()
+    name = params.request.target or plan.contract.defaults.target or ""
+    regions = plan.contract.target(name).regions
+    if len(regions) < 2:
+        return cost
+    for key_region in regions:
+        for url_region in regions:
+            key = plan.key(params.request, region=url_region)
+            auth = AuthOverride(scheme=params.scheme, region=key_region)
+            cost.requests[(key, plan.credential(auth, key))] += 1
+    return cost
+
+
+@registry.register("credential-scope", ScopeParams, scope_cost)
 def check_credential_scope(ctx: CheckContext, params: ScopeParams) -> None:
     """A credential works in its own region and is refused in every other one."""
     name = params.request.target or ctx.contract.defaults.target or ""

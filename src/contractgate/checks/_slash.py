@@ -11,7 +11,7 @@ from pydantic import Field
 from .._contract import Expect, Regex, RequestSpec
 from .._errors import NothingToCheck
 from .._session import CheckContext
-from ._registry import Params, registry
+from ._registry import Cost, CostContext, Params, registry
 from ._schema import load_description
 from ._vacuity import Tally
 
@@ -74,7 +74,7 @@ def _flip_case(route: str, mask: int) -> str:
     return "".join(char.swapcase() if i in picked else char for i, char in enumerate(route))
 
 
-def drawn_paths(ctx: CheckContext, draw: DrawnPaths) -> list[str]:
+def drawn_paths(ctx: CheckContext | CostContext, draw: DrawnPaths) -> list[str]:
     """The description's paths without parameters that offer `draw.method`, filtered by include/exclude."""
     document = load_description(ctx, draw.openapi, draw.overlay)
     paths = [
@@ -101,7 +101,21 @@ def _check_variant(ctx: CheckContext, params: SlashParams, path: str, variant: V
     ctx.expect(response, variant.expect, context=f"{variant.transform} variant {variant.method} {changed}")
 
 
-@registry.register("trailing-slash", SlashParams)
+def slash_cost(plan: CostContext, params: SlashParams) -> Cost:
+    """Each listed path in canonical form and each variant, then two boundary pairs and `examples` drawn pairs."""
+    cost = Cost()
+    per_path = (params.canonical is not None) + len(params.variants)
+    plan.add(cost, params.request, len(params.paths) * per_path)
+    if params.draw is not None and params.variants and (params.canonical is not None or params.variants):
+        try:
+            drawn_paths(plan, params.draw)
+        except NothingToCheck:
+            return cost
+        plan.add(cost, params.request, 2 + params.draw.examples)
+    return cost
+
+
+@registry.register("trailing-slash", SlashParams, slash_cost)
 def check_trailing_slash(ctx: CheckContext, params: SlashParams) -> None:
     """Every listed path in canonical form and every variant, then drawn (path, variant) pairs as a property."""
     if params.canonical is None and not params.variants:

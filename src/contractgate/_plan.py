@@ -1,0 +1,257 @@
+"""The plan of a run: each rule's request count before anything is sent, profiles, and request budgets."""
+
+from __future__ import annotations
+
+import fnmatch
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import BaseModel
+
+from ._config import RunConfig
+from ._contract import Contract, Profile, Rule
+from ._errors import SetupError, known_hint
+from .checks import registry
+from .checks._registry import Cost, CostContext, Params
+
+__all__ = [
+    "DEFAULT_PROFILE",
+    "TIERS",
+    "RulePlan",
+    "VendorPlan",
+    "capped",
+    "plan_contract",
+    "planned_requests",
+    "requests_per_credential",
+    "rule_cost",
+]
+
+DEFAULT_PROFILE = "full"
+FUZZ_KIND = "fuzz"  # its coverage cases and draws have their own profile caps
+# The order a budget fills in: every documented requirement before any recommendation.
+TIERS = ("must", "should", "may")
+_FULL = Profile(description="every rule, every example the contract gives (the default)")
+
+
+def capped(params: Params, cap: int | None, fuzz_boundaries: int | None = None) -> Params:
+    """The params with every drawn-example count (`examples`, at any depth) at most `cap`; boundaries stay.
+
+    `fuzz_boundaries` caps a fuzz rule's coverage cases per operation (a profile's choice, never a budget's).
+    """
+    caps = {name: value for name, value in (("examples", cap), ("boundaries", fuzz_boundaries)) if value is not None}
+    if not caps:
+        return params
+    scaled: Params = _capped(params, caps)
+    return scaled
+
+
+def _capped(node: Any, caps: dict[str, int]) -> Any:
+    if not isinstance(node, BaseModel):
+        return node
+    updates: dict[str, Any] = {}
+    for name in type(node).model_fields:
+        value = getattr(node, name)
+        if name in caps and isinstance(value, int) and not isinstance(value, bool) and value > caps[name]:
+            updates[name] = caps[name]
+        elif isinstance(value, BaseModel):
+            nested = _capped(value, caps)
+            if nested is not value:
+                updates[name] = nested
+    return node.model_copy(update=updates) if updates else node
+
+
+def rule_cost(contract: Contract, rule: Rule, params: Params | None = None) -> Cost:
+    """A rule's requests in its default live configuration (or with `params`), from the rule alone."""
+    kind = registry.get(rule.kind)
+    if kind is None:
+        raise SetupError(f"rule {rule.id}: unknown kind {rule.kind!r}")
+    return kind.cost(CostContext(contract, rule), params if params is not None else kind.parse(rule.params))
+
+
+@dataclass
+class RulePlan:
+    """One selected rule: the params it runs with, what they cost, and why it is left out (empty: it runs)."""
+
+    rule: Rule
+    params: Params
+    cost: Cost
+    left_out: str = ""
+
+    @property
+    def runs(self) -> bool:
+        """Whether the rule is sent at all."""
+        return not self.left_out
+
+
+@dataclass
+class VendorPlan:
+    """What a run of one contract will send: per rule, per credential, and against which budget."""
+
+    vendor: str
+    profile: str
+    budget: int | None
+    rules: list[RulePlan] = field(default_factory=list)
+    examples: int | None = None  # the drawn-example cap the budget (or profile) settled on
+
+    @property
+    def planned(self) -> int:
+        """Requests of the rules that run."""
+        return sum(entry.cost.total for entry in self.rules if entry.runs)
+
+    @property
+    def exact(self) -> bool:
+        """Whether every running rule's count is exact (not an upper bound)."""
+        return all(entry.cost.exact for entry in self.rules if entry.runs)
+
+    def entry(self, rule_id: str) -> RulePlan | None:
+        """The plan of one rule, if selected."""
+        return next((entry for entry in self.rules if entry.rule.id == rule_id), None)
+
+    def per_credential(self) -> dict[tuple[str, str], int]:
+        """Requests per (target key, credential `scheme@region`) of the rules that run."""
+        total: Counter[tuple[str, str]] = Counter()
+        for entry in self.rules:
+            if entry.runs:
+                total.update(entry.cost.requests)
+        return dict(sorted(total.items()))
+
+    def left_out(self) -> list[RulePlan]:
+        """Selected rules the budget leaves out."""
+        return [entry for entry in self.rules if not entry.runs]
+
+
+def profile_of(contract: Contract, name: str) -> Profile:
+    """A contract's named profile; `full` exists even when the contract does not spell it out."""
+    if name in contract.profiles:
+        return contract.profiles[name]
+    if name == DEFAULT_PROFILE:
+        return _FULL
+    known = sorted({DEFAULT_PROFILE, *contract.profiles})
+    where = f"{contract.file}: " if contract.file else ""
+    raise SetupError(f"{where}{contract.vendor} has no profile {name!r}{known_hint(name, known)}")
+
+
+def _chosen(rule: Rule, profile: Profile, globs: Iterable[str]) -> bool:
+    patterns = list(globs)
+    if patterns and not any(fnmatch.fnmatchcase(rule.id, p) for p in patterns):
+        return False
+    if profile.rules and not any(fnmatch.fnmatchcase(rule.id, p) for p in profile.rules):
+        return False
+    if any(fnmatch.fnmatchcase(rule.id, p) for p in profile.exclude):
+        return False
+    return rule.severity in profile.severities
+
+
+def plan_contract(
+    contract: Contract, rule_globs: Iterable[str] = (), profile: str = DEFAULT_PROFILE, budget: int | None = None
+) -> VendorPlan:
+    """Choose what a run of this contract sends: the profile's rules and examples, fitted into `budget`.
+
+    With a budget: every `must` rule at its minimal form (no drawn example, boundaries kept) first, then
+    `should`, then `may`; a rule that does not fit is left out ("not run: budget"); then the drawn examples
+    of the chosen rules grow together up to the profile's cap while the total stays within the budget.
+    """
+    chosen = profile_of(contract, profile)
+    globs = list(rule_globs)
+    rules = [rule for rule in contract.rules if _chosen(rule, chosen, globs)]
+    base = {rule.id: _profiled(rule, chosen) for rule in rules}
+    plan = VendorPlan(contract.vendor, profile, budget, examples=chosen.examples)
+    costs: dict[tuple[str, int | None], Cost] = {}
+
+    def cost(rule: Rule, cap: int | None) -> Cost:
+        if (rule.id, cap) not in costs:
+            costs[(rule.id, cap)] = rule_cost(contract, rule, capped(base[rule.id], cap))
+        return costs[(rule.id, cap)]
+
+    if budget is None:
+        plan.rules = [RulePlan(r, base[r.id], cost(r, None)) for r in rules]
+        return plan
+    left = budget
+    kept: set[str] = set()
+    for tier in TIERS:
+        for rule in (r for r in rules if r.severity == tier):
+            need = cost(rule, 0).total
+            if need <= left:
+                kept.add(rule.id)
+                left -= need
+    running = [rule for rule in rules if rule.id in kept]
+    cap = _largest_cap(running, None, base, budget, cost)
+    plan.examples = cap
+    for rule in rules:
+        if rule.id in kept:
+            plan.rules.append(RulePlan(rule, capped(base[rule.id], cap), cost(rule, cap)))
+        else:
+            need = cost(rule, 0).total
+            plan.rules.append(
+                RulePlan(
+                    rule,
+                    capped(base[rule.id], 0),
+                    cost(rule, 0),
+                    left_out=f"not run: budget ({need} request(s) at its minimum; {left} of {budget} left "
+                    "after the rules of its tier and above)",
+                )
+            )
+    return plan
+
+
+def _profiled(rule: Rule, profile: Profile) -> Params:
+    """A rule's params as a profile runs them: its example cap (fuzz rules: their own caps, if it gives them)."""
+    params = _parsed(rule)
+    if rule.kind == FUZZ_KIND:
+        examples = profile.examples if profile.fuzz_examples is None else profile.fuzz_examples
+        return capped(params, examples, profile.fuzz_boundaries)
+    return capped(params, profile.examples)
+
+
+def _parsed(rule: Rule) -> Params:
+    kind = registry.get(rule.kind)
+    if kind is None:
+        raise SetupError(f"rule {rule.id}: unknown kind {rule.kind!r}")
+    params: Params = kind.parse(rule.params)
+    return params
+
+
+def _largest_cap(
+    rules: list[Rule],
+    ceiling: int | None,
+    base: dict[str, Params],
+    budget: int,
+    cost: Any,
+) -> int:
+    """The largest example cap (at most the profile's) whose total fits the budget; 0 always fits."""
+    top = max((_examples_in(base[rule.id]) for rule in rules), default=0)
+    high = top if ceiling is None else min(ceiling, top)
+    low = 0
+    while low < high:
+        middle = (low + high + 1) // 2
+        if sum(cost(rule, middle).total for rule in rules) <= budget:
+            low = middle
+        else:
+            high = middle - 1
+    return low
+
+
+def _examples_in(node: Any) -> int:
+    if not isinstance(node, BaseModel):
+        return 0
+    found = [0]
+    for name in type(node).model_fields:
+        value = getattr(node, name)
+        if name == "examples" and isinstance(value, int):
+            found.append(value)
+        elif isinstance(value, BaseModel):
+            found.append(_examples_in(value))
+    return max(found)
+
+
+def planned_requests(contract: Contract, rules: Iterable[str], config: RunConfig) -> dict[str, int]:
+    """Requests per selected rule id under the run's profile and budget (0 for a rule the budget leaves out)."""
+    plan = plan_contract(contract, rules, config.profile, config.budget)
+    return {entry.rule.id: entry.cost.total if entry.runs else 0 for entry in plan.rules}
+
+
+def requests_per_credential(contract: Contract, rules: Iterable[str], config: RunConfig) -> dict[tuple[str, str], int]:
+    """Requests per (target key, credential) of the rules that run: what each key's quota must allow."""
+    return plan_contract(contract, rules, config.profile, config.budget).per_credential()
