@@ -73,6 +73,9 @@ class RunConfig:
     cassettes: Path = Path("cassettes")
     environ: Mapping[str, str] = field(default_factory=dict)
     rate: float | None = None  # --rate: beats every target's own `rate`
+    # In record mode, as VCR.py names it: `all` re-records every rule, `once` only rules without a cassette
+    # (the others replay), `new_episodes` replays what the cassette holds and records the rest. (`none` is replay.)
+    record_mode: str = "all"
 
     def rate_for(self, target_key: str) -> float:
         """Requests per second to one target: `--rate`, else the target's `rate`, else DEFAULT_LIVE_RATE."""

@@ -38,7 +38,7 @@ from ._contract import Contract, HmacScheme, declared_targets
 from ._errors import SetupError, known_hint
 from ._loader import contract_files, load_contracts
 from ._outcome import SEVERITIES, Policy
-from ._runner import Engine, Listener
+from ._runner import RECORD_MODES, Engine, Listener
 from ._selftest import MatrixResult, bundled_config, kill_matrix, matrix_rows
 from ._waivers import Waiver, parse_waivers, read_waivers_file
 from .reports import HtmlReport, JsonReport, JunitReport, TerminalReport, print_verdict, render_matrix
@@ -62,7 +62,14 @@ def _parser() -> argparse.ArgumentParser:
         "run", help="run the contracts against targets (the bundled reference servers by default)"
     )
     run.add_argument("--vendor", action="append", default=[], help="only this vendor (repeatable)")
-    run.add_argument("--mode", choices=["live", "replay", "record"], default="live")
+    run.add_argument("--mode", choices=["live", "replay", "record"], default=None, help="default live")
+    run.add_argument(
+        "--record-mode",
+        choices=RECORD_MODES,
+        default=None,
+        help="as in VCR.py: none (replay only, = --mode replay), once (record rules without a cassette, "
+        "replay the others), new_episodes (replay what cassettes hold, record the rest), all (= --mode record)",
+    )
     run.add_argument(
         "--target",
         action="append",
@@ -311,7 +318,22 @@ def _verdict_settings(args: argparse.Namespace) -> tuple[Policy, list[Waiver]]:
     return Policy(fail_on=args.fail_on, allow_skips=args.allow_skips or settings.allow_skips), waivers
 
 
+def _resolve_mode(args: argparse.Namespace) -> None:
+    """`--record-mode` onto `--mode`: none is replay, the others record; a contradiction is exit 2."""
+    if args.record_mode is None:
+        args.mode, args.record_mode = args.mode or "live", "all"
+        return
+    wanted = "replay" if args.record_mode == "none" else "record"
+    if args.mode not in {None, wanted}:
+        raise SetupError(
+            f"--mode {args.mode} with --record-mode {args.record_mode}: record mode {args.record_mode} "
+            f"{'replays only' if wanted == 'replay' else 'records'}; drop --mode or pass --mode {wanted}"
+        )
+    args.mode = wanted
+
+
 def _run(args: argparse.Namespace, console: Console) -> int:
+    _resolve_mode(args)
     contracts = _contracts(args.contracts, args.vendor)
     _check_rule_globs(contracts, args.rule)
     targets = _targets(args, contracts)
@@ -326,6 +348,7 @@ def _run(args: argparse.Namespace, console: Console) -> int:
         cassettes=args.cassettes,
         environ=dict(os.environ),
         rate=args.rate,
+        record_mode=args.record_mode,
     )
     with contextlib.ExitStack() as stack:
         if args.mode != "replay" and not targets:

@@ -15,7 +15,7 @@ from ._contract import Contract, declared_targets
 from ._errors import SetupError
 from ._loader import contract_files, load_contract, load_contracts
 from ._outcome import Outcome, Status
-from ._runner import Engine
+from ._runner import RECORD_MODES, Engine
 from ._selftest import bundled_config
 from .reports import failure_text
 
@@ -32,6 +32,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         choices=["replay", "live", "record"],
         default=None,
         help="replay (default, offline), live or record",
+    )
+    group.addoption(
+        "--cg-record-mode",
+        choices=list(RECORD_MODES),
+        default=None,
+        help="as in pytest-recording: none (default: replay only), once, new_episodes, all (re-record)",
     )
     group.addoption(
         "--cg-target",
@@ -133,11 +139,21 @@ def assert_conformant(outcome: Outcome, allow_skips: bool = False) -> None:
         pytest.fail(f"unknown outcome {outcome.status}: {outcome.message}", pytrace=False)
 
 
+def session_mode(mode: str | None, record_mode: str | None) -> tuple[str, str]:
+    """The run mode and record mode of a pytest session: replay (record mode `none`) unless told otherwise."""
+    if record_mode is None:
+        return mode or os.environ.get("CONTRACTGATE_MODE", "replay"), "all"
+    wanted = "replay" if record_mode == "none" else "record"
+    if mode not in {None, wanted}:
+        raise pytest.UsageError(f"--cg-mode {mode} contradicts --cg-record-mode {record_mode} (which means {wanted})")
+    return wanted, record_mode
+
+
 @pytest.fixture(scope="session")
 def contractgate_runner(request: pytest.FixtureRequest) -> Iterator[RuleRunner]:
     """The session's rule runner; in live/record mode without targets it starts the bundled servers."""
     options = request.config
-    mode = options.getoption("--cg-mode") or os.environ.get("CONTRACTGATE_MODE", "replay")
+    mode, record_mode = session_mode(options.getoption("--cg-mode"), options.getoption("--cg-record-mode"))
     targets = {**read_config_file(), **_STATE.get("targets", {})}
     cassettes = Path(_STATE["cassettes_dir"])
     with contextlib.ExitStack() as stack:
@@ -150,7 +166,9 @@ def contractgate_runner(request: pytest.FixtureRequest) -> Iterator[RuleRunner]:
 
                     server = server_class(contract.vendor)()
                     running = stack.enter_context(serve_in_thread(server))
-                    bundled[contract.vendor] = bundled_config(contract, running, mode=mode, cassettes=cassettes)
+                    bundled[contract.vendor] = bundled_config(
+                        contract, running, mode=mode, cassettes=cassettes, record_mode=record_mode
+                    )
                 return bundled[contract.vendor]
             return RunConfig(
                 mode=mode,
@@ -158,6 +176,7 @@ def contractgate_runner(request: pytest.FixtureRequest) -> Iterator[RuleRunner]:
                 allow_writes=set(options.getoption("--cg-allow-writes")),
                 cassettes=cassettes,
                 environ=dict(os.environ),
+                record_mode=record_mode,
             )
 
         yield RuleRunner(mode, config_for)
