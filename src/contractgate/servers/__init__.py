@@ -6,20 +6,24 @@ import difflib
 import importlib
 
 from ._base import (
+    VERSIONS,
     App,
     Fault,
     FaultSwitch,
     ReferenceServer,
+    ReleaseChange,
     RunningServer,
     UnknownFault,
     serve_in_thread,
 )
 
 __all__ = [
+    "VERSIONS",
     "App",
     "Fault",
     "FaultSwitch",
     "ReferenceServer",
+    "ReleaseChange",
     "RunningServer",
     "UnknownFault",
     "UnknownServer",

@@ -17,6 +17,7 @@ from starlette.responses import JSONResponse, Response
 from .._base import App, ReferenceServer
 from ._catalogue import SEED, build_catalogue
 from ._faults import FAULTS
+from ._next import NEXT_RELEASE
 from ._report import report_routes
 from ._runtime import Runtime
 from ._state import REGIONS, Plan, State, Token
@@ -81,6 +82,7 @@ class ThreatJammerServer(ReferenceServer):
 
     vendor = "threatjammer"
     faults = FAULTS
+    next_release = NEXT_RELEASE
     default_credentials = DEFAULT_CREDENTIALS
     runtime: Runtime
 
