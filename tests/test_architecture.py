@@ -25,6 +25,7 @@ FORBIDDEN = {
     "checks": {"_runner", "_loader", "reports", "servers", "cli", "pytest_plugin", "_selftest"},
     "reports": {"_runner", "_session", "_transport", "_auth", "checks", "servers", "cli", "_loader"},
     "_runner": {"servers", "cli", "pytest_plugin", "reports"},
+    "_drift": {"_runner", "_session", "_transport", "checks", "reports", "servers", "cli", "pytest_plugin"},
     "servers": {"_runner", "_session", "_transport", "_auth", "checks", "reports", "cli", "_loader", "_contract"},
 }
 

@@ -286,6 +286,8 @@ class Engine:
                 ctx.close()
             if cassette is not None and mode in {"record", "episodes"} and outcome.status != Status.SKIPPED:
                 cassette.save(cassette_path(self.config.cassettes, contract.vendor, rule.id))
+            if cassette is not None and mode == "live" and self.config.exchanges is not None and ctx is not None:
+                cassette.save(cassette_path(self.config.exchanges, contract.vendor, rule.id))
         outcome.duration_s = time.perf_counter() - started
         return outcome
 
@@ -346,7 +348,7 @@ class Engine:
             cassette = Cassette.load(path, contract.vendor, rule.id)
             cassette.volatile = volatility(contract)
             return cassette
-        if mode == "record":
+        if mode == "record" or (mode == "live" and self.config.exchanges is not None):
             return Cassette(contract.vendor, rule.id, volatile=volatility(contract))
         return None
 
@@ -374,7 +376,7 @@ class Engine:
         # Directly on the wire, so the guards, the recorder and every reader see only bounded answers.
         bounded = BoundedTransport(inner, limits, self._breakers)
         live = LiveTransport(bounded, targets=guards, redactor=redactor)
-        if mode in {"record", "episodes"}:
+        if mode in {"record", "episodes"} or cassette is not None:
             assert cassette is not None
             recording = RecordingTransport(live, cassette, redactor, bases)
             if mode == "episodes":

@@ -18,7 +18,7 @@ import time
 import traceback
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from rich.console import Console
 from rich.table import Table
@@ -35,6 +35,8 @@ from ._config import (
     read_verdict_config,
 )
 from ._contract import Contract, HmacScheme, declared_targets
+from ._drift import SEVERITIES as DRIFT_SEVERITIES
+from ._drift import drift, read_severity_levels
 from ._errors import SetupError, known_hint
 from ._loader import contract_files, load_contracts
 from ._outcome import SEVERITIES, Policy
@@ -43,7 +45,8 @@ from ._selftest import MatrixResult, bundled_config, kill_matrix, matrix_rows
 from ._waivers import Waiver, parse_waivers, read_waivers_file
 from .reports import HtmlReport, JsonReport, JunitReport, TerminalReport, print_verdict, render_matrix
 from .reports._diff import diff_results, render_diff
-from .servers import RunningServer, UnknownFault, UnknownServer, serve_in_thread, server_class, vendors
+from .reports._drift import print_drift, render_drift_html, render_drift_json, render_drift_markdown, write_drift
+from .servers import VERSIONS, RunningServer, UnknownFault, UnknownServer, serve_in_thread, server_class, vendors
 
 __all__ = ["main"]
 
@@ -112,6 +115,12 @@ def _parser() -> argparse.ArgumentParser:
         help="requests per second to each target in live mode "
         f"(beats the file's `rate`; default {DEFAULT_LIVE_RATE:g})",
     )
+    run.add_argument(
+        "--keep-exchanges",
+        action="store_true",
+        help="in live mode, keep every exchange (redacted, as cassettes) under the report folder's exchanges/, "
+        "for `contractgate drift`",
+    )
     run.add_argument("-v", "--verbose", action="store_true")
     run.add_argument(
         "--allow-skips",
@@ -138,6 +147,12 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=_port, default=None, help="first port (one port per app)")
     serve.add_argument("--fault", action="append", default=[], help="inject a fault (repeatable)")
+    serve.add_argument(
+        "--version",
+        choices=VERSIONS,
+        default="current",
+        help="next: play a plausible next vendor release (what `contractgate drift` must find)",
+    )
 
     faults = commands.add_parser("faults", help="list a reference server's faults and the rule each must trip")
     faults.add_argument("vendor")
@@ -155,6 +170,8 @@ def _parser() -> argparse.ArgumentParser:
     diff = commands.add_parser("diff", help="what changed between two runs (results.json files or report folders)")
     diff.add_argument("before", type=Path)
     diff.add_argument("after", type=Path)
+
+    _drift_parser(commands)
 
     schema = commands.add_parser("schema", help="print the contract JSON Schema (or write it with --write)")
     schema.add_argument("--write", type=Path, default=None)
@@ -198,6 +215,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "faults": _faults,
         "selftest": _selftest,
         "diff": _diff,
+        "drift": _drift,
         "schema": _schema,
         "env": _env,
     }[args.command]
@@ -300,11 +318,11 @@ def _report_dir(root: Path) -> Path:
 
 
 @contextlib.contextmanager
-def _bundled(contracts: list[Contract]) -> Iterator[dict[str, RunningServer]]:
+def _bundled(contracts: list[Contract], version: str = "current") -> Iterator[dict[str, RunningServer]]:
     with contextlib.ExitStack() as stack:
         running = {}
         for contract in contracts:
-            server = server_class(contract.vendor)()
+            server = server_class(contract.vendor)(version=version)
             running[contract.vendor] = stack.enter_context(serve_in_thread(server))
         yield running
 
@@ -361,6 +379,8 @@ def _run(args: argparse.Namespace, console: Console) -> int:
             config.environ = environ
             console.print(f"no --target given: running against the bundled reference servers ({', '.join(running)})")
         folder = _report_dir(args.reports)
+        if args.keep_exchanges and args.mode == "live":
+            config.exchanges = folder / "exchanges"
         matrix_html = ""
         if args.mode != "replay" and not targets and not args.no_matrix:
             matrix_html = _write_matrix(folder, _matrices(contracts, running, args.rule, console))
@@ -428,11 +448,13 @@ def _serve(args: argparse.Namespace, console: Console) -> int:
             raise SetupError(
                 f"--fault {fault!r}: not a fault of the {args.vendor} server{known_hint(fault, cls.faults)}"
             )
-    server = cls(faults=args.fault)
+    server = cls(faults=args.fault, version=args.version)
     _check_ports_free(args.host, args.port, len(server.apps()))
     with serve_in_thread(server, host=args.host, first_port=args.port) as running:
         console.print(
-            f"{args.vendor} reference server" + (f" with faults {', '.join(args.fault)}" if args.fault else "")
+            f"{args.vendor} reference server"
+            + (f" with faults {', '.join(args.fault)}" if args.fault else "")
+            + (" playing its next release" if args.version == "next" else "")
         )
         for target, url in running.urls.items():
             console.print(f"  --target {target}={url}")
@@ -642,3 +664,92 @@ def _schema(args: argparse.Namespace, console: Console) -> int:
     else:
         sys.stdout.write(text)
     return EXIT_OK
+
+
+def _drift_parser(commands: Any) -> None:
+    drift = commands.add_parser(
+        "drift",
+        help="what changed in the vendor's API between two recordings (cassette folders or reports/<run>/)",
+    )
+    drift.add_argument("baseline", type=Path, help="a cassette folder, or a report folder with exchanges/")
+    drift.add_argument("current", type=Path, nargs="?", help="the same; omitted with --live")
+    drift.add_argument(
+        "--live",
+        action="store_true",
+        help="record CURRENT first from --target (the bundled reference servers without one) into --reports",
+    )
+    drift.add_argument("--vendor", action="append", default=[], help="with --live: only this vendor (repeatable)")
+    drift.add_argument("--target", action="append", default=[], metavar="NAME[:REGION]=URL")
+    drift.add_argument("--rule", action="append", default=[], metavar="GLOB", help="with --live: only these rules")
+    drift.add_argument("--config", type=Path, default=None, help="contractgate.toml (targets, with --live)")
+    drift.add_argument(
+        "--server-version",
+        choices=VERSIONS,
+        default="current",
+        help="with --live and no --target: the bundled servers play this release",
+    )
+    drift.add_argument("--reports", type=Path, default=Path("reports"), help="where --live keeps its recording")
+    drift.add_argument("--format", choices=["terminal", "markdown", "json", "html"], default="terminal")
+    drift.add_argument("--output", type=Path, default=None, metavar="DIR", help="also write drift.json/.md/.html")
+    drift.add_argument(
+        "--fail-on",
+        choices=DRIFT_SEVERITIES,
+        default="breaking",
+        help="exit 1 when a change at or above this severity is found (default breaking)",
+    )
+    drift.add_argument(
+        "--severity-levels",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="override default severities: one `finding-id severity` per line (see docs/drift.md)",
+    )
+
+
+def _drift(args: argparse.Namespace, console: Console) -> int:
+    if args.live == (args.current is not None):
+        raise SetupError("drift: give BASELINE and CURRENT, or BASELINE and --live (which records CURRENT)")
+    levels = read_severity_levels(args.severity_levels) if args.severity_levels else {}
+    contracts = _contracts(args.contracts, args.vendor)
+    current = _record_current(args, contracts, console) if args.live else args.current
+    result = drift(args.baseline, current, contracts, args.contracts.resolve().parent, levels)
+    document = result.to_dict()
+    if args.output is not None:
+        write_drift(args.output, document)
+    if args.format == "terminal":
+        print_drift(console, document)
+    else:
+        render = {"markdown": render_drift_markdown, "json": render_drift_json, "html": render_drift_html}
+        sys.stdout.write(render[args.format](document))
+    return EXIT_VIOLATIONS if result.fails(args.fail_on) else EXIT_OK
+
+
+def _record_current(args: argparse.Namespace, contracts: list[Contract], console: Console) -> Path:
+    """Record every selected rule's exchanges from the targets (or the bundled servers) into a report folder."""
+    _check_rule_globs(contracts, args.rule)
+    args.allow_writes = []
+    targets = _targets(args, contracts)
+    if not targets:
+        _require_servers(contracts)
+    folder = _report_dir(args.reports)
+    config = RunConfig(
+        mode="record",
+        targets=targets,
+        rule_globs=list(args.rule),
+        cassettes=folder / "exchanges",
+        environ=dict(os.environ),
+    )
+    with contextlib.ExitStack() as stack:
+        if not targets:
+            running = stack.enter_context(_bundled(contracts, args.server_version))
+            environ = dict(os.environ)
+            for contract in contracts:
+                bundled = bundled_config(contract, running[contract.vendor])
+                config.targets.update(bundled.targets)
+                environ.update(bundled.environ)
+            config.environ = environ
+        engine = Engine(contracts, config, [JsonReport(folder / "results.json")])
+        engine.preflight()
+        result = engine.run()
+    console.print(f"recorded {len(result.outcomes)} rules into {folder}/exchanges/ ({result.verdict_line()})")
+    return folder
