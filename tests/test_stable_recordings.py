@@ -1,11 +1,14 @@
-"""Re-recording an unchanged bundled server leaves every cassette byte for byte (issue 11, item 1)."""
+"""Recordings of the bundled servers: stable when nothing changed (item 1 of issue 11), and a simulated next
+vendor release reported by `contractgate drift` exactly, with nothing else (item 5)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
+from contractgate._drift import drift
 from contractgate._loader import load_contract
 from contractgate._outcome import Status
 from contractgate._runner import Engine
@@ -19,24 +22,114 @@ VENDORS = [
     if (ROOT / "contracts" / f"{vendor}.yaml").is_file()
 ]
 
+# What each simulated next release must be reported as: (id, severity, target, operation, where, statuses).
+NEXT_RELEASE = {
+    "threatconnect": {
+        ("response-type-changed", "breaking", "threatconnect", "GET /v2/securityLabels", "data.resultCount", (200,)),
+        ("response-field-removed", "breaking", "threatconnect", "GET /v2/whoami", "data.user.pseudonym", (200,)),
+        ("status-added", "warning", "threatconnect", "GET /v2/indicators/hosts", "422", (422,)),
+        ("header-renamed", "warning", "threatconnect", "GET /v3/security/owners", "server", (200, 401)),
+        ("response-field-added", "info", "threatconnect", "GET /v2/owners/mine/members", "data.user.*.role", (200,)),
+    },
+    "assemblyline": {
+        (
+            "response-type-changed",
+            "breaking",
+            "assemblyline",
+            "GET /api/v4/",
+            "api_response.apis.*.count_toward_quota",
+            (200,),
+        ),
+        (
+            "response-field-removed",
+            "breaking",
+            "assemblyline",
+            "GET /api/v4/user/whoami/",
+            "api_response.avatar",
+            (200,),
+        ),
+        (
+            "header-renamed",
+            "warning",
+            "assemblyline",
+            "GET /api/v4/search/{index}/",
+            "x-remaining-quota-api",
+            (200, 400, 403),
+        ),
+        ("status-added", "warning", "assemblyline", "GET /api/v4/search/{index}/", "422", (422,)),
+        ("response-field-added", "info", "assemblyline", "GET /api/v4/search/{index}/", "api_response.took", (200,)),
+    },
+    "threatjammer": {
+        ("response-type-changed", "breaking", "threatjammer:dublin", "GET /v1/asn/{number}", "score", (200,)),
+        (
+            "response-field-removed",
+            "breaking",
+            "threatjammer:dublin",
+            "GET /v1/geo/{ip_address}",
+            "postal_code",
+            (200,),
+        ),
+        ("status-added", "warning", "threatjammer:dublin", "GET /v1/asn/{number}", "400", (400,)),
+        ("header-renamed", "warning", "threatjammer:dublin", "GET /v1/dataset/ip", "retry-after", (429,)),
+        ("response-field-added", "info", "threatjammer:dublin", "GET /v1/asn/{number}", "network_type", (200,)),
+    },
+}
 
-def _record(vendor: str, cassettes: Path) -> None:
+
+def _record(vendor: str, cassettes: Path, version: str = "current") -> None:
     contract = load_contract(ROOT / "contracts" / f"{vendor}.yaml")
-    server = server_class(vendor)()  # a fresh server each time, as a second `contractgate run --mode record`
+    server = server_class(vendor)(version=version)  # a fresh server each time, as a new `contractgate run`
     with serve_in_thread(server) as running:
         result = Engine([contract], bundled_config(contract, running, mode="record", cassettes=cassettes)).run()
-    assert all(o.status == Status.PASSED for o in result.outcomes), [
-        (o.rule_id, o.message) for o in result.outcomes if o.status != Status.PASSED
-    ]
+    if version == "current":
+        assert all(o.status == Status.PASSED for o in result.outcomes), [
+            (o.rule_id, o.message) for o in result.outcomes if o.status != Status.PASSED
+        ]
+
+
+@pytest.fixture(scope="module")
+def recorded(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str, str], Path]:
+    """Each vendor's recording on each server version, made once per module."""
+    made: dict[tuple[str, str], Path] = {}
+
+    def get(vendor: str, version: str) -> Path:
+        if (vendor, version) not in made:
+            folder = tmp_path_factory.mktemp(f"{vendor}-{version}")
+            _record(vendor, folder, version)
+            made[(vendor, version)] = folder
+        return made[(vendor, version)]
+
+    return get
+
+
+def _bytes(folder: Path) -> dict[Path, bytes]:
+    return {path.relative_to(folder): path.read_bytes() for path in sorted(folder.rglob("*.json"))}
 
 
 @pytest.mark.parametrize("vendor", VENDORS)
-def test_recording_twice_gives_identical_bytes(vendor: str, tmp_path: Path) -> None:
-    _record(vendor, tmp_path)
-    first = {path.relative_to(tmp_path): path.read_bytes() for path in sorted(tmp_path.rglob("*.json"))}
+def test_recording_twice_gives_identical_bytes(vendor: str, recorded: Callable[[str, str], Path]) -> None:
+    folder = recorded(vendor, "current")
+    first = _bytes(folder)
     assert first
-    _record(vendor, tmp_path)
-    second = {path.relative_to(tmp_path): path.read_bytes() for path in sorted(tmp_path.rglob("*.json"))}
+    _record(vendor, folder)
+    second = _bytes(folder)
     changed = sorted(str(path) for path in first if first[path] != second.get(path))
     assert not changed, f"re-recording rewrote {len(changed)} cassette(s): {changed[:5]}"
     assert second.keys() == first.keys()
+
+
+@pytest.mark.parametrize("vendor", VENDORS)
+def test_the_next_release_is_reported_exactly(vendor: str, recorded: Callable[[str, str], Path]) -> None:
+    contract = load_contract(ROOT / "contracts" / f"{vendor}.yaml")
+    result = drift(recorded(vendor, "current"), recorded(vendor, "next"), [contract], ROOT)
+    found = {(f.id, f.severity, f.target, f.operation, f.where, tuple(f.statuses)) for f in result.findings}
+    assert found == NEXT_RELEASE[vendor]
+    assert len(result.findings) == len(NEXT_RELEASE[vendor])
+    assert len(server_class(vendor).next_release) == 5
+    assert {c.kind for c in server_class(vendor).next_release} == {
+        "remove-field",
+        "retype-field",
+        "add-field",
+        "rename-header",
+        "add-status",
+    }

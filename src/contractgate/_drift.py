@@ -751,12 +751,13 @@ def _compare_headers(
     removed = sorted(before.headers.keys() - after.headers.keys())
     added = sorted(after.headers.keys() - before.headers.keys())
     renamed: list[tuple[str, str]] = []
-    for old in list(removed):
-        partner = [new for new in added if after.headers[new] == before.headers[old]]
-        if len(partner) == 1:
-            renamed.append((old, partner[0]))
+    for old in list(removed):  # a rename: one header gone and one new, with values of the same form, unambiguously
+        partners = [new for new in added if after.headers[new] == before.headers[old]]
+        rivals = [other for other in removed if before.headers[other] == before.headers[old]]
+        if len(partners) == 1 and rivals == [old]:
+            renamed.append((old, partners[0]))
             removed.remove(old)
-            added.remove(partner[0])
+            added.remove(partners[0])
     for old, new in renamed:
         add(
             op,

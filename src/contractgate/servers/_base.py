@@ -55,9 +55,10 @@ class ReleaseChange:
 
     `remove-field`, `retype-field` (the value becomes its text) and `add-field` (`value` at `field`) change the
     JSON body at a dotted `field` (`*` fans out over list items); `rename-header` sends `header` as `new_header`;
-    `add-status` answers `status` instead of a success. Field and status changes touch success answers only (a
-    release changes what an operation answers, not its error bodies). `path` and `query` are regular expressions
-    the request's path (below the app's base) and query string must match; `method` is exact.
+    `add-status` answers `status` instead of a success (or of the status `replaces` names). Field changes touch
+    success answers only (a release changes what an operation answers, not its error bodies). `path` and `query`
+    are regular expressions the request's path (below the app's base) and query string must match; `method` is
+    exact.
     """
 
     kind: Literal["remove-field", "retype-field", "add-field", "rename-header", "add-status"]
@@ -68,6 +69,7 @@ class ReleaseChange:
     header: str = ""
     new_header: str = ""
     status: int = 0
+    replaces: int = 0  # add-status: the status it replaces (0: any success)
     query: str = ""
     target: str = ""  # only this app (target name); every app of the server when empty
     description: str = ""
@@ -323,7 +325,7 @@ def _apply(
     success = 200 <= status < 300  # a release changes the answers, not the error bodies
     edits = [c for c in changes if c.kind in {"remove-field", "retype-field", "add-field"}]
     for change in changes:
-        if change.kind == "add-status" and success:
+        if change.kind == "add-status" and (status == change.replaces or (success and not change.replaces)):
             status = change.status
         elif change.kind == "rename-header":
             old, new = change.header.lower().encode(), change.new_header.encode()

@@ -42,6 +42,7 @@ NEXT_RELEASE = (
         "GET",
         r"/v1/asn/6451[2-9]|/v1/asn/645[2-9]\d|/v1/asn/64[6-9]\d\d|/v1/asn/65[0-4]\d\d|/v1/asn/655[0-2]\d|/v1/asn/6553[0-4]",
         status=400,
+        replaces=404,
         description="a private-use ASN (64512-65534) is refused as a bad request",
     ),
 )
