@@ -266,23 +266,21 @@ def cassette_files(folder: Path) -> list[Path]:
     return files
 
 
-RequestKey = tuple[str, str, str, str, str]  # vendor, rule, target, method, route template
+RequestKey = tuple[str, str, str, str, str]  # vendor, rule, target, method, relative URL
 
 
-def request_keys(folder: Path, templates: Mapping[str, Templates]) -> Counter[RequestKey]:
-    """How often each rule sent a request to each operation: what the two sides can be compared on."""
+def request_keys(folder: Path) -> Counter[RequestKey]:
+    """How often each rule sent each request (method and relative URL): what the two sides can be compared on."""
     keys: Counter[RequestKey] = Counter()
     for path in cassette_files(folder):
         cassette = Cassette.load(path)
-        routes = templates.get(cassette.vendor) or Templates()
         for interaction in cassette.interactions:
-            keys[_request_key(cassette, interaction, routes)] += 1
+            keys[_request_key(cassette, interaction)] += 1
     return keys
 
 
-def _request_key(cassette: Cassette, interaction: Interaction, routes: Templates) -> RequestKey:
-    template = routes.template(interaction.path)
-    return (cassette.vendor, cassette.rule_id, interaction.target, interaction.method, template)
+def _request_key(cassette: Cassette, interaction: Interaction) -> RequestKey:
+    return (cassette.vendor, cassette.rule_id, interaction.target, interaction.method, interaction.path)
 
 
 def read_side(
@@ -293,9 +291,10 @@ def read_side(
 ) -> Side:
     """Fold the interactions of a side into per-operation observations, one cassette file at a time.
 
-    With `common`, only the first n requests of each rule to each operation are folded in, n being how many the
-    other side has too: the two sides are compared on the answers to the same requests, so a rule that stopped
-    early on one side (its verdict changed) leaves no trace but the count of requests not compared.
+    With `common`, only the first n times a rule sent one request (method and relative URL) are folded in, n
+    being how often the other side sent it too: the two sides are compared on the answers to the same requests,
+    so a rule that stopped early on one side (its verdict changed) or drew other cases leaves no trace but the
+    count of requests not compared.
     """
     side = Side(folder)
     for path in cassette_files(folder):
@@ -307,12 +306,12 @@ def read_side(
         taken: Counter[RequestKey] = Counter()
         for interaction in cassette.interactions:
             side.interactions += 1
-            key = _request_key(cassette, interaction, routes)
+            key = _request_key(cassette, interaction)
             if common is not None and taken[key] >= common[key]:
                 side.uncompared += 1
                 continue
             taken[key] += 1
-            _observe(side, cassette, interaction, key[4], volatile)
+            _observe(side, cassette, interaction, routes.template(interaction.path), volatile)
     return side
 
 
@@ -1051,7 +1050,7 @@ def drift(
     """Read both sides (templates from the contracts' OpenAPI documents under `root`) and compare them."""
     by_vendor = {contract.vendor: contract for contract in contracts}
     templates = {vendor: Templates(openapi_paths(contract, root)) for vendor, contract in by_vendor.items()}
-    common = request_keys(baseline, templates) & request_keys(current, templates)
+    common = request_keys(baseline) & request_keys(current)
     before = read_side(baseline, by_vendor, templates, common)
     after = read_side(current, by_vendor, templates, common)
     return compare(before, after, by_vendor, severity)

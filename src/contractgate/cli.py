@@ -751,5 +751,7 @@ def _record_current(args: argparse.Namespace, contracts: list[Contract], console
         engine = Engine(contracts, config, [JsonReport(folder / "results.json")])
         engine.preflight()
         result = engine.run()
-    console.print(f"recorded {len(result.outcomes)} rules into {folder}/exchanges/ ({result.verdict_line()})")
+    Console(stderr=True, highlight=False).print(  # stdout carries the drift alone (--format json, markdown)
+        f"recorded {len(result.outcomes)} rules into {folder}/exchanges/ ({result.verdict_line()})", markup=False
+    )
     return folder
