@@ -286,7 +286,8 @@ class Engine:
                 ctx.close()
             if cassette is not None and mode in {"record", "episodes"} and outcome.status != Status.SKIPPED:
                 cassette.save(cassette_path(self.config.cassettes, contract.vendor, rule.id))
-            if cassette is not None and mode == "live" and self.config.exchanges is not None and ctx is not None:
+            kept = (mode == "live" and ctx is not None) or (mode == "record" and outcome.status != Status.SKIPPED)
+            if cassette is not None and self.config.exchanges is not None and kept:
                 cassette.save(cassette_path(self.config.exchanges, contract.vendor, rule.id))
         outcome.duration_s = time.perf_counter() - started
         return outcome

@@ -36,7 +36,7 @@ from ._config import (
 )
 from ._contract import Contract, HmacScheme, declared_targets
 from ._drift import SEVERITIES as DRIFT_SEVERITIES
-from ._drift import drift, read_severity_levels
+from ._drift import cassette_files, drift, read_severity_levels
 from ._errors import SetupError, known_hint
 from ._loader import contract_files, load_contracts
 from ._outcome import SEVERITIES, Policy
@@ -46,6 +46,7 @@ from ._waivers import Waiver, parse_waivers, read_waivers_file
 from .reports import HtmlReport, JsonReport, JunitReport, TerminalReport, print_verdict, render_matrix
 from .reports._diff import diff_results, render_diff
 from .reports._drift import print_drift, render_drift_html, render_drift_json, render_drift_markdown, write_drift
+from .reports._upgrade import render_upgrade_html, upgrade_rows
 from .servers import VERSIONS, RunningServer, UnknownFault, UnknownServer, serve_in_thread, server_class, vendors
 
 __all__ = ["main"]
@@ -118,8 +119,8 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--keep-exchanges",
         action="store_true",
-        help="in live mode, keep every exchange (redacted, as cassettes) under the report folder's exchanges/, "
-        "for `contractgate drift`",
+        help="in live or record mode, keep every exchange (redacted, as cassettes) under the report folder's "
+        "exchanges/, for `contractgate drift` and `upgrade-check --before`",
     )
     run.add_argument("-v", "--verbose", action="store_true")
     run.add_argument(
@@ -172,6 +173,7 @@ def _parser() -> argparse.ArgumentParser:
     diff.add_argument("after", type=Path)
 
     _drift_parser(commands)
+    _upgrade_parser(commands)
 
     schema = commands.add_parser("schema", help="print the contract JSON Schema (or write it with --write)")
     schema.add_argument("--write", type=Path, default=None)
@@ -216,6 +218,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "selftest": _selftest,
         "diff": _diff,
         "drift": _drift,
+        "upgrade-check": _upgrade_check,
         "schema": _schema,
         "env": _env,
     }[args.command]
@@ -379,7 +382,7 @@ def _run(args: argparse.Namespace, console: Console) -> int:
             config.environ = environ
             console.print(f"no --target given: running against the bundled reference servers ({', '.join(running)})")
         folder = _report_dir(args.reports)
-        if args.keep_exchanges and args.mode == "live":
+        if args.keep_exchanges and args.mode in {"live", "record"}:
             config.exchanges = folder / "exchanges"
         matrix_html = ""
         if args.mode != "replay" and not targets and not args.no_matrix:
@@ -755,3 +758,44 @@ def _record_current(args: argparse.Namespace, contracts: list[Contract], console
         f"recorded {len(result.outcomes)} rules into {folder}/exchanges/ ({result.verdict_line()})", markup=False
     )
     return folder
+
+
+def _upgrade_parser(commands: Any) -> None:
+    check = commands.add_parser(
+        "upgrade-check",
+        help="after a vendor upgrade: record again, then one page of rules that changed verdict and shape changes",
+    )
+    check.add_argument(
+        "--before",
+        type=Path,
+        required=True,
+        metavar="DIR",
+        help="the report folder of a run made before the upgrade with --keep-exchanges (results.json, exchanges/)",
+    )
+    check.add_argument("--vendor", action="append", default=[], help="only this vendor (repeatable)")
+    check.add_argument("--target", action="append", default=[], metavar="NAME[:REGION]=URL")
+    check.add_argument("--rule", action="append", default=[], metavar="GLOB")
+    check.add_argument("--config", type=Path, default=None, help="contractgate.toml (targets)")
+    check.add_argument("--server-version", choices=VERSIONS, default="current", help="without --target")
+    check.add_argument("--reports", type=Path, default=Path("reports"))
+    check.add_argument("--fail-on", choices=DRIFT_SEVERITIES, default="breaking", help="for shape changes")
+    check.add_argument("--severity-levels", type=Path, default=None, metavar="FILE")
+
+
+def _upgrade_check(args: argparse.Namespace, console: Console) -> int:
+    """Record the after side, then one page: rules that changed verdict, and shape changes, each with severity."""
+    _check_results(args.before)
+    cassette_files(args.before)  # a before run without exchanges is one clear line, before anything is recorded
+    levels = read_severity_levels(args.severity_levels) if args.severity_levels else {}
+    contracts = _contracts(args.contracts, args.vendor)
+    after = _record_current(args, contracts, console)
+    changes = diff_results(args.before, after)
+    shapes = drift(args.before, after, contracts, args.contracts.resolve().parent, levels)
+    document = shapes.to_dict()
+    page = after / "upgrade.html"
+    page.write_text(render_upgrade_html(str(args.before), str(after), upgrade_rows(changes), document), "utf-8")
+    console.print(render_diff(changes), markup=False)
+    print_drift(console, document)
+    console.print(f"upgrade report: {page}", markup=False)
+    regressed = any(change.regression for change in changes)
+    return EXIT_VIOLATIONS if regressed or shapes.fails(args.fail_on) else EXIT_OK
