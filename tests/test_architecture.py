@@ -27,6 +27,7 @@ FORBIDDEN = {
     "reports": {"_runner", "_session", "_transport", "_auth", "checks", "servers", "cli", "_loader"},
     "_plan": {"_runner", "_session", "_transport", "reports", "servers", "cli", "pytest_plugin", "_selftest"},
     "_runner": {"servers", "cli", "pytest_plugin", "reports"},
+    "_drift": {"_runner", "_session", "_transport", "checks", "reports", "servers", "cli", "pytest_plugin"},
     "servers": {"_runner", "_session", "_transport", "_auth", "checks", "reports", "cli", "_loader", "_contract"},
 }
 

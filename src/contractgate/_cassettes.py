@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import difflib
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -16,14 +17,120 @@ from pydantic import BaseModel, StrictInt, StrictStr, ValidationError
 from ._errors import SetupError
 from ._redact import Redactor
 
-__all__ = ["Cassette", "Interaction", "cassette_path"]
+__all__ = ["Cassette", "Interaction", "Volatility", "cassette_path", "shape_of"]
 
 _BASE_MARK = "{base_url:%s}"
+_ORIGIN_MARK = "{origin:%s}"
+# httpx draws a random multipart boundary per request: the client's choice, not the server's, so it is stored fixed.
+_BOUNDARY = re.compile(r"boundary=([^;\s]+)")
+STORED_BOUNDARY = "contractgate-boundary"
 
 
 def cassette_path(root: Path, vendor: str, rule_id: str) -> Path:
     """Where a rule's cassette lives."""
     return root / vendor / f"{rule_id}.json"
+
+
+def shape_of(text: str) -> str:
+    """A volatile text reduced to its form: each run of letters is `a`, each run of digits `9`."""
+    return re.sub(r"\d+", "9", re.sub(r"[A-Za-z]+", "a", text))
+
+
+def _value_shape(value: Any) -> Any:
+    if isinstance(value, str):
+        return "<volatile " + shape_of(value) + ">"
+    if isinstance(value, bool) or value is None:
+        return value
+    if isinstance(value, int | float):
+        return f"<volatile {type(value).__name__}>"
+    return value  # an object or array declared volatile keeps its structure: its own volatile parts are declared
+
+
+@dataclass(frozen=True)
+class Volatility:
+    """A contract's `volatile:` declaration as the recorder applies it (the cassette layer knows no contract)."""
+
+    headers: tuple[str, ...] = ()
+    json_paths: tuple[str, ...] = ()
+    patterns: tuple[str, ...] = ()
+    origins: bool = False
+
+    def header(self, name: str) -> bool:
+        """Whether a header's value (of a request, our clock, or of a response) is volatile."""
+        return name.lower() in {header.lower() for header in self.headers}
+
+    def normalised(self, document: dict[str, Any]) -> dict[str, Any]:
+        """A cassette document (its JSON form) with every volatile value reduced to its shape."""
+        interactions = [self._interaction(item) for item in document.get("interactions", [])]
+        return {**document, "interactions": interactions}
+
+    def _interaction(self, item: dict[str, Any]) -> dict[str, Any]:
+        request = dict(item["request"])
+        request["headers"] = {
+            name: shape_of(value) if self.header(name) else value for name, value in request.get("headers", {}).items()
+        }
+        response = dict(item["response"])
+        response["headers"] = [
+            [name, shape_of(value) if self.header(name) else value] for name, value in response["headers"]
+        ]
+        if response.get("encoding", "utf-8") == "utf-8":
+            response["body"] = self.body(response["body"])
+        return {**item, "request": request, "response": response}
+
+    def body(self, text: str) -> str:
+        """A response body with its volatile text and JSON values reduced to their shape."""
+        for pattern in self.patterns:
+            text = re.sub(pattern, lambda match: shape_of(match.group(0)), text)
+        if not self.json_paths:
+            return text
+        try:
+            document = json.loads(text)
+        except ValueError:
+            return text
+        for path in self.json_paths:
+            document = _replace(document, [part for part in path.split(".") if part], _value_shape)
+        return json.dumps(document, sort_keys=True)
+
+    def json_value(self, path: list[str]) -> bool:
+        """Whether a concrete JSON path (keys; array indexes as `*`) is declared volatile."""
+        return any(_path_matches([p for p in declared.split(".") if p], path) for declared in self.json_paths)
+
+
+def _replace(node: Any, parts: list[str], change: Any) -> Any:
+    """`node` with every value a dotted path (`*` one level, `**` any depth) reaches passed through `change`."""
+    if not parts:
+        return change(node)
+    head, rest = parts[0], parts[1:]
+    if head == "**":
+        node = _replace(node, rest, change)  # zero levels
+        return _children(node, lambda child: _replace(child, parts, change))
+    if head == "*":
+        return _children(node, lambda child: _replace(child, rest, change))
+    if isinstance(node, dict) and head in node:
+        return {**node, head: _replace(node[head], rest, change)}
+    if isinstance(node, list) and head.isdigit() and int(head) < len(node):
+        index = int(head)
+        return [*node[:index], _replace(node[index], rest, change), *node[index + 1 :]]
+    return node
+
+
+def _children(node: Any, change: Any) -> Any:
+    if isinstance(node, dict):
+        return {key: change(value) for key, value in node.items()}
+    if isinstance(node, list):
+        return [change(item) for item in node]
+    return node
+
+
+def _path_matches(declared: list[str], path: list[str]) -> bool:
+    if not declared:
+        return not path
+    head, rest = declared[0], declared[1:]
+    if head == "**":
+        return any(_path_matches(rest, path[start:]) for start in range(len(path) + 1))
+    if not path:
+        return False
+    return (head in {"*", path[0]} or (path[0] == "*" and head.isdigit())) and _path_matches(rest, path[1:])
 
 
 @dataclass
@@ -89,16 +196,32 @@ class Interaction:
         return httpx.Response(self.status, headers=headers, content=content, request=request)
 
 
-def _mark(text: str, bases: dict[str, str]) -> str:
+def _mark(text: str, bases: dict[str, str], origins: bool = False) -> str:
     for target, base in sorted(bases.items(), key=lambda item: -len(item[1])):
         text = text.replace(base, _BASE_MARK % target)
+    if origins:  # after the bases, which are longer: what is left of an origin is a link outside the API
+        for target, origin in sorted(_origins(bases).items(), key=lambda item: (-len(item[1]), item[0])):
+            text = text.replace(origin, _ORIGIN_MARK % target)
     return text
 
 
 def _unmark(text: str, bases: dict[str, str]) -> str:
     for target, base in bases.items():
         text = text.replace(_BASE_MARK % target, base)
+    for target, origin in _origins(bases).items():
+        text = text.replace(_ORIGIN_MARK % target, origin)
     return text
+
+
+def _origins(bases: dict[str, str]) -> dict[str, str]:
+    """Each target's scheme://host[:port]; of targets sharing one origin, the first by name keeps it."""
+    found: dict[str, str] = {}
+    for target in sorted(bases):
+        url = httpx.URL(bases[target])
+        origin = f"{url.scheme}://{url.netloc.decode('ascii')}"
+        if origin not in found.values():
+            found[target] = origin
+    return found
 
 
 @dataclass
@@ -110,6 +233,7 @@ class Cassette:
     interactions: list[Interaction] = field(default_factory=list)
     public: dict[str, str] = field(default_factory=dict)
     examples: list[list[Any]] = field(default_factory=list)
+    volatile: Volatility = field(default_factory=Volatility)
     _used: set[int] = field(default_factory=set)
 
     def record(
@@ -126,7 +250,15 @@ class Cassette:
         headers = redactor.header_dict(
             request.headers.multi_items(), skip={"host", "user-agent", "accept-encoding", "connection"}
         )
-        response_headers = [(k, _mark(v, bases)) for k, v in redactor.headers_of(response.headers.multi_items())]
+        request_body = redactor.body(request.content)
+        boundary = _BOUNDARY.search(request.headers.get("content-type", ""))
+        if boundary is not None and request.headers.get("content-type", "").lower().startswith("multipart/"):
+            headers = {k: v.replace(boundary.group(1), STORED_BOUNDARY) for k, v in headers.items()}
+            request_body = request_body.replace(boundary.group(1), STORED_BOUNDARY)
+        origins = self.volatile.origins
+        response_headers = [
+            (k, _mark(v, bases, origins)) for k, v in redactor.headers_of(response.headers.multi_items())
+        ]
         content = response.content
         try:
             content.decode("utf-8")
@@ -135,14 +267,14 @@ class Cassette:
             # from the masking of text, not from whoever decodes the cassette.
             body, encoding = base64.b64encode(redactor.raw(content)).decode(), "base64"
         else:
-            body, encoding = _mark(redactor.body(content), bases), "utf-8"
+            body, encoding = _mark(redactor.body(content), bases, origins), "utf-8"
         self.interactions.append(
             Interaction(
                 target=target,
                 method=request.method,
                 path=redactor.url(relative),
                 request_headers=headers,
-                request_body=redactor.body(request.content),
+                request_body=request_body,
                 status=response.status_code,
                 response_headers=response_headers,
                 response_body=body,
@@ -159,6 +291,10 @@ class Cassette:
                 return interaction
         return None
 
+    def consumed(self, index: int) -> None:
+        """Mark an interaction as replayed already (one just recorded in `new_episodes`)."""
+        self._used.add(index)
+
     def closest(self, target: str, method: str, relative: str) -> str:
         """The recorded request most like this one, for an unmatched-request message."""
         wanted = f"{method} {target} {relative}"
@@ -169,17 +305,41 @@ class Cassette:
         used = sum(1 for i, k in enumerate(keys) if k == best and i in self._used)
         return best + (f" (already replayed {used}x)" if used else "")
 
-    def save(self, path: Path) -> None:
-        """Write the cassette as stable, readable JSON."""
-        path.parent.mkdir(parents=True, exist_ok=True)
-        document = {
+    def document(self) -> dict[str, Any]:
+        """The JSON form of the cassette file."""
+        return {
             "vendor": self.vendor,
             "rule": self.rule_id,
             "public": self.public,
             "examples": self.examples,
             "interactions": [interaction.to_dict() for interaction in self.interactions],
         }
+
+    def save(self, path: Path) -> bool:
+        """Write the cassette as stable, readable JSON; False when the stored file already says the same.
+
+        "The same" is equal once the declared volatile values are reduced to their shape: the stored file is
+        then kept byte for byte, so re-recording an unchanged server changes nothing, and the values it holds
+        are real answers of one recording (rules that relate them, an expiry minus a report time, replay).
+        """
+        document = json.loads(json.dumps(self.document()))
+        if path.is_file() and self._same_as(path, document):
+            return False
+        path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(document, indent=1, sort_keys=False) + "\n", encoding="utf-8")
+        return True
+
+    def _same_as(self, path: Path, document: dict[str, Any]) -> bool:
+        try:
+            stored = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return False
+        if not isinstance(stored, dict):
+            return False
+        try:
+            return bool(self.volatile.normalised(stored) == self.volatile.normalised(document))
+        except (KeyError, TypeError, ValueError):  # a stored file of another shape is simply rewritten
+            return False
 
     @classmethod
     def load(cls, path: Path, vendor: str | None = None, rule_id: str | None = None) -> Cassette:

@@ -76,6 +76,11 @@ class RunConfig:
     quota_share: float = 1.0  # --quota-share: the most of a credential's remaining quota one run may plan to spend
     profile: str = "full"  # --profile: a named profile of each contract
     budget: int | None = None  # --budget or `budget = N`: requests per vendor the planner may spend
+    # In record mode, as VCR.py names it: `all` re-records every rule, `once` only rules without a cassette
+    # (the others replay), `new_episodes` replays what the cassette holds and records the rest. (`none` is replay.)
+    record_mode: str = "all"
+    # A live run keeps its raw exchanges (redacted, as cassettes) under this folder, for `contractgate drift`.
+    exchanges: Path | None = None
 
     def rate_for(self, target_key: str) -> float:
         """Requests per second to one target: `--rate`, else the target's `rate`, else DEFAULT_LIVE_RATE."""

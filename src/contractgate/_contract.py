@@ -54,6 +54,7 @@ __all__ = [
     "Source",
     "Step",
     "TargetDecl",
+    "Volatile",
     "XmlAssertion",
     "declared_targets",
     "requests_in",
@@ -399,6 +400,20 @@ class Secrets(_Strict):
     json_fields: list[str] = []
 
 
+class Volatile(_Strict):
+    """Values an unchanged server answers differently on every recording (its clock, a random port).
+
+    Re-recording compares cassettes with these values reduced to their shape (digits and letters runs), so an
+    unchanged server keeps the stored file byte for byte and the rules replay the real values they relate;
+    `drift` never reports them. `url_parts: [origin]` stores each target's origin as a mark, as base URLs are.
+    """
+
+    headers: list[str] = []  # header names (any case), of responses or of our own requests (a timestamp)
+    json_paths: list[str] = []  # dotted paths as in `json:` expectations; `*` one level, `**` any depth
+    patterns: list[Regex] = []  # text in any body, e.g. instants inside CSV or a message
+    url_parts: list[Literal["origin"]] = []
+
+
 class RuleSource(_Strict):
     """Where a rule comes from: a source key, the section in words, and where in it (anchor or operation)."""
 
@@ -587,6 +602,7 @@ class Contract(_Strict):
     auth: dict[str, AuthScheme] = {}
     defaults: Defaults = Defaults()
     secrets: Secrets = Secrets()
+    volatile: Volatile = Volatile()
     parameters: dict[str, Any] = {}
     limits: list[Limit] = []
     profiles: dict[str, Profile] = {}

@@ -21,7 +21,7 @@ import httpx
 from . import __name__ as _package
 from ._auth import Credentials
 from ._bounds import BoundedTransport, Breakers, Limits, deadline_http_transport
-from ._cassettes import Cassette, cassette_path
+from ._cassettes import Cassette, Volatility, cassette_path
 from ._config import RunConfig, check_reachable
 from ._contract import Contract, Rule, requests_in
 from ._errors import (
@@ -54,6 +54,7 @@ from ._transport import (
     RETRY_429,
     TARGET,
     CredentialPacing,
+    EpisodesTransport,
     LiveTransport,
     RateBudget,
     RecordingTransport,
@@ -66,7 +67,10 @@ from ._transport import (
 from ._waivers import Waiver, apply_waivers
 from .checks import registry
 
-__all__ = ["Engine", "Listener", "ProgressListener", "rule_selected"]
+__all__ = ["RECORD_MODES", "Engine", "Listener", "ProgressListener", "rule_selected", "volatility"]
+
+# The record modes of VCR.py / pytest-recording: `none` replays only; the others record (see RunConfig.record_mode).
+RECORD_MODES = ("none", "once", "new_episodes", "all")
 
 REPLAY_HOST = "http://{}.replay.invalid"
 # The cause an outcome records for each way a rule can end without checking anything.
@@ -107,6 +111,17 @@ def rule_selected(rule: Rule, globs: Iterable[str]) -> bool:
     """Whether a rule id matches any of the --rule globs (all rules when none)."""
     patterns = list(globs)
     return not patterns or any(fnmatch.fnmatchcase(rule.id, p) for p in patterns)
+
+
+def volatility(contract: Contract) -> Volatility:
+    """The contract's `volatile:` declaration in the form the recorder applies."""
+    declared = contract.volatile
+    return Volatility(
+        headers=tuple(declared.headers),
+        json_paths=tuple(declared.json_paths),
+        patterns=tuple(declared.patterns),
+        origins="origin" in declared.url_parts,
+    )
 
 
 def _source_text(contract: Contract, rule: Rule) -> tuple[str, str]:
@@ -376,18 +391,19 @@ class Engine:
         started = time.perf_counter()
         ctx: CheckContext | None = None
         cassette: Cassette | None = None
+        mode = self.rule_mode(contract, rule)
         try:
             if entry is not None and not entry.runs:
                 raise SkipRule(entry.left_out, cause="request-budget")
             self._may_run(contract, rule)
             bases = self.bases(contract)
-            cassette = self._cassette(contract, rule)
-            transport = self._transport(contract, rule, cassette, redactor, bases)
-            variables = self._recorded_variables(cassette)
+            cassette = self._cassette(contract, rule, mode)
+            transport = self._transport(contract, rule, cassette, redactor, bases, mode)
+            variables = self._recorded_variables(cassette, mode)
             ctx = CheckContext(
                 contract,
                 rule,
-                mode=self.config.mode,
+                mode="record" if mode == "episodes" else mode,
                 targets=Targets(bases),
                 credentials=credentials,
                 client_factory=lambda: httpx.Client(
@@ -397,9 +413,9 @@ class Engine:
                 variables=variables,
                 observer=observer,
             )
-            if cassette is not None and self.config.mode == "record":
+            if cassette is not None and mode in {"record", "episodes"}:
                 cassette.public = credentials.public_values()
-            if cassette is not None and self.config.mode == "replay":
+            if cassette is not None and mode == "replay":
                 ctx.replay_examples = [list(drawn) for drawn in cassette.examples]
             kind = registry.get(rule.kind)
             assert kind is not None, "the loader validated the kind"
@@ -437,19 +453,34 @@ class Engine:
         finally:
             if ctx is not None:
                 outcome.exchanges = ctx.exchanges
-                if cassette is not None and self.config.mode == "record":
+                if cassette is not None and mode in {"record", "episodes"}:
                     cassette.examples = ctx.drawn_examples
                 ctx.close()
-            if cassette is not None and self.config.mode == "record" and outcome.status != Status.SKIPPED:
+            if cassette is not None and mode in {"record", "episodes"} and outcome.status != Status.SKIPPED:
                 cassette.save(cassette_path(self.config.cassettes, contract.vendor, rule.id))
+            kept = (mode == "live" and ctx is not None) or (mode == "record" and outcome.status != Status.SKIPPED)
+            if cassette is not None and self.config.exchanges is not None and kept:
+                cassette.save(cassette_path(self.config.exchanges, contract.vendor, rule.id))
         outcome.duration_s = time.perf_counter() - started
         return outcome
 
+    def rule_mode(self, contract: Contract, rule: Rule) -> str:
+        """How this rule runs: the run's mode, except in record mode `once` (a rule with a cassette replays it)
+        and `new_episodes` (`episodes`: what its cassette holds is replayed, the rest recorded)."""
+        mode, record_mode = self.config.mode, self.config.record_mode
+        if mode != "record" or record_mode == "all":
+            return mode
+        if not cassette_path(self.config.cassettes, contract.vendor, rule.id).is_file():
+            return "record"
+        if record_mode == "once":
+            return "replay" if "replay" in rule.modes else "record"
+        return "episodes"
+
     def _may_run(self, contract: Contract, rule: Rule) -> None:
-        if self.config.mode not in rule.modes:
-            raise SkipRule(
-                f"this rule cannot run in {self.config.mode} mode (it runs in {', '.join(rule.modes)})", cause="mode"
-            )
+        mode = self.rule_mode(contract, rule)
+        shown = "record" if mode == "episodes" else mode
+        if shown not in rule.modes:
+            raise SkipRule(f"this rule cannot run in {shown} mode (it runs in {', '.join(rule.modes)})", cause="mode")
         if self.config.mode != "replay" and not self.bases(contract):
             option = f"--target {contract.targets[0].name}=URL"
             raise SkipRule(f"no {contract.vendor} target configured ({option})", cause="target", needs=[option])
@@ -480,19 +511,22 @@ class Engine:
             if key.partition(":")[0] == name and region in (None, key.partition(":")[2])
         )
 
-    def _cassette(self, contract: Contract, rule: Rule) -> Cassette | None:
+    def _cassette(self, contract: Contract, rule: Rule, mode: str | None = None) -> Cassette | None:
+        mode = mode or self.config.mode
         path = cassette_path(self.config.cassettes, contract.vendor, rule.id)
-        if self.config.mode == "replay":
+        if mode in {"replay", "episodes"}:
             if not path.is_file():
                 hint = f"contractgate run --mode record --vendor {contract.vendor}"
                 raise SetupError(f"no cassette for {rule.id} at {path}; record one with `{hint}`")
-            return Cassette.load(path, contract.vendor, rule.id)
-        if self.config.mode == "record":
-            return Cassette(contract.vendor, rule.id)
+            cassette = Cassette.load(path, contract.vendor, rule.id)
+            cassette.volatile = volatility(contract)
+            return cassette
+        if mode == "record" or (mode == "live" and self.config.exchanges is not None):
+            return Cassette(contract.vendor, rule.id, volatile=volatility(contract))
         return None
 
-    def _recorded_variables(self, cassette: Cassette | None) -> dict[str, str]:
-        return dict(cassette.public) if cassette is not None and self.config.mode == "replay" else {}
+    def _recorded_variables(self, cassette: Cassette | None, mode: str | None = None) -> dict[str, str]:
+        return dict(cassette.public) if cassette is not None and (mode or self.config.mode) == "replay" else {}
 
     def _transport(
         self,
@@ -501,17 +535,22 @@ class Engine:
         cassette: Cassette | None,
         redactor: Redactor,
         bases: dict[str, str],
+        mode: str | None = None,
     ) -> httpx.BaseTransport:
-        if self.config.mode == "replay":
+        mode = mode or self.config.mode
+        if mode == "replay":
             assert cassette is not None
             return _RateLimitGuard(ReplayTransport(cassette, redactor, bases), contract)
         live = self._live(contract, self.writable_targets() if rule.writes else set(), redactor, bases)
         shares = self.share_reads and not rule.writes and rule.kind not in FRESH_KINDS
         # Below the recorder: an answer shared from another rule is still written into this rule's cassette.
         sharing = SharingTransport(live, self.shared, share=shares)
-        if self.config.mode == "record":
+        if mode in {"record", "episodes"} or cassette is not None:
             assert cassette is not None
-            return _RateLimitGuard(RecordingTransport(sharing, cassette, redactor, bases), contract)
+            recording = RecordingTransport(sharing, cassette, redactor, bases)
+            if mode == "episodes":
+                return _RateLimitGuard(EpisodesTransport(recording), contract)
+            return _RateLimitGuard(recording, contract)
         return _RateLimitGuard(sharing, contract)
 
     def _live(self, contract: Contract, writable: set[str], redactor: Redactor, bases: dict[str, str]) -> LiveTransport:

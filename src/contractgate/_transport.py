@@ -27,6 +27,7 @@ __all__ = [
     "RETRY_429",
     "SAFE",
     "CredentialPacing",
+    "EpisodesTransport",
     "LiveTransport",
     "OffTarget",
     "RateBudget",
@@ -465,6 +466,25 @@ class RecordingTransport(httpx.BaseTransport):
 
     def _locate(self, request: httpx.Request) -> tuple[str, str]:
         return locate(str(request.url), request.extensions.get(TARGET), self.bases)
+
+
+class EpisodesTransport(httpx.BaseTransport):
+    """Record mode `new_episodes`: a request the cassette still holds is answered from it, any other is sent
+    (through the recording transport, so it is appended) and never answered from what was just appended."""
+
+    def __init__(self, recording: RecordingTransport) -> None:
+        self.recording = recording
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        """Replay a held interaction, or send and record."""
+        cassette, bases = self.recording.cassette, self.recording.bases
+        target, relative = self.recording._locate(request)
+        interaction = cassette.take(target, request.method, self.recording.redactor.url(relative))
+        if interaction is not None:
+            return interaction.response(request, bases)
+        response = self.recording.handle_request(request)
+        cassette.consumed(len(cassette.interactions) - 1)
+        return response
 
 
 def locate(url: str, hint: str | None, bases: dict[str, str]) -> tuple[str, str]:

@@ -22,7 +22,7 @@ import traceback
 import urllib.parse
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from rich.console import Console
 from rich.table import Table
@@ -40,12 +40,14 @@ from ._config import (
     read_verdict_config,
 )
 from ._contract import Contract, HmacScheme, declared_targets
+from ._drift import SEVERITIES as DRIFT_SEVERITIES
+from ._drift import cassette_files, drift, read_severity_levels
 from ._errors import SetupError, known_hint
 from ._loader import ContractSet, discover
 from ._outcome import SEVERITIES, Policy
 from ._packs import bundled_dir
 from ._plan import DEFAULT_PROFILE, VendorPlan, plan_contract
-from ._runner import Engine, Listener
+from ._runner import RECORD_MODES, Engine, Listener
 from ._scaffold import CONFIG, GITLAB, Variable, VendorSetup, render
 from ._selftest import MatrixResult, bundled_config, kill_matrix, matrix_rows, rule_rows
 from ._waivers import Waiver, parse_waivers, read_waivers_file
@@ -61,7 +63,18 @@ from .reports import (
     render_matrix_page,
 )
 from .reports._diff import diff_results, render_diff
-from .servers import ReferenceServer, RunningServer, UnknownFault, UnknownServer, serve_in_thread, server_class, vendors
+from .reports._drift import print_drift, render_drift_html, render_drift_json, render_drift_markdown, write_drift
+from .reports._upgrade import render_upgrade_html, upgrade_rows
+from .servers import (
+    VERSIONS,
+    ReferenceServer,
+    RunningServer,
+    UnknownFault,
+    UnknownServer,
+    serve_in_thread,
+    server_class,
+    vendors,
+)
 
 __all__ = ["main"]
 
@@ -90,7 +103,14 @@ def _parser() -> argparse.ArgumentParser:
         "run", help="run the contracts against targets (the bundled reference servers by default)"
     )
     run.add_argument("--vendor", action="append", default=[], help="only this vendor (repeatable)")
-    run.add_argument("--mode", choices=["live", "replay", "record"], default="live")
+    run.add_argument("--mode", choices=["live", "replay", "record"], default=None, help="default live")
+    run.add_argument(
+        "--record-mode",
+        choices=RECORD_MODES,
+        default=None,
+        help="as in VCR.py: none (replay only, = --mode replay), once (record rules without a cassette, "
+        "replay the others), new_episodes (replay what cassettes hold, record the rest), all (= --mode record)",
+    )
     run.add_argument(
         "--target",
         action="append",
@@ -156,6 +176,12 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="never fall back to the bundled reference servers: without a configured target, exit 2 (for CI)",
     )
+    run.add_argument(
+        "--keep-exchanges",
+        action="store_true",
+        help="in live or record mode, keep every exchange (redacted, as cassettes) under the report folder's "
+        "exchanges/, for `contractgate drift` and `upgrade-check --before`",
+    )
     run.add_argument("-v", "--verbose", action="store_true")
     run.add_argument(
         "--allow-skips",
@@ -204,6 +230,12 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--env-file", type=Path, default=None, metavar="PATH", help="also write the credentials there as a dotenv file"
     )
+    serve.add_argument(
+        "--version",
+        choices=VERSIONS,
+        default="current",
+        help="next: play a plausible next vendor release (what `contractgate drift` must find)",
+    )
 
     faults = commands.add_parser("faults", help="list a reference server's faults and the rule each must trip")
     faults.add_argument("vendor")
@@ -233,6 +265,9 @@ def _parser() -> argparse.ArgumentParser:
     diff = commands.add_parser("diff", help="what changed between two runs (results.json files or report folders)")
     diff.add_argument("before", type=Path)
     diff.add_argument("after", type=Path)
+
+    _drift_parser(commands)
+    _upgrade_parser(commands)
 
     schema = commands.add_parser("schema", help="print the contract JSON Schema (or write it with --write)")
     schema.add_argument("--write", type=Path, default=None)
@@ -327,6 +362,8 @@ def main(argv: Sequence[str] | None = None, console: Console | None = None) -> i
         "faults": _faults,
         "selftest": _selftest,
         "diff": _diff,
+        "drift": _drift,
+        "upgrade-check": _upgrade_check,
         "schema": _schema,
         "env": _env,
     }[args.command]
@@ -452,11 +489,11 @@ def _report_dir(root: Path) -> Path:
 
 
 @contextlib.contextmanager
-def _bundled(contracts: list[Contract]) -> Iterator[dict[str, RunningServer]]:
+def _bundled(contracts: list[Contract], version: str = "current") -> Iterator[dict[str, RunningServer]]:
     with contextlib.ExitStack() as stack:
         running = {}
         for contract in contracts:
-            server = server_class(contract.vendor)()
+            server = server_class(contract.vendor)(version=version)
             running[contract.vendor] = stack.enter_context(serve_in_thread(server))
         yield running
 
@@ -470,7 +507,22 @@ def _verdict_settings(args: argparse.Namespace) -> tuple[Policy, list[Waiver]]:
     return Policy(fail_on=args.fail_on, allow_skips=args.allow_skips or settings.allow_skips), waivers
 
 
+def _resolve_mode(args: argparse.Namespace) -> None:
+    """`--record-mode` onto `--mode`: none is replay, the others record; a contradiction is exit 2."""
+    if args.record_mode is None:
+        args.mode, args.record_mode = args.mode or "live", "all"
+        return
+    wanted = "replay" if args.record_mode == "none" else "record"
+    if args.mode not in {None, wanted}:
+        raise SetupError(
+            f"--mode {args.mode} with --record-mode {args.record_mode}: record mode {args.record_mode} "
+            f"{'replays only' if wanted == 'replay' else 'records'}; drop --mode or pass --mode {wanted}"
+        )
+    args.mode = wanted
+
+
 def _run(args: argparse.Namespace, console: Console) -> int:
+    _resolve_mode(args)
     contracts = _contracts(args, args.vendor)
     _check_rule_globs(contracts, args.rule)
     targets = _targets(args, contracts)
@@ -498,6 +550,7 @@ def _run(args: argparse.Namespace, console: Console) -> int:
         quota_share=args.quota_share or read_verdict_config(args.config).quota_share or 1.0,
         profile=args.profile,
         budget=budget,
+        record_mode=args.record_mode,
     )
     folder = _report_dir(args.reports)
     html = HtmlReport(folder / "report.html")
@@ -515,6 +568,8 @@ def _run(args: argparse.Namespace, console: Console) -> int:
                 f"no --target given: running against the bundled reference servers ({', '.join(running)})",
                 soft_wrap=True,  # one line in a log (rich wraps at 80 columns when not on a terminal)
             )
+        if args.keep_exchanges and args.mode in {"live", "record"}:
+            config.exchanges = folder / "exchanges"
         engine = Engine(contracts, config, _listeners(folder, console, args.verbose, html))
         engine.policy, engine.waivers = policy, waivers
         engine.preflight()
@@ -680,7 +735,7 @@ def _serve(args: argparse.Namespace, console: Console) -> int:
             raise SetupError(
                 f"--fault {fault!r}: not a fault of the {args.vendor} server{known_hint(fault, cls.faults)}"
             )
-    server = cls(faults=args.fault)
+    server = cls(faults=args.fault, version=args.version)
     _check_ports_free(args.host, args.port, len(server.apps()))
     variables = {f"CONTRACTGATE_{args.vendor.upper()}_{name}": value for name, value in server.credentials.items()}
     with serve_in_thread(server, host=args.host, first_port=args.port) as running:
@@ -688,7 +743,8 @@ def _serve(args: argparse.Namespace, console: Console) -> int:
             _write_env_file(args.env_file, variables, running.urls)
         # Plain lines, never wrapped or styled, so each can be copied whole at any terminal width.
         faults = f" with faults {', '.join(args.fault)}" if args.fault else ""
-        lines = [f"{args.vendor} reference server{faults}"]
+        release = " playing its next release" if args.version == "next" else ""
+        lines = [f"{args.vendor} reference server{faults}{release}"]
         lines += [f"  --target {target}={url}" for target, url in running.urls.items()]
         if running.ca_pem is not None:
             lines += [
@@ -974,3 +1030,135 @@ def _schema(args: argparse.Namespace, console: Console) -> int:
     else:
         sys.stdout.write(text)
     return EXIT_OK
+
+
+def _drift_parser(commands: Any) -> None:
+    drift = commands.add_parser(
+        "drift",
+        help="what changed in the vendor's API between two recordings (cassette folders or reports/<run>/)",
+    )
+    drift.add_argument("baseline", type=Path, help="a cassette folder, or a report folder with exchanges/")
+    drift.add_argument("current", type=Path, nargs="?", help="the same; omitted with --live")
+    drift.add_argument(
+        "--live",
+        action="store_true",
+        help="record CURRENT first from --target (the bundled reference servers without one) into --reports",
+    )
+    drift.add_argument("--vendor", action="append", default=[], help="with --live: only this vendor (repeatable)")
+    drift.add_argument("--target", action="append", default=[], metavar="NAME[:REGION]=URL")
+    drift.add_argument("--rule", action="append", default=[], metavar="GLOB", help="with --live: only these rules")
+    drift.add_argument("--config", type=Path, default=None, help="contractgate.toml (targets, with --live)")
+    drift.add_argument(
+        "--server-version",
+        choices=VERSIONS,
+        default="current",
+        help="with --live and no --target: the bundled servers play this release",
+    )
+    drift.add_argument("--reports", type=Path, default=Path("reports"), help="where --live keeps its recording")
+    drift.add_argument("--format", choices=["terminal", "markdown", "json", "html"], default="terminal")
+    drift.add_argument("--output", type=Path, default=None, metavar="DIR", help="also write drift.json/.md/.html")
+    drift.add_argument(
+        "--fail-on",
+        choices=DRIFT_SEVERITIES,
+        default="breaking",
+        help="exit 1 when a change at or above this severity is found (default breaking)",
+    )
+    drift.add_argument(
+        "--severity-levels",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="override default severities: one `finding-id severity` per line (see docs/drift.md)",
+    )
+
+
+def _drift(args: argparse.Namespace, console: Console) -> int:
+    if args.live == (args.current is not None):
+        raise SetupError("drift: give BASELINE and CURRENT, or BASELINE and --live (which records CURRENT)")
+    levels = read_severity_levels(args.severity_levels) if args.severity_levels else {}
+    contracts = _contracts(args.contracts, args.vendor)
+    current = _record_current(args, contracts, console) if args.live else args.current
+    result = drift(args.baseline, current, contracts, args.contracts.resolve().parent, levels)
+    document = result.to_dict()
+    if args.output is not None:
+        write_drift(args.output, document)
+    if args.format == "terminal":
+        print_drift(console, document)
+    else:
+        render = {"markdown": render_drift_markdown, "json": render_drift_json, "html": render_drift_html}
+        sys.stdout.write(render[args.format](document))
+    return EXIT_VIOLATIONS if result.fails(args.fail_on) else EXIT_OK
+
+
+def _record_current(args: argparse.Namespace, contracts: list[Contract], console: Console) -> Path:
+    """Record every selected rule's exchanges from the targets (or the bundled servers) into a report folder."""
+    _check_rule_globs(contracts, args.rule)
+    args.allow_writes = []
+    targets = _targets(args, contracts)
+    if not targets:
+        _require_servers(contracts)
+    folder = _report_dir(args.reports)
+    config = RunConfig(
+        mode="record",
+        targets=targets,
+        rule_globs=list(args.rule),
+        cassettes=folder / "exchanges",
+        environ=dict(os.environ),
+    )
+    with contextlib.ExitStack() as stack:
+        if not targets:
+            running = stack.enter_context(_bundled(contracts, args.server_version))
+            environ = dict(os.environ)
+            for contract in contracts:
+                bundled = bundled_config(contract, running[contract.vendor])
+                config.targets.update(bundled.targets)
+                environ.update(bundled.environ)
+            config.environ = environ
+        engine = Engine(contracts, config, [JsonReport(folder / "results.json")])
+        engine.preflight()
+        result = engine.run()
+    Console(stderr=True, highlight=False).print(  # stdout carries the drift alone (--format json, markdown)
+        f"recorded {len(result.outcomes)} rules into {folder}/exchanges/ ({result.verdict_line()})", markup=False
+    )
+    return folder
+
+
+def _upgrade_parser(commands: Any) -> None:
+    check = commands.add_parser(
+        "upgrade-check",
+        help="after a vendor upgrade: record again, then one page of rules that changed verdict and shape changes",
+    )
+    check.add_argument(
+        "--before",
+        type=Path,
+        required=True,
+        metavar="DIR",
+        help="the report folder of a run made before the upgrade with --keep-exchanges (results.json, exchanges/)",
+    )
+    check.add_argument("--vendor", action="append", default=[], help="only this vendor (repeatable)")
+    check.add_argument("--target", action="append", default=[], metavar="NAME[:REGION]=URL")
+    check.add_argument("--rule", action="append", default=[], metavar="GLOB")
+    check.add_argument("--config", type=Path, default=None, help="contractgate.toml (targets)")
+    check.add_argument("--server-version", choices=VERSIONS, default="current", help="without --target")
+    check.add_argument("--reports", type=Path, default=Path("reports"))
+    check.add_argument("--fail-on", choices=DRIFT_SEVERITIES, default="breaking", help="for shape changes")
+    check.add_argument("--severity-levels", type=Path, default=None, metavar="FILE")
+
+
+def _upgrade_check(args: argparse.Namespace, console: Console) -> int:
+    """Record the after side, then one page: rules that changed verdict, and shape changes, each with severity."""
+    _check_results(args.before)
+    cassette_files(args.before)  # a before run without exchanges is one clear line, before anything is recorded
+    levels = read_severity_levels(args.severity_levels) if args.severity_levels else {}
+    contracts = _contracts(args.contracts, args.vendor)
+    after = _record_current(args, contracts, console)
+    changes = diff_results(args.before, after)
+    shapes = drift(args.before, after, contracts, args.contracts.resolve().parent, levels)
+    document = shapes.to_dict()
+    page = after / "upgrade.html"
+    page.write_text(render_upgrade_html(str(args.before), str(after), upgrade_rows(changes), document), "utf-8")
+    console.print(render_diff(changes), markup=False)
+    print_drift(console, document)
+    console.print(f"upgrade report: {page}", markup=False)
+    regressed = any(change.regression for change in changes)
+    return EXIT_VIOLATIONS if regressed or shapes.fails(args.fail_on) else EXIT_OK

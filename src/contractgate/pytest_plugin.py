@@ -24,7 +24,7 @@ from ._errors import SetupError
 from ._loader import ContractSet, discover
 from ._outcome import Outcome, Status
 from ._packs import bundled_dir
-from ._runner import Engine
+from ._runner import RECORD_MODES, Engine
 from ._selftest import bundled_config
 from .reports import failure_text, junit_properties
 
@@ -41,6 +41,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         choices=["replay", "live", "record"],
         default=None,
         help="replay (default, offline), live or record",
+    )
+    group.addoption(
+        "--cg-record-mode",
+        choices=list(RECORD_MODES),
+        default=None,
+        help="as in pytest-recording: none (default: replay only), once, new_episodes, all (re-record)",
     )
     group.addoption(
         "--cg-target",
@@ -159,7 +165,7 @@ def assert_conformant(outcome: Outcome, allow_skips: bool = False) -> None:
 
 
 def _mode(config: pytest.Config) -> str:
-    return str(config.getoption("--cg-mode") or os.environ.get("CONTRACTGATE_MODE", "replay"))
+    return session_mode(config.getoption("--cg-mode"), config.getoption("--cg-record-mode"))[0]
 
 
 def _targets() -> dict[str, TargetConfig]:
@@ -208,11 +214,21 @@ def cli_hints_as_pytest_options(text: str) -> str:
     return text
 
 
+def session_mode(mode: str | None, record_mode: str | None) -> tuple[str, str]:
+    """The run mode and record mode of a pytest session: replay (record mode `none`) unless told otherwise."""
+    if record_mode is None:
+        return mode or os.environ.get("CONTRACTGATE_MODE", "replay"), "all"
+    wanted = "replay" if record_mode == "none" else "record"
+    if mode not in {None, wanted}:
+        raise pytest.UsageError(f"--cg-mode {mode} contradicts --cg-record-mode {record_mode} (which means {wanted})")
+    return wanted, record_mode
+
+
 @pytest.fixture(scope="session")
 def contractgate_runner(request: pytest.FixtureRequest) -> Iterator[RuleRunner]:
     """The session's rule runner; in live/record mode without targets it starts the bundled servers."""
     options = request.config
-    mode = _mode(options)
+    mode, record_mode = session_mode(options.getoption("--cg-mode"), options.getoption("--cg-record-mode"))
     targets = _targets()
     cassettes = Path(_STATE["cassettes_dir"])
     with contextlib.ExitStack() as stack:
@@ -225,7 +241,9 @@ def contractgate_runner(request: pytest.FixtureRequest) -> Iterator[RuleRunner]:
 
                     server = server_class(contract.vendor)()
                     running = stack.enter_context(serve_in_thread(server))
-                    bundled[contract.vendor] = bundled_config(contract, running, mode=mode, cassettes=cassettes)
+                    bundled[contract.vendor] = bundled_config(
+                        contract, running, mode=mode, cassettes=cassettes, record_mode=record_mode
+                    )
                 return bundled[contract.vendor]
             return RunConfig(
                 mode=mode,
@@ -233,6 +251,7 @@ def contractgate_runner(request: pytest.FixtureRequest) -> Iterator[RuleRunner]:
                 allow_writes=set(options.getoption("--cg-allow-writes")),
                 cassettes=cassettes,
                 environ=dict(os.environ),
+                record_mode=record_mode,
             )
 
         yield RuleRunner(mode, config_for)

@@ -6,10 +6,12 @@ import difflib
 import importlib
 
 from ._base import (
+    VERSIONS,
     App,
     Fault,
     FaultSwitch,
     ReferenceServer,
+    ReleaseChange,
     RunningServer,
     UnknownFault,
     serve_in_thread,
@@ -17,10 +19,12 @@ from ._base import (
 )
 
 __all__ = [
+    "VERSIONS",
     "App",
     "Fault",
     "FaultSwitch",
     "ReferenceServer",
+    "ReleaseChange",
     "RunningServer",
     "UnknownFault",
     "UnknownServer",

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextlib
+import json
+import re
 import socket
 import tempfile
 import threading
@@ -16,10 +18,12 @@ import trustme
 import uvicorn
 
 __all__ = [
+    "VERSIONS",
     "App",
     "Fault",
     "FaultSwitch",
     "ReferenceServer",
+    "ReleaseChange",
     "RunningServer",
     "UnknownFault",
     "serve_in_thread",
@@ -55,6 +59,44 @@ def with_levels(faults: Mapping[str, Fault], value: Iterable[str]) -> dict[str, 
     if unknown:
         raise UnknownFault(f"value-level fault(s) not defined by this server: {', '.join(unknown)}")
     return {name: replace(fault, level="value") if name in named else fault for name, fault in faults.items()}
+
+
+VERSIONS = ("current", "next")
+
+
+@dataclass(frozen=True)
+class ReleaseChange:
+    """One difference of a simulated next vendor release, applied to the answers of matching requests.
+
+    `remove-field`, `retype-field` (the value becomes its text) and `add-field` (`value` at `field`) change the
+    JSON body at a dotted `field` (`*` fans out over list items); `rename-header` sends `header` as `new_header`;
+    `add-status` answers `status` instead of a success (or of the status `replaces` names). Field changes touch
+    success answers only (a release changes what an operation answers, not its error bodies). `path` and `query`
+    are regular expressions the request's path (below the app's base) and query string must match; `method` is
+    exact.
+    """
+
+    kind: Literal["remove-field", "retype-field", "add-field", "rename-header", "add-status"]
+    method: str
+    path: str
+    field: str = ""
+    value: Any = None
+    header: str = ""
+    new_header: str = ""
+    status: int = 0
+    replaces: int = 0  # add-status: the status it replaces (0: any success)
+    query: str = ""
+    target: str = ""  # only this app (target name); every app of the server when empty
+    description: str = ""
+
+    def matches(self, target: str, method: str, path: str, query: str) -> bool:
+        """Whether a request gets this change."""
+        return (
+            method == self.method
+            and self.target in {"", target}
+            and re.fullmatch(self.path, path) is not None
+            and (not self.query or re.search(self.query, query) is not None)
+        )
 
 
 class FaultSwitch:
@@ -113,13 +155,20 @@ class ReferenceServer:
     default_credentials: Mapping[str, str] = {}
     allow_writes: bool = True
     tls: bool = False
+    # What the vendor's plausible next release changes (`version="next"`): a field removed, a type changed, a new
+    # optional field, a header renamed, a new status; `contractgate drift` must report exactly these.
+    next_release: tuple[ReleaseChange, ...] = ()
 
     def __init__(
         self,
         credentials: Mapping[str, str] | None = None,
         faults: Iterable[str] = (),
+        version: str = "current",
         **options: Any,
     ) -> None:
+        if version not in VERSIONS:
+            raise ValueError(f"version {version!r}: not one of {', '.join(VERSIONS)}")
+        self.version = version
         self.credentials: dict[str, str] = {**self.default_credentials, **(credentials or {})}
         self.switch = FaultSwitch(self.faults, faults)
         self.options = options
@@ -188,10 +237,12 @@ def _certificate(folder: Path, host: str) -> _Certificate:
     return files
 
 
-def _start_uvicorn(app: ASGIApp, host: str, port: int, certificate: _Certificate | None = None) -> Callable[[], None]:
-    tls: dict[str, Any] = {}
+def _start_uvicorn(
+    app: ASGIApp, host: str, port: int, certificate: _Certificate | None = None, server_header: bool = True
+) -> Callable[[], None]:
+    tls: dict[str, Any] = {"server_header": server_header}
     if certificate is not None:
-        tls = {"ssl_certfile": str(certificate.cert_pem), "ssl_keyfile": str(certificate.key_pem)}
+        tls |= {"ssl_certfile": str(certificate.cert_pem), "ssl_keyfile": str(certificate.key_pem)}
     config = uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False, lifespan="off", **tls)
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, name=f"refserver:{port}", daemon=True)
@@ -228,9 +279,98 @@ def serve_in_thread(
             for index, app in enumerate(apps):
                 port = first_port + index if first_port else _free_port(host)
                 secure = server.tls if app.tls is None else app.tls
-                running._stops.append(_start_uvicorn(app.asgi, host, port, certificate if secure else None))
+                asgi = _NextRelease(app, server)
+                # Playing the next release, the middleware sends `Server` itself, so a release may rename it.
+                own_server = server.version == "current"
+                running._stops.append(_start_uvicorn(asgi, host, port, certificate if secure else None, own_server))
                 scheme = "https" if secure else "http"
                 running.urls[app.target] = f"{scheme}://{host}:{port}{app.base_path}"
             yield running
         finally:
             running.stop()
+
+
+class _NextRelease:
+    """ASGI middleware: while the server plays its next release, the answers of matching requests change.
+
+    The version is fixed when the server starts (uvicorn's own `Server` header is left to this middleware then).
+    """
+
+    def __init__(self, app: App, server: ReferenceServer) -> None:
+        self.app, self.server = app, server
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        """Pass through, or buffer the answer and apply the release's changes to it."""
+        if scope.get("type") != "http" or self.server.version != "next":
+            await self.app.asgi(scope, receive, send)
+            return
+        path = scope.get("path", "")
+        base = self.app.base_path.rstrip("/")
+        below = path[len(base) :] if base and path.startswith(base) else path
+        query = scope.get("query_string", b"").decode("latin-1")
+        changes = [
+            c for c in self.server.next_release if c.matches(self.app.target, scope.get("method", ""), below, query)
+        ]
+        start: dict[str, Any] = {}
+        chunks: list[bytes] = []
+
+        async def keep(message: dict[str, Any]) -> None:
+            if message["type"] == "http.response.start":
+                start.update(message)
+            elif message["type"] == "http.response.body":
+                chunks.append(message.get("body", b""))
+
+        await self.app.asgi(scope, receive, keep)
+        status, headers, body = _apply(
+            changes, start.get("status", 500), list(start.get("headers", [])), b"".join(chunks)
+        )
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+
+
+def _apply(
+    changes: list[ReleaseChange], status: int, headers: list[tuple[bytes, bytes]], body: bytes
+) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+    document: Any = None
+    try:
+        document = json.loads(body) if body else None
+    except ValueError:
+        document = None
+    headers = [*headers, (b"server", b"uvicorn")]
+    success = 200 <= status < 300  # a release changes the answers, not the error bodies
+    edits = [c for c in changes if c.kind in {"remove-field", "retype-field", "add-field"}]
+    for change in changes:
+        if change.kind == "add-status" and (status == change.replaces or (success and not change.replaces)):
+            status = change.status
+        elif change.kind == "rename-header":
+            old, new = change.header.lower().encode(), change.new_header.encode()
+            headers = [(new if name.lower() == old else name, value) for name, value in headers]
+        elif document is not None and success:
+            document = _edit(document, [p for p in change.field.split(".") if p], change)
+    if document is not None and success and edits:
+        body = json.dumps(document).encode()
+    headers = [(name, value) for name, value in headers if name.lower() != b"content-length"]
+    headers.append((b"content-length", str(len(body)).encode()))
+    return status, headers, body
+
+
+def _edit(node: Any, parts: list[str], change: ReleaseChange) -> Any:
+    """Apply one field change at a dotted path (`*` over list items or object values)."""
+    head, rest = parts[0], parts[1:]
+    if head == "*":
+        if isinstance(node, list):
+            return [_edit(item, parts[1:], change) if rest else item for item in node]
+        if isinstance(node, dict):
+            return {key: _edit(value, rest, change) for key, value in node.items()} if rest else node
+        return node
+    if not isinstance(node, dict):
+        return node
+    if rest:
+        return {**node, head: _edit(node[head], rest, change)} if head in node else node
+    if change.kind == "remove-field":
+        return {key: value for key, value in node.items() if key != head}
+    if change.kind == "retype-field" and head in node:
+        return {**node, head: json.dumps(node[head]) if not isinstance(node[head], str) else node[head]}
+    if change.kind == "add-field":
+        return {**node, head: change.value}
+    return node

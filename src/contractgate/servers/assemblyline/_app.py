@@ -17,6 +17,7 @@ from ._context import Call, Ctx
 from ._data import State, seed_state
 from ._faults import FAULTS
 from ._http import api_response, html_page, redirect_page
+from ._next import NEXT_RELEASE
 from ._roles import SEARCH_ROLES
 from ._routing import Endpoint, Routed, Router, RoutingQuirks
 from ._search import search
@@ -242,6 +243,7 @@ class AssemblylineServer(ReferenceServer):
 
     vendor = "assemblyline"
     faults = FAULTS
+    next_release = NEXT_RELEASE
     default_credentials = {
         "USER": "admin",
         "APIKEY": "contractgate_rw:rST96lw04fJrOSnvCJZdNqr0RkGgUMwpChqob6dY16nLKkqk",

@@ -10,6 +10,7 @@ from .._base import App, Fault, ReferenceServer
 from ._app import MOUNT, build_app
 from ._data import Store, seed
 from ._faults import FAULTS
+from ._next import NEXT_RELEASE
 
 __all__ = ["ThreatConnectServer"]
 
@@ -24,6 +25,7 @@ class ThreatConnectServer(ReferenceServer):
     tls = True
     _store: Store
     faults: Mapping[str, Fault] = FAULTS
+    next_release = NEXT_RELEASE
     default_credentials: Mapping[str, str] = {
         "ACCESS_ID": "48210937561204938275",
         "SECRET_KEY": "kT9vQ2mXr7LwP4zH8nB1cF6yJ3sD5gA0eU2iO7pR9tV4xW1qZ6cM8bN3lK5jH2fD",

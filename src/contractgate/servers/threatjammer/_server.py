@@ -18,6 +18,7 @@ from ..._packs import bundled_file
 from .._base import App, ReferenceServer
 from ._catalogue import SEED, build_catalogue
 from ._faults import FAULTS
+from ._next import NEXT_RELEASE
 from ._report import report_routes
 from ._runtime import Runtime
 from ._state import REGIONS, Plan, State, Token
@@ -82,6 +83,7 @@ class ThreatJammerServer(ReferenceServer):
 
     vendor = "threatjammer"
     faults = FAULTS
+    next_release = NEXT_RELEASE
     default_credentials = DEFAULT_CREDENTIALS
     runtime: Runtime
 
