@@ -292,7 +292,11 @@ def contract_cases() -> list[Case]:
         contract("timeout-inf", TJ, "  auth: bearer\n", "  auth: bearer\n  timeout: .inf\n", "finite", "  timeout"),
         contract("two-documents", TC, "title: ", "---\ntitle: ", "not valid YAML"),
         contract(
-            "retry-on-429-int", TJ, "request: {path: /test}", "request: {path: /test, retry_on_429: 1}", "retry_on_429"
+            "retry-on-429-int",
+            TJ,
+            "request: {path: /test, region: dublin}",
+            "request: {path: /test, region: dublin, retry_on_429: 1}",
+            "retry_on_429",
         ),
         contract(
             "header-value-int",
