@@ -74,6 +74,8 @@ NEXT_RELEASE = {
         ),
         ("status-added", "warning", "threatjammer:dublin", "GET /v1/asn/{number}", "400", (400,)),
         ("header-renamed", "warning", "threatjammer:dublin", "GET /v1/dataset/ip", "retry-after", (429,)),
+        # the same rename seen in Paris too, where TJ-REPORT-007 spends its month key to a 429
+        ("header-renamed", "warning", "threatjammer:paris", "GET /v1/dataset/ip", "retry-after", (429,)),
         ("response-field-added", "info", "threatjammer:dublin", "GET /v1/asn/{number}", "network_type", (200,)),
     },
 }

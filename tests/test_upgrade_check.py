@@ -16,7 +16,7 @@ def test_an_upgrade_to_the_next_release_reports_broken_rules_and_shape_changes(
 ) -> None:
     record = ["run", "--mode", "record", "--keep-exchanges", "--vendor", "assemblyline", "--no-matrix"]
     assert main([*record, "--cassettes", str(tmp_path / "c"), "--reports", str(tmp_path / "before")]) == 0
-    [before] = (tmp_path / "before").iterdir()
+    [before] = (tmp_path / "before").glob("[0-9]*")  # the timestamped folder, not latest/
     assert (before / "results.json").is_file()
     assert (before / "exchanges" / "assemblyline" / "AL-SEARCH-006.json").is_file()
     capsys.readouterr()
@@ -24,7 +24,7 @@ def test_an_upgrade_to_the_next_release_reports_broken_rules_and_shape_changes(
     assert main([*check, "--reports", str(tmp_path / "after")]) == 1
     out = capsys.readouterr().out
     assert "BROKEN" in out
-    [after] = (tmp_path / "after").iterdir()
+    [after] = (tmp_path / "after").glob("[0-9]*")
     page = (after / "upgrade.html").read_text(encoding="utf-8")
     assert "<td>breaking</td><td>BROKEN</td><td>assemblyline</td><td>AL-SEARCH-006</td>" in page
     for finding in ("response-field-removed", "response-type-changed", "header-renamed", "status-added"):

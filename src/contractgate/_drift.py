@@ -25,6 +25,7 @@ from genson.schema.strategies import String
 from ._cassettes import Cassette, Interaction, Volatility
 from ._contract import Contract, Rule
 from ._errors import SetupError, known_hint
+from ._packs import bundled_file
 
 __all__ = [
     "DEFAULT_SEVERITY",
@@ -230,14 +231,25 @@ def openapi_paths(contract: Contract, root: Path) -> list[str]:
     files = sorted({value for rule in contract.rules for value in _strings_under(rule.params, "openapi")})
     paths: list[str] = []
     for name in files:
-        file = root / name
+        file = _description(contract, root, name)
         try:
-            document = json.loads(file.read_text(encoding="utf-8"))
+            document = json.loads(file.read_text(encoding="utf-8")) if file is not None else None
         except (OSError, ValueError):
             continue  # the rules that use it report an unreadable document; drift then collapses by heuristics
         if isinstance(document, dict) and isinstance(document.get("paths"), dict):
             paths.extend(str(path) for path in document["paths"])
     return paths
+
+
+def _description(contract: Contract, root: Path, name: str) -> Path | None:
+    """An OpenAPI file a rule names: under `root`, next to its contract (or one folder up), else in the packs."""
+    folders = [root]
+    if contract.file is not None:
+        folders += [contract.file.parent, contract.file.parent.parent]
+    for folder in folders:
+        if (folder / name).is_file():
+            return folder / name
+    return bundled_file(name)
 
 
 def _strings_under(node: Any, key: str) -> Iterator[str]:

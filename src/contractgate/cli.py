@@ -1076,9 +1076,9 @@ def _drift(args: argparse.Namespace, console: Console) -> int:
     if args.live == (args.current is not None):
         raise SetupError("drift: give BASELINE and CURRENT, or BASELINE and --live (which records CURRENT)")
     levels = read_severity_levels(args.severity_levels) if args.severity_levels else {}
-    contracts = _contracts(args.contracts, args.vendor)
+    contracts = _contracts(args, args.vendor)
     current = _record_current(args, contracts, console) if args.live else args.current
-    result = drift(args.baseline, current, contracts, args.contracts.resolve().parent, levels)
+    result = drift(args.baseline, current, contracts, Path.cwd(), levels)
     document = result.to_dict()
     if args.output is not None:
         write_drift(args.output, document)
@@ -1150,10 +1150,10 @@ def _upgrade_check(args: argparse.Namespace, console: Console) -> int:
     _check_results(args.before)
     cassette_files(args.before)  # a before run without exchanges is one clear line, before anything is recorded
     levels = read_severity_levels(args.severity_levels) if args.severity_levels else {}
-    contracts = _contracts(args.contracts, args.vendor)
+    contracts = _contracts(args, args.vendor)
     after = _record_current(args, contracts, console)
     changes = diff_results(args.before, after)
-    shapes = drift(args.before, after, contracts, args.contracts.resolve().parent, levels)
+    shapes = drift(args.before, after, contracts, Path.cwd(), levels)
     document = shapes.to_dict()
     page = after / "upgrade.html"
     page.write_text(render_upgrade_html(str(args.before), str(after), upgrade_rows(changes), document), "utf-8")
