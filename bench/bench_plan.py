@@ -3,6 +3,12 @@
 Run on demand: `python bench/bench_plan.py [VENDOR ...] [--profile smoke --profile full] [--budget N] [--json FILE]`.
 Each pack runs live against its bundled reference server (in a thread, on loopback); the plan is computed first,
 without a transport, and the server-side figure is what the engine's outcomes record as sent.
+
+`python bench/bench_plan.py --free-plan MINUTE_S [--profile smoke]` is issue 13's "done when" check instead: the
+Threat Jammer pack runs paced (as against a user's target) on the bundled server with every key on the free plan's
+10 User API and 6 Report API requests a minute, a minute lasting MINUTE_S seconds; it counts the wire's answers per
+key and API and exits 1 on any 429 to a request that did not observe the quota on purpose (the quota rules' own
+keys provoke theirs by design).
 """
 
 from __future__ import annotations
@@ -16,17 +22,20 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+import httpx
 from rich.console import Console
 from rich.table import Table
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
+from contractgate._contract import Contract, RateLimit  # noqa: E402
 from contractgate._loader import load_contract  # noqa: E402
 from contractgate._plan import plan_contract  # noqa: E402
 from contractgate._runner import Engine  # noqa: E402
 from contractgate._selftest import bundled_config  # noqa: E402
 from contractgate.servers import serve_in_thread, server_class, vendors  # noqa: E402
+from contractgate.servers.threatjammer import ThreatJammerServer  # noqa: E402
 
 # What issue 13 reported a live run of each pack sent before plans existed.
 ISSUE_FIGURES = {"threatjammer": 1240, "threatconnect": 670, "assemblyline": 280}
@@ -76,6 +85,73 @@ def measure(vendor: str, profile: str, budget: int | None) -> dict[str, Any]:
     }
 
 
+class Wire(httpx.BaseTransport):
+    """The wire: every answer's status per (key name, API), retries and waited-out 429s included."""
+
+    def __init__(self, names: dict[str, str], report_ports: set[int]) -> None:
+        self.inner = httpx.HTTPTransport()
+        self.names = names  # "Bearer <key>" -> the key's variable name
+        self.report_ports = report_ports  # the Report API apps' ports (every app listens on loopback)
+        self.answers: Counter[tuple[str, str, int]] = Counter()
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        """Send, and count the answer under the key that sent it and the API it went to."""
+        response = self.inner.handle_request(request)
+        key = self.names.get(request.headers.get("Authorization", ""), "other")
+        api = "Report API" if request.url.port in self.report_ports else "User API"
+        self.answers[(key, api, response.status_code)] += 1
+        return response
+
+
+def scaled(contract: Contract, minute_s: float) -> Contract:
+    """The contract with every declared rate's minute lasting `minute_s` seconds, as the server's switch does."""
+    limits = [
+        limit.model_copy(
+            update={"rate": RateLimit(requests=limit.rate.requests, seconds=limit.rate.seconds * minute_s / 60)}
+        )
+        if limit.rate is not None
+        else limit
+        for limit in contract.limits
+    ]
+    return contract.model_copy(update={"limits": limits})
+
+
+# Keys the quota rules spend on purpose: their 429s are what those rules observe, not a failure of pacing.
+QUOTA_KEYS = ("QUOTA_KEY", "MONTH_KEY")
+
+
+def free_plan(profile: str, minute_s: float) -> int:
+    """Run the Threat Jammer pack paced on a free-plan server; print the wire's answers; 1 on an unplanned 429."""
+    contract = load_contract(ROOT / "contracts" / "threatjammer.yaml")
+    server = ThreatJammerServer(free_plan_rate=True, minute_seconds=minute_s)
+    names = {f"Bearer {value}": name for name, value in server.credentials.items()}
+    with serve_in_thread(server) as running:
+        config = bundled_config(contract, running, profile=profile)
+        reports = [url for key, url in running.urls.items() if key.startswith("threatjammer-report")]
+        report_ports = {httpx.URL(url).port for url in reports}
+        for target in config.targets.values():
+            target.rate = None  # a user's target: paced as the contract declares, not unthrottled
+        wire = Wire(names, {port for port in report_ports if port is not None})
+        engine = Engine([scaled(contract, minute_s)], config, transport=wire)
+        started = time.monotonic()
+        result = engine.run()
+        seconds = time.monotonic() - started
+    table = Table(title=f"threatjammer {profile} on the free plan (a minute = {minute_s} s): answers per key")
+    for column in ("key", "API", "status", "answers"):
+        table.add_column(column)
+    for (key, api, status), count in sorted(wire.answers.items()):
+        table.add_row(key, api, str(status), str(count))
+    Console(width=200).print(table)
+    answers = wire.answers.items()
+    unplanned = sum(n for (key, _api, status), n in answers if status == 429 and not key.startswith(QUOTA_KEYS))
+    sent = sum(wire.answers.values())
+    print(
+        f"{sent} requests in {seconds:.1f} s ({engine.shared.saved} shared); verdict: {result.verdict_line()}; "
+        f"429 outside the quota rules' own keys: {unplanned}"
+    )
+    return 1 if unplanned else 0
+
+
 def main() -> int:
     """Measure every requested vendor and profile, print a table, optionally keep the JSON."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -83,7 +159,10 @@ def main() -> int:
     parser.add_argument("--profile", action="append", default=[])
     parser.add_argument("--budget", type=int, default=None)
     parser.add_argument("--json", type=Path, default=None)
+    parser.add_argument("--free-plan", type=float, default=None, metavar="MINUTE_S")
     args = parser.parse_args()
+    if args.free_plan is not None:
+        return free_plan((args.profile or ["smoke"])[0], args.free_plan)
     chosen = args.vendor or [v for v in vendors() if (ROOT / "contracts" / f"{v}.yaml").is_file()]
     rows = [measure(v, p, args.budget) for v in chosen for p in (args.profile or ["smoke", "full"])]
     table = Table(title="requests per run: planned before sending, sent against the bundled server")
