@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import ssl
 import sys
 import tempfile
 import time
@@ -34,7 +35,7 @@ from contractgate._loader import load_contract  # noqa: E402
 from contractgate._plan import plan_contract  # noqa: E402
 from contractgate._runner import Engine  # noqa: E402
 from contractgate._selftest import bundled_config  # noqa: E402
-from contractgate.servers import serve_in_thread, server_class, vendors  # noqa: E402
+from contractgate.servers import RunningServer, serve_in_thread, server_class, vendors  # noqa: E402
 from contractgate.servers.threatjammer import ThreatJammerServer  # noqa: E402
 
 # What issue 13 reported a live run of each pack sent before plans existed.
@@ -48,7 +49,7 @@ def recorded_full(vendor: str) -> int:
 
 
 def measure(vendor: str, profile: str, budget: int | None) -> dict[str, Any]:
-    """Plan, then run the pack live against the bundled server; figures per target key."""
+    """Plan, then run the pack live against the bundled server; what left on the wire, per target and key."""
     contract = load_contract(ROOT / "contracts" / f"{vendor}.yaml")
     plan = plan_contract(contract, profile=profile, budget=budget)
     planned: Counter[str] = Counter()
@@ -57,15 +58,17 @@ def measure(vendor: str, profile: str, budget: int | None) -> dict[str, Any]:
     server = server_class(vendor)()
     with tempfile.TemporaryDirectory() as cassettes, serve_in_thread(server) as running:
         config = bundled_config(contract, running, cassettes=Path(cassettes), profile=profile, budget=budget)
+        wire = Wire.around(running)
+        engine = Engine([contract], config, transport=wire)
         started = time.perf_counter()
-        result = Engine([contract], config).run()
+        result = engine.run()
         seconds = time.perf_counter() - started
-    sent: Counter[str] = Counter()
-    bases = sorted(((target.url.rstrip("/"), key) for key, target in config.targets.items()), reverse=True)
-    for outcome in result.outcomes:
-        for exchange in outcome.exchanges:
-            key = next((k for url, k in bases if exchange.url == url or exchange.url.startswith(url + "/")), "?")
-            sent[key] += 1
+    judged = sum(len(outcome.exchanges) for outcome in result.outcomes)
+    per_target: Counter[str] = Counter()
+    per_key: Counter[str] = Counter()
+    for (target, key, _status), count in wire.answers.items():
+        per_target[target] += count
+        per_key[f"{target} {key}"] += count
     return {
         "vendor": vendor,
         "profile": profile,
@@ -75,8 +78,12 @@ def measure(vendor: str, profile: str, budget: int | None) -> dict[str, Any]:
         "planned": plan.planned,
         "planned_exact": plan.exact,
         "planned_per_target": dict(sorted(planned.items())),
-        "sent": sum(sent.values()),
-        "sent_per_target": dict(sorted(sent.items())),
+        "planned_per_credential": {f"{k} {c}": n for (k, c), n in plan.per_credential().items()},
+        "judged": judged,
+        "sent": sum(per_target.values()),
+        "shared": engine.shared.saved,
+        "sent_per_target": dict(sorted(per_target.items())),
+        "sent_per_key": dict(sorted(per_key.items())),
         "checked": result.coverage()["checked"],
         "exit_code": result.exit_code,
         "seconds": round(seconds, 1),
@@ -85,21 +92,33 @@ def measure(vendor: str, profile: str, budget: int | None) -> dict[str, Any]:
     }
 
 
-class Wire(httpx.BaseTransport):
-    """The wire: every answer's status per (key name, API), retries and waited-out 429s included."""
+PUBLIC_NAMES = ("USER", "ACCESS_ID")
 
-    def __init__(self, names: dict[str, str], report_ports: set[int]) -> None:
-        self.inner = httpx.HTTPTransport()
-        self.names = names  # "Bearer <key>" -> the key's variable name
-        self.report_ports = report_ports  # the Report API apps' ports (every app listens on loopback)
+
+class Wire(httpx.BaseTransport):
+    """The wire under the engine: every answer's status per (target key, credential name), retries included."""
+
+    def __init__(self, names: dict[str, str], ports: dict[int, str], verify: ssl.SSLContext | bool = True) -> None:
+        self.inner = httpx.HTTPTransport(verify=verify)
+        # credential value -> variable name; secrets before the public names that go with them (X-USER, Access ID)
+        self.names = sorted(names.items(), key=lambda item: (item[1].endswith(PUBLIC_NAMES), -len(item[0])))
+        self.ports = ports  # every app of a bundled server listens on loopback: the port names the target
         self.answers: Counter[tuple[str, str, int]] = Counter()
 
+    @classmethod
+    def around(cls, running: RunningServer) -> Wire:
+        """A wire that knows a running bundled server's credentials and targets."""
+        names = {value: name for name, value in running.server.credentials.items() if len(value) >= 4}
+        ports = {httpx.URL(url).port or 0: key for key, url in running.urls.items()}
+        verify = ssl.create_default_context(cafile=str(running.ca_pem)) if running.ca_pem else True
+        return cls(names, ports, verify)
+
     def handle_request(self, request: httpx.Request) -> httpx.Response:
-        """Send, and count the answer under the key that sent it and the API it went to."""
+        """Send, and count the answer under the target it went to and the credential it carried."""
         response = self.inner.handle_request(request)
-        key = self.names.get(request.headers.get("Authorization", ""), "other")
-        api = "Report API" if request.url.port in self.report_ports else "User API"
-        self.answers[(key, api, response.status_code)] += 1
+        headers = " ".join(request.headers.values())
+        key = next((name for value, name in self.names if value in headers), "no credential")
+        self.answers[(self.ports.get(request.url.port or 0, "?"), key, response.status_code)] += 1
         return response
 
 
@@ -124,26 +143,23 @@ def free_plan(profile: str, minute_s: float) -> int:
     """Run the Threat Jammer pack paced on a free-plan server; print the wire's answers; 1 on an unplanned 429."""
     contract = load_contract(ROOT / "contracts" / "threatjammer.yaml")
     server = ThreatJammerServer(free_plan_rate=True, minute_seconds=minute_s)
-    names = {f"Bearer {value}": name for name, value in server.credentials.items()}
     with serve_in_thread(server) as running:
         config = bundled_config(contract, running, profile=profile)
-        reports = [url for key, url in running.urls.items() if key.startswith("threatjammer-report")]
-        report_ports = {httpx.URL(url).port for url in reports}
         for target in config.targets.values():
             target.rate = None  # a user's target: paced as the contract declares, not unthrottled
-        wire = Wire(names, {port for port in report_ports if port is not None})
+        wire = Wire.around(running)
         engine = Engine([scaled(contract, minute_s)], config, transport=wire)
         started = time.monotonic()
         result = engine.run()
         seconds = time.monotonic() - started
     table = Table(title=f"threatjammer {profile} on the free plan (a minute = {minute_s} s): answers per key")
-    for column in ("key", "API", "status", "answers"):
+    for column in ("target", "key", "status", "answers"):
         table.add_column(column)
-    for (key, api, status), count in sorted(wire.answers.items()):
-        table.add_row(key, api, str(status), str(count))
+    for (target, key, status), count in sorted(wire.answers.items()):
+        table.add_row(target, key, str(status), str(count))
     Console(width=200).print(table)
     answers = wire.answers.items()
-    unplanned = sum(n for (key, _api, status), n in answers if status == 429 and not key.startswith(QUOTA_KEYS))
+    unplanned = sum(n for (_target, key, status), n in answers if status == 429 and not key.startswith(QUOTA_KEYS))
     sent = sum(wire.answers.values())
     print(
         f"{sent} requests in {seconds:.1f} s ({engine.shared.saved} shared); verdict: {result.verdict_line()}; "
@@ -166,22 +182,23 @@ def main() -> int:
     chosen = args.vendor or [v for v in vendors() if (ROOT / "contracts" / f"{v}.yaml").is_file()]
     rows = [measure(v, p, args.budget) for v in chosen for p in (args.profile or ["smoke", "full"])]
     table = Table(title="requests per run: planned before sending, sent against the bundled server")
-    for column in ("vendor", "profile", "rules run", "planned", "sent", "sent per target", "recorded full", "issue"):
+    columns = ("vendor", "profile", "rules run", "planned", "judged", "sent (wire)", "sent per target and key", "issue")
+    for column in columns:
         table.add_column(column)
     for row in rows:
         bound = "" if row["planned_exact"] else " (at most)"
-        per_target = ", ".join(f"{k} {n}" for k, n in row["sent_per_target"].items())
+        per_key = ", ".join(f"{k} {n}" for k, n in row["sent_per_key"].items())
         table.add_row(
             row["vendor"],
             row["profile"] + (f" / budget {row['budget']}" if row["budget"] else ""),
             f"{row['rules_run']}/{row['rules']}",
             f"{row['planned']}{bound}",
-            str(row["sent"]),
-            per_target,
-            str(row["recorded_full"]),
+            str(row["judged"]),
+            f"{row['sent']} ({row['shared']} shared)",
+            per_key,
             str(row["issue_figure"]),
         )
-    Console(width=200).print(table)
+    Console(width=240).print(table)
     if args.json is not None:
         args.json.write_text(json.dumps(rows, indent=2), encoding="utf-8")
     return 0
