@@ -32,6 +32,7 @@ sys.path.insert(0, str(ROOT / "src"))
 
 from contractgate._contract import Contract, RateLimit  # noqa: E402
 from contractgate._loader import load_contract  # noqa: E402
+from contractgate._outcome import Status  # noqa: E402
 from contractgate._plan import plan_contract  # noqa: E402
 from contractgate._runner import Engine  # noqa: E402
 from contractgate._selftest import bundled_config  # noqa: E402
@@ -108,7 +109,10 @@ class Wire(httpx.BaseTransport):
     @classmethod
     def around(cls, running: RunningServer) -> Wire:
         """A wire that knows a running bundled server's credentials and targets."""
-        names = {value: name for name, value in running.server.credentials.items() if len(value) >= 4}
+        names: dict[str, str] = {}
+        for name, value in sorted(running.server.credentials.items()):
+            if len(value) >= 4:  # one value under two names (a user who is also the admin) shows both
+                names[value] = f"{names[value]}/{name}" if value in names else name
         ports = {httpx.URL(url).port or 0: key for key, url in running.urls.items()}
         verify = ssl.create_default_context(cafile=str(running.ca_pem)) if running.ca_pem else True
         return cls(names, ports, verify)
@@ -161,6 +165,9 @@ def free_plan(profile: str, minute_s: float) -> int:
     answers = wire.answers.items()
     unplanned = sum(n for (_target, key, status), n in answers if status == 429 and not key.startswith(QUOTA_KEYS))
     sent = sum(wire.answers.values())
+    for outcome in result.outcomes:
+        if outcome.status not in (Status.PASSED, Status.SKIPPED):
+            print(f"{outcome.rule_id}: {outcome.status}: {outcome.message}")
     print(
         f"{sent} requests in {seconds:.1f} s ({engine.shared.saved} shared); verdict: {result.verdict_line()}; "
         f"429 outside the quota rules' own keys: {unplanned}"
