@@ -549,6 +549,10 @@ class Profile(_Strict):
     rules: list[str] = Field(default=[], description="rule id globs the profile runs (all rules when empty)")
     exclude: list[str] = Field(default=[], description="rule id globs it leaves out")
     severities: list[Severity] = Field(default=list(SEVERITY_LEVELS), min_length=1)
+    also: list[str] = Field(
+        default=[],
+        description="rule id globs it runs whatever `rules` and `severities` say (what its power needs besides them)",
+    )
     examples: int | None = Field(
         default=None,
         ge=0,
@@ -563,6 +567,11 @@ class Profile(_Strict):
         default=None,
         ge=1,
         description="at most this many coverage cases per fuzzed operation (the first, its default request, always)",
+    )
+    fuzz_regions: int | None = Field(
+        default=None,
+        ge=1,
+        description="fuzz rules sweep at most this many of their regions, the first ones (default: every region)",
     )
 
 

@@ -23,8 +23,10 @@ class Status(enum.StrEnum):
     WAIVED = "waived"
 
 
-# Skip causes that are legitimate by design: the rule cannot run in this mode (e.g. live-only in replay).
-BY_DESIGN = frozenset({"mode"})
+# Skip causes that are legitimate by design: the rule cannot run in this mode (e.g. live-only in replay), or the
+# profile the user chose does not run it (smoke leaves out what only the nightly full run checks). Both are still
+# reported as not checked (coverage, verdict line), never as a pass.
+BY_DESIGN = frozenset({"mode", "profile"})
 
 
 @dataclass
@@ -88,7 +90,7 @@ class Outcome:
     duration_s: float = 0.0
     exchanges: list[Exchange] = field(default_factory=list)
     # Why a rule was skipped or errored: skips "mode", "credentials", "target", "writes", "request-budget"
-    # (left out to fit --budget: "not run: budget"), "other";
+    # (left out to fit --budget: "not run: budget"), "profile" (the chosen --profile does not run it), "other";
     # errors "setup", "nothing-to-check", "rate-limited", "crash"; waived rules "waiver".
     cause: str = ""
     # For a skip: what would let the rule run (environment variables, --target options).

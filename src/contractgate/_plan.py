@@ -14,10 +14,12 @@ from ._config import RunConfig
 from ._contract import Contract, Profile, Rule
 from ._errors import SetupError, known_hint
 from .checks import registry
+from .checks._fuzz import FuzzParams
 from .checks._registry import Cost, CostContext, Params
 
 __all__ = [
     "DEFAULT_PROFILE",
+    "NOT_PLANNED",
     "TIERS",
     "RulePlan",
     "VendorPlan",
@@ -29,6 +31,8 @@ __all__ = [
 ]
 
 DEFAULT_PROFILE = "full"
+# Causes of a selected rule the plan leaves out: the profile does not run it, or the budget has no room for it.
+NOT_PLANNED = frozenset({"profile", "request-budget"})
 FUZZ_KIND = "fuzz"  # its coverage cases and draws have their own profile caps
 # The order a budget fills in: every documented requirement before any recommendation.
 TIERS = ("must", "should", "may")
@@ -78,6 +82,7 @@ class RulePlan:
     params: Params
     cost: Cost
     left_out: str = ""
+    cause: str = ""  # why it is left out: "profile" (the profile does not run it) or "request-budget"
 
     @property
     def runs(self) -> bool:
@@ -118,7 +123,7 @@ class VendorPlan:
         return dict(sorted(total.items()))
 
     def left_out(self) -> list[RulePlan]:
-        """Selected rules the budget leaves out."""
+        """Selected rules the profile or the budget leaves out."""
         return [entry for entry in self.rules if not entry.runs]
 
 
@@ -133,13 +138,16 @@ def profile_of(contract: Contract, name: str) -> Profile:
     raise SetupError(f"{where}{contract.vendor} has no profile {name!r}{known_hint(name, known)}")
 
 
-def _chosen(rule: Rule, profile: Profile, globs: Iterable[str]) -> bool:
-    patterns = list(globs)
-    if patterns and not any(fnmatch.fnmatchcase(rule.id, p) for p in patterns):
-        return False
-    if profile.rules and not any(fnmatch.fnmatchcase(rule.id, p) for p in profile.rules):
-        return False
+def _selected(rule: Rule, globs: list[str]) -> bool:
+    return not globs or any(fnmatch.fnmatchcase(rule.id, p) for p in globs)
+
+
+def _chosen(rule: Rule, profile: Profile) -> bool:
     if any(fnmatch.fnmatchcase(rule.id, p) for p in profile.exclude):
+        return False
+    if any(fnmatch.fnmatchcase(rule.id, p) for p in profile.also):
+        return True
+    if profile.rules and not any(fnmatch.fnmatchcase(rule.id, p) for p in profile.rules):
         return False
     return rule.severity in profile.severities
 
@@ -149,14 +157,17 @@ def plan_contract(
 ) -> VendorPlan:
     """Choose what a run of this contract sends: the profile's rules and examples, fitted into `budget`.
 
-    With a budget: every `must` rule at its minimal form (no drawn example, boundaries kept) first, then
-    `should`, then `may`; a rule that does not fit is left out ("not run: budget"); then the drawn examples
-    of the chosen rules grow together up to the profile's cap while the total stays within the budget.
+    A selected rule the profile does not run stays in the plan, left out ("not run: profile"), so a run
+    reports it as not checked instead of leaving it unmentioned. With a budget: every `must` rule at its
+    minimal form (no drawn example, boundaries kept) first, then `should`, then `may`; a rule that does not
+    fit is left out ("not run: budget"); then the drawn examples of the chosen rules grow together up to the
+    profile's cap while the total stays within the budget.
     """
     chosen = profile_of(contract, profile)
     globs = list(rule_globs)
-    rules = [rule for rule in contract.rules if _chosen(rule, chosen, globs)]
-    base = {rule.id: _profiled(rule, chosen) for rule in rules}
+    selected = [rule for rule in contract.rules if _selected(rule, globs)]
+    rules = [rule for rule in selected if _chosen(rule, chosen)]
+    base = {rule.id: _profiled(contract, rule, chosen) for rule in rules}
     plan = VendorPlan(contract.vendor, profile, budget, examples=chosen.examples)
     costs: dict[tuple[str, int | None], Cost] = {}
 
@@ -167,7 +178,7 @@ def plan_contract(
 
     if budget is None:
         plan.rules = [RulePlan(r, base[r.id], cost(r, None)) for r in rules]
-        return plan
+        return _with_profile_left_out(contract, plan, selected, profile)
     left = budget
     kept: set[str] = set()
     for tier in TIERS:
@@ -191,18 +202,46 @@ def plan_contract(
                     cost(rule, 0),
                     left_out=f"not run: budget ({need} request(s) at its minimum; {left} of {budget} left "
                     "after the rules of its tier and above)",
+                    cause="request-budget",
                 )
             )
+    return _with_profile_left_out(contract, plan, selected, profile)
+
+
+def _with_profile_left_out(contract: Contract, plan: VendorPlan, selected: list[Rule], profile: str) -> VendorPlan:
+    """The plan with every selected rule the profile does not run, in contract order, as "not run: profile"."""
+    planned = {entry.rule.id: entry for entry in plan.rules}
+    entries = []
+    for rule in selected:
+        entry = planned.get(rule.id)
+        if entry is None:
+            params = _parsed(rule)
+            why = f"not run: profile {profile} leaves it out (run --profile {DEFAULT_PROFILE} to check it)"
+            entry = RulePlan(rule, params, rule_cost(contract, rule, params), left_out=why, cause="profile")
+        entries.append(entry)
+    plan.rules = entries
     return plan
 
 
-def _profiled(rule: Rule, profile: Profile) -> Params:
-    """A rule's params as a profile runs them: its example cap (fuzz rules: their own caps, if it gives them)."""
+def _profiled(contract: Contract, rule: Rule, profile: Profile) -> Params:
+    """A rule's params as a profile runs them: its example cap (fuzz rules: their own caps and regions, if given)."""
     params = _parsed(rule)
     if rule.kind == FUZZ_KIND:
         examples = profile.examples if profile.fuzz_examples is None else profile.fuzz_examples
-        return capped(params, examples, profile.fuzz_boundaries)
+        return _first_regions(contract, capped(params, examples, profile.fuzz_boundaries), profile.fuzz_regions)
     return capped(params, profile.examples)
+
+
+def _first_regions(contract: Contract, params: Params, count: int | None) -> Params:
+    """A fuzz rule's params sweeping at most the first `count` of its regions (all when `count` is None)."""
+    if count is None or not isinstance(params, FuzzParams):
+        return params
+    name = params.target or contract.defaults.target or ""
+    regions = params.regions or (contract.target(name).regions if name else [])
+    if len(regions) <= count:
+        return params
+    scaled: Params = params.model_copy(update={"regions": list(regions[:count])})
+    return scaled
 
 
 def _parsed(rule: Rule) -> Params:

@@ -47,7 +47,7 @@ from ._limits import (
     spenders,
 )
 from ._outcome import Exchange, Outcome, Policy, RunResult, Status
-from ._plan import RulePlan, VendorPlan, plan_contract
+from ._plan import NOT_PLANNED, RulePlan, VendorPlan, plan_contract
 from ._redact import Redactor
 from ._session import CheckContext, Targets, target_key
 from ._transport import (
@@ -208,7 +208,7 @@ class Engine:
                 "planned_exact": plan.exact,
                 "sent": sum(len(o.exchanges) for o in mine),
                 "budget": plan.budget,
-                "run": sum(1 for o in mine if o.cause != "request-budget"),
+                "run": sum(1 for o in mine if o.cause not in NOT_PLANNED),
                 "selected": len(mine),
             }
         return costs
@@ -394,7 +394,7 @@ class Engine:
         mode = self.rule_mode(contract, rule)
         try:
             if entry is not None and not entry.runs:
-                raise SkipRule(entry.left_out, cause="request-budget")
+                raise SkipRule(entry.left_out, cause=entry.cause or "request-budget")
             self._may_run(contract, rule)
             bases = self.bases(contract)
             cassette = self._cassette(contract, rule, mode)

@@ -656,7 +656,7 @@ def _print_plan(console: Console, plan: VendorPlan) -> None:
         table.add_column(column, justify="right" if column == "requests" else "left")
     for entry in plan.rules:
         shown = f"{'' if entry.cost.exact else '<='}{entry.cost.total}"
-        plan_word = "not run: budget" if entry.left_out else "run"
+        plan_word = entry.left_out.split(" (")[0] if entry.left_out else "run"
         table.add_row(entry.rule.id, entry.rule.severity, entry.rule.kind, shown, plan_word)
     console.print(table)
     per_target: dict[str, int] = {}

@@ -142,3 +142,53 @@ def test_a_profile_caps_fuzz_draws_and_coverage_cases_apart_from_property_draws(
     assert fuzz.boundaries == profile.fuzz_boundaries  # type: ignore[attr-defined]
     full = plan_contract(tc, ["TC-FUZZ-001"], profile="full").rules[0].params
     assert fuzz.examples < full.examples  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("vendor", VENDORS)
+def test_smoke_runs_every_must_rule_and_names_what_it_leaves_out(vendor: str) -> None:
+    smoke = plan_contract(contract(vendor), profile="smoke")
+    assert [e.rule.id for e in smoke.rules] == [r.id for r in contract(vendor).rules]  # nothing goes unmentioned
+    assert [e.rule.id for e in smoke.rules if e.rule.severity == "must" and not e.runs] == []
+    left = smoke.left_out()
+    assert left  # smoke is the must rules; should and may rules wait for the nightly full run
+    assert {e.cause for e in left} == {"profile"}
+    assert all(e.left_out.startswith("not run: profile smoke") for e in left)
+    assert smoke.planned == sum(e.cost.total for e in smoke.rules if e.runs)
+
+
+def test_a_profile_sweeps_fuzz_rules_in_its_first_regions_only() -> None:
+    tj = contract("threatjammer")
+    smoke = plan_contract(tj, ["TJ-FUZZ-001"], profile="smoke").rules[0]
+    full = plan_contract(tj, ["TJ-FUZZ-001"], profile="full").rules[0]
+    assert smoke.params.regions == ["dublin"]  # type: ignore[attr-defined]
+    assert {key for key, _ in smoke.cost.requests} == {"threatjammer:dublin"}
+    assert {key for key, _ in full.cost.requests} == {"threatjammer:dublin", "threatjammer:paris"}
+    pinned = plan_contract(tj, ["TJ-FUZZ-003"], profile="smoke").rules[0]  # a rule that names its region keeps it
+    assert pinned.params.regions == ["paris"]  # type: ignore[attr-defined]
+
+
+def test_rules_a_profile_leaves_out_are_reported_not_run_never_passed() -> None:
+    config = RunConfig(mode="replay", cassettes=ROOT / "cassettes", profile="smoke", rule_globs=["AL-AUTH-01*"])
+    result = Engine([contract("assemblyline")], config).run()
+    outcomes = {o.rule_id: o for o in result.outcomes}
+    assert outcomes["AL-AUTH-015"].status == Status.SKIPPED  # a should rule: the nightly full run checks it
+    assert outcomes["AL-AUTH-015"].cause == "profile"
+    assert outcomes["AL-AUTH-015"].exchanges == []
+    assert outcomes["AL-AUTH-012"].status == Status.PASSED
+    assert result.coverage()["checked"] == len(outcomes) - 1
+    assert "1 rule(s) not checked (1 skipped: profile)" in result.verdict_line()
+    assert result.costs["assemblyline"]["run"] == len(outcomes) - 1
+    assert result.exit_code == 0  # the profile was the user's choice; the verdict still says what it left out
+
+
+def test_a_profile_runs_the_rules_it_names_in_also_whatever_their_severity() -> None:
+    al = contract("assemblyline")
+    smoke = al.profiles["smoke"]
+    narrowed = smoke.model_copy(update={"also": ["AL-AUTH-015"], "exclude": ["AL-AUTH-012"]})
+    custom = al.model_copy(update={"profiles": {**al.profiles, "custom": narrowed}})
+    plan = {e.rule.id: e for e in plan_contract(custom, ["AL-AUTH-01*"], profile="custom").rules}
+    assert al.rule("AL-AUTH-015").severity == "should"
+    assert plan["AL-AUTH-015"].runs  # named in also
+    assert not plan["AL-AUTH-012"].runs  # a must rule, but exclude beats everything
+    assert plan["AL-AUTH-012"].cause == "profile"
+    assert plan["AL-AUTH-013"].runs
