@@ -168,6 +168,9 @@ class RequestSpec(_Strict):
     target: str | None = None
     region: str | None = None
     retry_on_429: bool = True
+    # A request that observes a quota (`retry_on_429: false`) is not held back by its credential's declared
+    # rate, unless `paced`: a rule spending a long quota (a month's) must not meet a short one (a minute's).
+    paced: bool = False
     follow_redirects: bool = False
     safe: SafeMark | None = None
 

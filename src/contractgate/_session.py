@@ -26,7 +26,7 @@ from ._errors import SetupError, SkipRule, Violation
 from ._expect import check_expect, json_body, resolve, substitute
 from ._outcome import Exchange
 from ._redact import Redactor
-from ._transport import RETRY_429, SAFE, TARGET, safe_mark
+from ._transport import PACED, RETRY_429, SAFE, TARGET, safe_mark
 
 __all__ = ["CheckContext", "Targets", "curl_line", "encode_query", "target_key"]
 
@@ -189,7 +189,7 @@ class CheckContext:
             spec.method,
             url,
             headers={k: substitute(v, variables) for k, v in headers.items() if v is not None},
-            extensions={RETRY_429: spec.retry_on_429, TARGET: key},
+            extensions={RETRY_429: spec.retry_on_429, PACED: spec.paced, TARGET: key},
             **kwargs,
         )
         request.read()  # multipart bodies stream; the recorder and the curl line need the bytes

@@ -23,6 +23,7 @@ from ._redact import Redactor
 
 __all__ = [
     "OVERRIDE_HEADERS",
+    "PACED",
     "READ_METHODS",
     "RETRY_429",
     "SAFE",
@@ -43,6 +44,7 @@ __all__ = [
 
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 RETRY_429 = "contractgate.retry_on_429"
+PACED = "contractgate.paced"  # a quota-observing request still paced to its credential's declared rate
 TARGET = "contractgate.target"
 # Set by the session on a request whose operation the contract cites as changing nothing (a lookup by POST);
 # the value is `safe_mark(request)`, so the mark covers exactly that method and URL, not a redirect hop.
@@ -254,7 +256,8 @@ class LiveTransport(httpx.BaseTransport):
         attempt = 0
         while True:
             guard.budget.wait(self.sleep)
-            if pace is not None and not observes:  # a rule that spends the quota on purpose is not held back
+            # a rule that spends the quota on purpose is not held back, unless it spends a longer one than the rate's
+            if pace is not None and (not observes or request.extensions.get(PACED) is True):
                 pace.wait(self.sleep)
             self.methods_sent.append(request.method)
             try:

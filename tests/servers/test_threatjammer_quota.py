@@ -159,3 +159,19 @@ def test_the_kill_matrix_reads_no_quota_so_a_fault_there_is_left_to_the_rules(co
     with serve_in_thread(server) as running:
         result = kill_matrix(contract, server, running, ["TJ-RESP-002", "TJ-ASSESS-003"], faults=[])
     assert [outcome.status for outcome in result.clean] == [Status.PASSED, Status.PASSED]
+
+
+@pytest.mark.parametrize("rule", ["TJ-QUOTA-003", "TJ-REPORT-007"])
+def test_a_month_key_spent_on_the_free_plan_is_paced_to_its_minute(contract: Contract, rule: str) -> None:
+    minute_s = 3.0  # the target's default 5 requests/s alone would send 15 in a minute, past its 10
+    server = ThreatJammerServer(free_plan_rate=True, minute_seconds=minute_s)
+    with serve_in_thread(server) as running:
+        config = bundled_config(contract, running, rule_globs=[rule])
+        for target in config.targets.values():
+            target.rate = None  # a user's target: paced as the contract declares
+        wire = Wire()
+        result = Engine([_scaled(contract, minute_s)], config, transport=wire).run()
+    [outcome] = result.outcomes
+    # Unpaced, the month key meets the minute's 429 long before its month is spent: a false violation.
+    assert outcome.status == Status.PASSED, outcome.message
+    assert wire.statuses.count(429) == 1  # the month's refusal, and no minute one before it

@@ -39,6 +39,8 @@ class QuotaParams(Params):
     max_requests: int = 100
     then: list[Step] = []
     wait: WaitUntil | None = None
+    # Spend at the credential's declared rate: for a long quota (a month's) behind a short one (a minute's).
+    paced: bool = False
 
     @model_validator(mode="after")
     def _limit_source(self) -> QuotaParams:
@@ -102,7 +104,7 @@ def check_quota(ctx: CheckContext, params: QuotaParams) -> None:
     """Requests are accepted until the quota is spent; the next one is refused as documented."""
     assert params.expect.status is not None
     refused_status = params.expect.status
-    request = params.request.model_copy(update={"retry_on_429": False})
+    request = params.request.model_copy(update={"retry_on_429": False, "paced": params.paced})
     document: Any = None
     if params.read is not None:
         response = ctx.send(params.read.model_copy(update={"retry_on_429": False}))
