@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from contractgate._loader import load_contract
-from contractgate._selftest import MatrixResult, kill_matrix, parallel_kill_matrix
+from contractgate._selftest import MatrixResult, default_jobs, kill_matrix, parallel_kill_matrix
 from contractgate.cli import main
 from contractgate.servers import Fault, UnknownFault, serve_in_thread, server_class, vendors, with_levels
 
@@ -30,11 +30,13 @@ MAX_COLLATERAL = 4
 
 @functools.cache
 def matrix(vendor: str) -> MatrixResult:
-    """The whole kill matrix of one vendor, computed once per test session."""
+    """The whole kill matrix of one vendor, computed once per test session, over one worker process per CPU.
+
+    Each vendor's matrix stays in one xdist group; its fault runs spread over every CPU so the largest matrix is
+    not the session's critical path on one core (two groups at once oversubscribe for a while, which costs less).
+    """
     contract = load_contract(ROOT / "contracts" / f"{vendor}.yaml")
-    server = server_class(vendor)()
-    with serve_in_thread(server) as running:
-        return kill_matrix(contract, server, running, cassettes=ROOT / "cassettes")
+    return parallel_kill_matrix(contract, cassettes=ROOT / "cassettes", jobs=default_jobs())
 
 
 def test_there_is_something_to_prove() -> None:
