@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import ssl
 import statistics
 import sys
 import time
@@ -23,8 +24,8 @@ ROOT = Path(__file__).resolve().parents[1]
 class Capture(httpx.BaseTransport):
     """Passes requests through and keeps a copy of each, so a bare loop can resend the same bytes."""
 
-    def __init__(self) -> None:
-        self.inner = httpx.HTTPTransport()
+    def __init__(self, verify: ssl.SSLContext | bool = True) -> None:
+        self.inner = httpx.HTTPTransport(verify=verify)
         self.sent: list[tuple[str, str, list[tuple[str, str]], bytes]] = []
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
@@ -48,14 +49,16 @@ def bench_live(vendor: str) -> dict[str, float]:
     contract = load_contract(ROOT / "contracts" / f"{vendor}.yaml")
     server = server_class(vendor)()
     with serve_in_thread(server) as running:
-        capture = Capture()
+        # The ThreatConnect server is HTTPS with a CA made at start: both clients trust it, as the run does.
+        verify = ssl.create_default_context(cafile=str(running.ca_pem)) if running.ca_pem else True
+        capture = Capture(verify)
         engine = Engine([contract], bundled_config(contract, running), transport=capture)
         started = time.perf_counter()
         engine.run()
         suite_seconds = time.perf_counter() - started
         requests = list(capture.sent)
         server.reset()
-        with httpx.Client() as client:
+        with httpx.Client(verify=verify) as client:
             started = time.perf_counter()
             for method, url, headers, content in requests:
                 client.send(httpx.Request(method, url, headers=headers, content=content)).read()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
 import shutil
 import subprocess
@@ -51,3 +52,21 @@ def make_venv(folder: Path, system_site_packages: bool = True) -> Path:
     made = sh(sys.executable, "-m", "venv", *options, "--without-pip", folder, cwd=folder.parent)
     assert made.returncode == 0, made.stderr
     return folder
+
+
+def shared_wheel(base: Path) -> Path:
+    """The wheel built once for the whole test session, whichever worker asks first (the others wait on a lock).
+
+    `base` is a folder every worker of the session sees (the parent of xdist's per-worker base temp).
+    """
+    folder = base / "contractgate-wheel"
+    folder.mkdir(exist_ok=True)
+    with (base / "contractgate-wheel.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        built = sorted((folder / "dist").glob("contractgate-*.whl"))
+        return built[0] if built else build_wheel(folder)
+
+
+def session_folder(getbasetemp: Path) -> Path:
+    """A folder of this test session that every xdist worker sees (each worker's base temp is below it)."""
+    return getbasetemp.parent if os.environ.get("PYTEST_XDIST_WORKER") else getbasetemp

@@ -17,7 +17,7 @@ from contractgate._scaffold import CONFIG, GITHUB, GITLAB, JUNIT_GLOB, WAIVERS
 from contractgate._waivers import read_waivers_file
 from contractgate.cli import credential_rows, main
 from contractgate.servers import RunningServer, serve_in_thread, server_class
-from tests._wheel import build_wheel, clean_env, make_venv
+from tests._wheel import clean_env, make_venv, session_folder, shared_wheel
 
 VENDOR = "assemblyline"  # plain HTTP and the quickest pack: the steps, not the vendor, are under test here
 SECRET = re.compile(r"^\$\{\{ secrets\.([A-Z0-9_]+) \}\}$")
@@ -83,7 +83,7 @@ def test_init_of_an_unknown_vendor_is_exit_2_naming_the_known(repo: Path, capsys
 
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return build_wheel(tmp_path_factory.mktemp("wheel"))
+    return shared_wheel(session_folder(tmp_path_factory.getbasetemp()))  # built once per session
 
 
 @pytest.fixture

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import functools
+import json
 import tomllib
 from pathlib import Path
 
 import pytest
 
 from contractgate._loader import load_contract
-from contractgate._selftest import MatrixResult, kill_matrix
+from contractgate._selftest import MatrixResult, default_jobs, kill_matrix, parallel_kill_matrix
+from contractgate.cli import main
 from contractgate.servers import Fault, UnknownFault, serve_in_thread, server_class, vendors, with_levels
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -28,11 +30,13 @@ MAX_COLLATERAL = 4
 
 @functools.cache
 def matrix(vendor: str) -> MatrixResult:
-    """The whole kill matrix of one vendor, computed once per test session."""
+    """The whole kill matrix of one vendor, computed once per test session, over one worker process per CPU.
+
+    Each vendor's matrix stays in one xdist group; its fault runs spread over every CPU so the largest matrix is
+    not the session's critical path on one core (two groups at once oversubscribe for a while, which costs less).
+    """
     contract = load_contract(ROOT / "contracts" / f"{vendor}.yaml")
-    server = server_class(vendor)()
-    with serve_in_thread(server) as running:
-        return kill_matrix(contract, server, running, cassettes=ROOT / "cassettes")
+    return parallel_kill_matrix(contract, cassettes=ROOT / "cassettes", jobs=default_jobs())
 
 
 def test_there_is_something_to_prove() -> None:
@@ -122,3 +126,40 @@ def test_levels_are_given_only_to_faults_the_server_defines() -> None:
 @pytest.mark.parametrize("vendor", PER_VENDOR)
 def test_every_rule_has_a_value_level_fault_it_alone_catches(vendor: str) -> None:
     assert matrix(vendor).rules_without_value_fault() == []
+
+
+SLASH_FAULTS = ["slashless-200", "no-308-redirect", "double-slash-404", "case-insensitive-paths", "api-list-text-json"]
+SLASH_RULES = ["AL-SLASH-*", "AL-ENV-001", "AL-ROUTE-*"]
+
+
+def test_the_parallel_matrix_equals_the_sequential_one() -> None:
+    contract = load_contract(ROOT / "contracts" / "assemblyline.yaml")
+    server = server_class("assemblyline")()
+    with serve_in_thread(server) as running:
+        alone = kill_matrix(contract, server, running, SLASH_RULES, SLASH_FAULTS, ROOT / "cassettes")
+    spread = parallel_kill_matrix(contract, SLASH_RULES, SLASH_FAULTS, ROOT / "cassettes", jobs=2)
+    assert [f.name for f in spread.faults] == [f.name for f in alone.faults] == SLASH_FAULTS
+    assert spread.rules == alone.rules
+    assert len(spread.rules) > len(SLASH_FAULTS)
+    assert [(o.rule_id, o.status) for o in spread.clean] == [(o.rule_id, o.status) for o in alone.clean]
+    assert spread.caught == alone.caught
+    assert spread.errors == alone.errors
+    assert all(spread.caught[name] for name in SLASH_FAULTS)  # each fault tripped something: not a vacuous match
+
+
+def test_selftest_runs_each_vendor_once_with_the_faults_asked_for(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(ROOT)
+    argv = ["selftest", "assemblyline", "--rule", "AL-SLASH-001", "--fault", "no-308-redirect", "--jobs", "2"]
+    assert main([*argv, "--reports", str(tmp_path)]) == 0
+    [written] = tmp_path.glob("*/kill-matrix.json")
+    [matrix_json] = json.loads(written.read_text())
+    assert [row["fault"] for row in matrix_json["faults"]] == ["no-308-redirect"]
+    assert matrix_json["survivors"] == []
+
+
+def test_selftest_needs_at_least_one_job(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--contracts", str(ROOT / "contracts"), "selftest", "assemblyline", "--jobs", "0"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == ["contractgate: error: --jobs 0: give at least 1 worker process"]

@@ -18,7 +18,7 @@ from contractgate._loader import contract_files
 from contractgate._packs import bundled_dir
 from contractgate.cli import main
 from contractgate.servers import RunningServer, serve_in_thread, server_class
-from tests._wheel import build_wheel, clean_env, make_venv, sh, source_copy
+from tests._wheel import clean_env, make_venv, session_folder, sh, shared_wheel, source_copy
 
 ROOT = Path(__file__).resolve().parents[1]
 PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
@@ -108,7 +108,7 @@ def test_a_contracts_path_that_is_not_there_is_exit_2_naming_it(
 def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A venv (system site-packages for the dependencies) with the wheel built from this checkout installed."""
     work = tmp_path_factory.mktemp("wheel")
-    wheel = build_wheel(work)
+    wheel = shared_wheel(session_folder(tmp_path_factory.getbasetemp()))  # tests/test_init.py installs the same
     venv = make_venv(work / "venv")
     python = venv / "bin" / "python"
     pip = (sys.executable, "-m", "pip", "--python", python)

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import concurrent.futures
+import contextlib
+import multiprocessing
+import os
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -11,9 +15,17 @@ from ._config import UNLIMITED, RunConfig, TargetConfig
 from ._contract import Contract
 from ._outcome import Outcome, Status
 from ._runner import Engine, rule_selected
-from .servers import Fault, ReferenceServer, RunningServer
+from .servers import Fault, ReferenceServer, RunningServer, serve_in_thread, server_class
 
-__all__ = ["MatrixResult", "bundled_config", "kill_matrix", "matrix_rows", "rule_rows"]
+__all__ = [
+    "MatrixResult",
+    "bundled_config",
+    "default_jobs",
+    "kill_matrix",
+    "matrix_rows",
+    "parallel_kill_matrix",
+    "rule_rows",
+]
 
 
 def bundled_config(contract: Contract, running: RunningServer, **overrides: object) -> RunConfig:
@@ -116,6 +128,39 @@ def _failed(outcomes: Iterable[Outcome]) -> tuple[list[str], list[str]]:
     )
 
 
+def _chosen(
+    contract: Contract, server: ReferenceServer, rule_globs: Iterable[str], faults: Iterable[str] | None, sweep: bool
+) -> MatrixResult:
+    """An empty result naming the selected rules, the broad ones among them, and the faults to run."""
+    globs = list(rule_globs)
+    rules = [rule.id for rule in contract.rules if rule_selected(rule, globs)]
+    broad = {rule.id for rule in contract.rules if rule.kind in BROAD_KINDS and rule.id in rules}
+    chosen = [server.faults[name] for name in faults] if faults is not None else list(server.faults.values())
+    chosen = [f for f in chosen if sweep or not globs or {f.rule, *f.also} & set(rules)]
+    return MatrixResult(contract.vendor, rules, chosen, broad)
+
+
+def _run_once(
+    contract: Contract, server: ReferenceServer, config: RunConfig, active: Iterable[str], rules: list[str]
+) -> list[Outcome]:
+    """One run of the selected rules against the server with exactly `active` faults on, from its seeded state."""
+    config.rule_globs = rules
+    server.switch.set(active)
+    server.reset()
+    try:
+        # No quota pre-flight: the server is ours, and a fault in its quota answer is for the rules to catch.
+        return Engine([contract], config, read_quotas=False).run().outcomes
+    finally:
+        server.switch.set(())
+        server.reset()
+
+
+def _rules_for(result: MatrixResult, fault: Fault, sweep: bool) -> list[str]:
+    """The rules run against a fault: every narrow rule, and the broad rules it names (all of them with sweep)."""
+    wanted = result.broad if sweep else result.broad & {fault.rule, *fault.also}
+    return [rule for rule in result.rules if rule not in result.broad or rule in wanted]
+
+
 def kill_matrix(
     contract: Contract,
     server: ReferenceServer,
@@ -134,30 +179,125 @@ def kill_matrix(
     `on_run(name, index, total)` hears of each run as it starts ("clean" first, then each fault), for progress.
     `profile` runs each rule as that contract profile says (e.g. smoke: its minimal form), to prove its power.
     """
-    globs = list(rule_globs)
-    rules = [rule.id for rule in contract.rules if rule_selected(rule, globs)]
-    broad = {rule.id for rule in contract.rules if rule.kind in BROAD_KINDS and rule.id in rules}
-    chosen = [server.faults[name] for name in faults] if faults is not None else list(server.faults.values())
-    chosen = [f for f in chosen if sweep or not globs or {f.rule, *f.also} & set(rules)]
-    result = MatrixResult(contract.vendor, rules, chosen, broad)
-    config = bundled_config(contract, running, rule_globs=rules, cassettes=cassettes, profile=profile)
-    server.switch.set(())
-    server.reset()
+    result = _chosen(contract, server, rule_globs, faults, sweep)
+    config = bundled_config(contract, running, cassettes=cassettes, profile=profile)
     if on_run is not None:
-        on_run("clean", 0, len(chosen) + 1)
-    # No quota pre-flight: the server is ours, and a fault in its quota answer is for the rules to catch.
-    result.clean = Engine([contract], config, read_quotas=False).run().outcomes
-    for index, fault in enumerate(chosen, start=1):
+        on_run("clean", 0, len(result.faults) + 1)
+    result.clean = _run_once(contract, server, config, (), result.rules)
+    for index, fault in enumerate(result.faults, start=1):
         if on_run is not None:
-            on_run(fault.name, index, len(chosen) + 1)
-        wanted = broad if sweep else broad & {fault.rule, *fault.also}
-        config.rule_globs = [rule for rule in rules if rule not in broad or rule in wanted]
-        server.switch.set([fault.name])
-        server.reset()
-        outcomes = Engine([contract], config, read_quotas=False).run().outcomes
+            on_run(fault.name, index, len(result.faults) + 1)
+        outcomes = _run_once(contract, server, config, [fault.name], _rules_for(result, fault, sweep))
         result.caught[fault.name], result.errors[fault.name] = _failed(outcomes)
-    server.switch.set(())
-    server.reset()
+    return result
+
+
+@dataclass(frozen=True)
+class _Chunk:
+    """One worker's share of a kill matrix: the clean run (None: a fault chunk) or a few faults, and how to run."""
+
+    contract: Contract
+    rule_globs: tuple[str, ...]
+    faults: tuple[str, ...] | None
+    cassettes: Path
+    sweep: bool
+    profile: str
+
+
+# One reference server per vendor per worker process, started on its first chunk and kept for the next ones
+# (daemon threads: they end with the worker).
+# The stack is kept too: were it collected, its generator would close and stop the server.
+_WORKER_SERVERS: dict[str, tuple[ReferenceServer, RunningServer]] = {}
+_WORKER_STACK = contextlib.ExitStack()
+
+
+def _worker_server(vendor: str) -> tuple[ReferenceServer, RunningServer]:
+    if vendor not in _WORKER_SERVERS:
+        server = server_class(vendor)()
+        _WORKER_SERVERS[vendor] = (server, _WORKER_STACK.enter_context(serve_in_thread(server)))
+    return _WORKER_SERVERS[vendor]
+
+
+def _run_chunk(chunk: _Chunk) -> tuple[list[Outcome], dict[str, list[str]], dict[str, list[str]]]:
+    """In a worker: the clean run when the chunk names no fault, else each of its faults' runs."""
+    server, running = _worker_server(chunk.contract.vendor)
+    if chunk.faults is None:
+        result = kill_matrix(
+            chunk.contract,
+            server,
+            running,
+            chunk.rule_globs,
+            [],
+            chunk.cassettes,
+            sweep=chunk.sweep,
+            profile=chunk.profile,
+        )
+        return result.clean, {}, {}
+    # The parent chose the faults already (sweep=True keeps them all); the rules and broad ones are the same.
+    result = _chosen(chunk.contract, server, chunk.rule_globs, chunk.faults, sweep=True)
+    config = bundled_config(chunk.contract, running, cassettes=chunk.cassettes, profile=chunk.profile)
+    for fault in result.faults:
+        outcomes = _run_once(chunk.contract, server, config, [fault.name], _rules_for(result, fault, chunk.sweep))
+        result.caught[fault.name], result.errors[fault.name] = _failed(outcomes)
+    return [], result.caught, result.errors
+
+
+def default_jobs() -> int:
+    """Worker processes for a kill matrix: one per CPU this process may use."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def parallel_kill_matrix(
+    contract: Contract,
+    rule_globs: Iterable[str] = (),
+    faults: Iterable[str] | None = None,
+    cassettes: Path = Path("cassettes"),
+    *,
+    jobs: int | None = None,
+    sweep: bool = False,
+    on_run: Callable[[str, int, int], None] | None = None,
+    profile: str = "full",
+) -> MatrixResult:
+    """The kill matrix of `kill_matrix`, its fault runs spread over `jobs` worker processes.
+
+    Each worker runs its own reference server of the contract's vendor (started in the worker, reset before each
+    run, as the sequential matrix does); faults go out in small chunks so a slow fault does not hold a whole share,
+    and the results merge in the faults' order, so the result equals the sequential one. `jobs` 1 runs in this
+    process. `on_run(name, done, total)` hears of each chunk as it ends.
+    """
+    jobs = default_jobs() if jobs is None else jobs
+    result = _chosen(contract, server_class(contract.vendor)(), rule_globs, faults, sweep)
+    globs, names = tuple(rule_globs), [f.name for f in result.faults]
+    if jobs <= 1:
+        server = server_class(contract.vendor)()
+        with serve_in_thread(server) as running:
+            return kill_matrix(
+                contract, server, running, globs, names, cassettes, sweep=sweep, on_run=on_run, profile=profile
+            )
+    size = max(1, min(8, len(names) // (jobs * 4)))
+    chunks = [_Chunk(contract, globs, None, cassettes, sweep, profile)]
+    chunks += [
+        _Chunk(contract, globs, tuple(names[i : i + size]), cassettes, sweep, profile)
+        for i in range(0, len(names), size)
+    ]
+    total, done = len(names) + 1, 0
+    context = multiprocessing.get_context("spawn")  # no fork of a process that runs threads (servers, pytest)
+    with concurrent.futures.ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
+        futures = {pool.submit(_run_chunk, chunk): chunk for chunk in chunks}
+        answers = {}
+        for future in concurrent.futures.as_completed(futures):
+            chunk = futures[future]
+            answers[chunk.faults] = future.result()
+            done += 1 if chunk.faults is None else len(chunk.faults)
+            if on_run is not None:
+                on_run("clean" if chunk.faults is None else chunk.faults[-1], done, total)
+    result.clean = answers[None][0]
+    for chunk in chunks[1:]:
+        _, caught, errors = answers[chunk.faults]
+        result.caught.update(caught)
+        result.errors.update(errors)
+    result.caught = {name: result.caught[name] for name in names}
+    result.errors = {name: result.errors[name] for name in names}
     return result
 
 

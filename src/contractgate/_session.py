@@ -12,6 +12,7 @@ import tempfile
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
@@ -91,9 +92,39 @@ def keep_hypothesis_files_out_of_cwd() -> None:
     """
     if os.environ.get("HYPOTHESIS_STORAGE_DIRECTORY"):
         return
-    private = tempfile.mkdtemp(prefix="contractgate-hypothesis-")
+    private = Path(tempfile.mkdtemp(prefix="contractgate-hypothesis-"))
     atexit.register(shutil.rmtree, private, ignore_errors=True)
-    set_hypothesis_home_dir(private)
+    shared = unicode_cache()
+    _copy_tree(shared, private / UNICODE_DATA)
+    atexit.register(_copy_tree, private / UNICODE_DATA, shared)  # runs before the removal (last in, first out)
+    set_hypothesis_home_dir(str(private))
+
+
+# Hypothesis's tables of Unicode (categories, the characters of a codec) are derived from the interpreter's
+# `unicodedata` alone and take seconds to build (3 s for the utf-8 codec here), which every process paid again in
+# its private directory: they, and only they, are kept between runs.
+UNICODE_DATA = "unicode_data"
+
+
+def unicode_cache() -> Path:
+    """Where hypothesis's Unicode tables are kept between runs: the user's cache folder (XDG_CACHE_HOME)."""
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "contractgate" / "hypothesis-unicode-data"
+
+
+def _copy_tree(source: Path, destination: Path) -> None:
+    """Copy the files missing at `destination` (each written beside and renamed: processes share the cache)."""
+    try:
+        for file in source.rglob("*.json.gz"):
+            target = destination / file.relative_to(source)
+            if target.exists():
+                continue
+            target.parent.mkdir(parents=True, exist_ok=True)
+            staging = target.with_name(f".{target.name}.{os.getpid()}")
+            shutil.copyfile(file, staging)
+            staging.replace(target)
+    except OSError:
+        pass  # a cache: without it, hypothesis builds the tables again
 
 
 class CheckContext:

@@ -49,7 +49,7 @@ from ._packs import bundled_dir
 from ._plan import DEFAULT_PROFILE, VendorPlan, plan_contract
 from ._runner import RECORD_MODES, Engine, Listener
 from ._scaffold import CONFIG, GITLAB, Variable, VendorSetup, render
-from ._selftest import MatrixResult, bundled_config, kill_matrix, matrix_rows, rule_rows
+from ._selftest import MatrixResult, bundled_config, kill_matrix, matrix_rows, parallel_kill_matrix, rule_rows
 from ._waivers import Waiver, parse_waivers, read_waivers_file
 from .reports import (
     HtmlReport,
@@ -251,6 +251,13 @@ def _parser() -> argparse.ArgumentParser:
         help="only these faults (repeatable), each still run against every selected rule",
     )
     selftest.add_argument("--reports", type=Path, default=Path("reports"))
+    selftest.add_argument(
+        "--jobs",
+        type=int,
+        default=None,
+        metavar="N",
+        help="worker processes running faults in parallel, each with its own reference server (default: CPU count)",
+    )
     selftest.add_argument(
         "--sweep",
         action="store_true",
@@ -850,25 +857,20 @@ def _selftest(args: argparse.Namespace, console: Console) -> int:
                 f"{contract.file}: selftest runs the bundled reference servers, and vendor {contract.vendor!r} has none"
                 f" (bundled: {', '.join(vendors())}); select vendors with `contractgate selftest VENDOR`"
             )
+    if args.jobs is not None and args.jobs < 1:
+        raise SetupError(f"--jobs {args.jobs}: give at least 1 worker process")
     results: list[MatrixResult] = []
     with MatrixProgress(console) as progress:
         for contract in contracts:
-            server = server_class(contract.vendor)()
-            with serve_in_thread(server) as running:
-                started = time.perf_counter()
-                on_run = progress.for_vendor(contract.vendor)
-                chosen = _chosen_faults(server, args.fault)
-                result = kill_matrix(contract, server, running, args.rule, chosen, sweep=args.sweep, on_run=on_run)
-                results.append(result)
+            started = time.perf_counter()
+            on_run = progress.for_vendor(contract.vendor)
+            chosen = _chosen_faults(server_class(contract.vendor)(), args.fault)
+            result = parallel_kill_matrix(
+                contract, args.rule, chosen, jobs=args.jobs, sweep=args.sweep, on_run=on_run, profile=args.profile
+            )
+            results.append(result)
             progress.done(contract.vendor)
             _print_matrix(console, result, time.perf_counter() - started)
-    for contract in contracts:
-        server = server_class(contract.vendor)()
-        with serve_in_thread(server) as running:
-            started = time.perf_counter()
-            result = kill_matrix(contract, server, running, args.rule, sweep=args.sweep, profile=args.profile)
-            results.append(result)
-        _print_matrix(console, result, time.perf_counter() - started)
     folder = _report_dir(args.reports)
     _write_matrix(folder, results)
     console.print(f"kill matrix written to {folder}/")

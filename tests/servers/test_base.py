@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ssl
+import threading
 
 import httpx
 import pytest
@@ -63,3 +64,17 @@ def test_every_start_makes_a_new_ca() -> None:
         other = ssl.create_default_context(cafile=str(second.ca_pem))
         with pytest.raises(httpx.ConnectError, match="CERTIFICATE_VERIFY_FAILED"):
             httpx.get(first.urls["echo"] + "/scheme", verify=other)
+
+
+def test_a_tls_server_stops_although_a_client_keeps_its_connection_open() -> None:
+    """A client's idle keep-alive TLS connection must not hold the server up until the join gives up (5 s each)."""
+    before = {thread.name for thread in threading.enumerate()}
+    with serve_in_thread(_SecureEcho()) as running:
+        assert running.ca_pem is not None
+        client = httpx.Client(verify=ssl.create_default_context(cafile=str(running.ca_pem)))
+        assert client.get(running.urls["echo"] + "/scheme").json() == {"scheme": "https"}
+        ours = {thread.name for thread in threading.enumerate()} - before
+    try:
+        assert [t.name for t in threading.enumerate() if t.name in ours and t.is_alive()] == []
+    finally:
+        client.close()

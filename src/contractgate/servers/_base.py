@@ -237,6 +237,23 @@ def _certificate(folder: Path, host: str) -> _Certificate:
     return files
 
 
+class _Server(uvicorn.Server):
+    """uvicorn, stopping at once: a run stops its server when nothing is in flight.
+
+    A client's idle keep-alive connection would hold a graceful shutdown (a TLS one never closes on its own: the
+    server waits for the client's close_notify) until the join gives up; aborting it closes it here, in the loop,
+    so no half-closed transport is left for the garbage collector.
+    """
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        """Abort every open connection, then shut down as uvicorn does."""
+        for connection in list(self.server_state.connections):
+            transport = getattr(connection, "transport", None)
+            if transport is not None:
+                transport.abort()
+        await super().shutdown(sockets)
+
+
 def _start_uvicorn(
     app: ASGIApp, host: str, port: int, certificate: _Certificate | None = None, server_header: bool = True
 ) -> Callable[[], None]:
@@ -244,7 +261,7 @@ def _start_uvicorn(
     if certificate is not None:
         tls |= {"ssl_certfile": str(certificate.cert_pem), "ssl_keyfile": str(certificate.key_pem)}
     config = uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False, lifespan="off", **tls)
-    server = uvicorn.Server(config)
+    server = _Server(config)
     thread = threading.Thread(target=server.run, name=f"refserver:{port}", daemon=True)
     thread.start()
     deadline = time.monotonic() + 10
