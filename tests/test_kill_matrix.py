@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from contractgate._loader import load_contract
+from contractgate._plan import plan_contract
 from contractgate._selftest import MatrixResult, default_jobs, kill_matrix, parallel_kill_matrix
 from contractgate.cli import main
 from contractgate.servers import Fault, UnknownFault, serve_in_thread, server_class, vendors, with_levels
@@ -163,3 +164,17 @@ def test_selftest_needs_at_least_one_job(capsys: pytest.CaptureFixture[str]) -> 
     assert main(["--contracts", str(ROOT / "contracts"), "selftest", "assemblyline", "--jobs", "0"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert err == ["contractgate: error: --jobs 0: give at least 1 worker process"]
+
+
+def test_a_profile_matrix_holds_only_the_rules_the_profile_runs(tmp_path: Path) -> None:
+    contract = load_contract(ROOT / "contracts" / "assemblyline.yaml")
+    server = server_class("assemblyline")()
+    runs = {entry.rule.id for entry in plan_contract(contract, profile="smoke").rules if entry.runs}
+    left_out = sorted({rule.id for rule in contract.rules} - runs)
+    assert left_out, "smoke runs every rule: nothing to prove here"
+    aimed = [fault.name for fault in server.faults.values() if fault.rule == left_out[0]][:1]
+    with serve_in_thread(server) as running:
+        result = kill_matrix(contract, server, running, faults=aimed, cassettes=tmp_path, profile="smoke")
+    assert set(result.rules) == runs
+    assert result.clean_problems() == []  # a rule the profile leaves out is not a clean-server problem
+    assert result.survivors() == []  # nor is its fault a survivor: no rule the profile runs must catch it

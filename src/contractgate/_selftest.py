@@ -14,6 +14,7 @@ from typing import Any
 from ._config import UNLIMITED, RunConfig, TargetConfig
 from ._contract import Contract
 from ._outcome import Outcome, Status
+from ._plan import DEFAULT_PROFILE, plan_contract
 from ._runner import Engine, rule_selected
 from .servers import Fault, ReferenceServer, RunningServer, serve_in_thread, server_class
 
@@ -129,11 +130,17 @@ def _failed(outcomes: Iterable[Outcome]) -> tuple[list[str], list[str]]:
 
 
 def _chosen(
-    contract: Contract, server: ReferenceServer, rule_globs: Iterable[str], faults: Iterable[str] | None, sweep: bool
+    contract: Contract,
+    server: ReferenceServer,
+    rule_globs: Iterable[str],
+    faults: Iterable[str] | None,
+    sweep: bool,
+    profile: str = DEFAULT_PROFILE,
 ) -> MatrixResult:
-    """An empty result naming the selected rules, the broad ones among them, and the faults to run."""
+    """An empty result naming the selected rules the profile runs, the broad ones among them, and the faults."""
     globs = list(rule_globs)
-    rules = [rule.id for rule in contract.rules if rule_selected(rule, globs)]
+    runs = {entry.rule.id for entry in plan_contract(contract, globs, profile).rules if entry.runs}
+    rules = [rule.id for rule in contract.rules if rule_selected(rule, globs) and rule.id in runs]
     broad = {rule.id for rule in contract.rules if rule.kind in BROAD_KINDS and rule.id in rules}
     chosen = [server.faults[name] for name in faults] if faults is not None else list(server.faults.values())
     chosen = [f for f in chosen if sweep or not globs or {f.rule, *f.also} & set(rules)]
@@ -179,7 +186,7 @@ def kill_matrix(
     `on_run(name, index, total)` hears of each run as it starts ("clean" first, then each fault), for progress.
     `profile` runs each rule as that contract profile says (e.g. smoke: its minimal form), to prove its power.
     """
-    result = _chosen(contract, server, rule_globs, faults, sweep)
+    result = _chosen(contract, server, rule_globs, faults, sweep, profile)
     config = bundled_config(contract, running, cassettes=cassettes, profile=profile)
     if on_run is not None:
         on_run("clean", 0, len(result.faults) + 1)
@@ -234,7 +241,7 @@ def _run_chunk(chunk: _Chunk) -> tuple[list[Outcome], dict[str, list[str]], dict
         )
         return result.clean, {}, {}
     # The parent chose the faults already (sweep=True keeps them all); the rules and broad ones are the same.
-    result = _chosen(chunk.contract, server, chunk.rule_globs, chunk.faults, sweep=True)
+    result = _chosen(chunk.contract, server, chunk.rule_globs, chunk.faults, True, chunk.profile)
     config = bundled_config(chunk.contract, running, cassettes=chunk.cassettes, profile=chunk.profile)
     for fault in result.faults:
         outcomes = _run_once(chunk.contract, server, config, [fault.name], _rules_for(result, fault, chunk.sweep))
@@ -266,7 +273,7 @@ def parallel_kill_matrix(
     process. `on_run(name, done, total)` hears of each chunk as it ends.
     """
     jobs = default_jobs() if jobs is None else jobs
-    result = _chosen(contract, server_class(contract.vendor)(), rule_globs, faults, sweep)
+    result = _chosen(contract, server_class(contract.vendor)(), rule_globs, faults, sweep, profile)
     globs, names = tuple(rule_globs), [f.name for f in result.faults]
     if jobs <= 1:
         server = server_class(contract.vendor)()
