@@ -183,8 +183,14 @@ def test_schemathesis_finds_no_server_error(served: Served) -> None:
         schema = operation.schema
         config = schema.config.generation_for(operation=operation)
         cases = schema.iter_coverage_cases(operation, generation_modes=modes, generation_config=config)
-        for case in islice(cases, COVERAGE):
-            _judge(served, operation, case, found)
+
+        def cover(cases: Iterator[Case[Any]] = cases, operation: Operation = operation) -> None:
+            for case in islice(cases, COVERAGE):
+                _judge(served, operation, case, found)
+
+        # Coverage cases draw through hypothesis too: the same fresh, collector-paused thread as the draws
+        # (CPython 3.11's lambda-source parse otherwise fails now and then deep inside a loaded test run).
+        _on_shallow_stack(cover)
         # Negative mode needs a parameter or a body to break (security headers are the contract's own).
         breakable = bool(list(operation.path_parameters) or list(operation.query) or operation.body)
         for mode in modes if breakable else modes[:1]:
