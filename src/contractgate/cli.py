@@ -20,9 +20,9 @@ import sys
 import time
 import traceback
 import urllib.parse
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeVar
 
 from rich.console import Console
 from rich.table import Table
@@ -77,6 +77,8 @@ from .servers import (
 )
 
 __all__ = ["main"]
+
+N = TypeVar("N", int, float)
 
 EXIT_OK, EXIT_VIOLATIONS, EXIT_SETUP = 0, 1, 2
 LATEST = "latest"  # <reports>/latest/: a copy of the last run's reports at a fixed path
@@ -312,36 +314,39 @@ def _plan_options(command: argparse.ArgumentParser) -> None:
     )
 
 
-def _budget(text: str) -> int:
+def _argument(text: str, convert: Callable[[str], N], what: str, holds: Callable[[N], bool], why: str) -> N:
+    """An argparse value: `text` converted (else "is not WHAT") and checked (else WHY), one line each."""
     try:
-        value = int(text)
+        value = convert(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of requests") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"{text!r}: a budget is a positive number of requests")
+        raise argparse.ArgumentTypeError(f"{text!r} is not {what}") from None
+    if not holds(value):
+        raise argparse.ArgumentTypeError(f"{text!r}{why}")
     return value
+
+
+def _budget(text: str) -> int:
+    """argparse type of --budget: a positive whole number of requests."""
+    positive = ": a budget is a positive number of requests"
+    return _argument(text, int, "a whole number of requests", lambda n: n > 0, positive)
 
 
 def _rate(text: str) -> float:
     """argparse type of --rate: a positive, finite number of requests per second."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not math.isfinite(value) or value <= 0:
-        raise argparse.ArgumentTypeError(f"{text!r} must be a positive, finite number of requests per second")
-    return value
+    return _argument(
+        text,
+        float,
+        "a number",
+        lambda n: math.isfinite(n) and n > 0,
+        " must be a positive, finite number of requests per second",
+    )
 
 
 def _share(text: str) -> float:
     """argparse type of --quota-share: a number above 0 and at most 1."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not 0 < value <= 1:
-        raise argparse.ArgumentTypeError(f"{text!r} must be above 0 and at most 1 (a share of the remaining quota)")
-    return value
+    return _argument(
+        text, float, "a number", lambda n: 0 < n <= 1, " must be above 0 and at most 1 (a share of the remaining quota)"
+    )
 
 
 def _port(text: str) -> int:
