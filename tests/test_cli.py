@@ -230,6 +230,18 @@ def test_a_rate_that_is_not_a_positive_number_exits_2(contracts: Path, tmp_path:
     assert _run(contracts, tmp_path, "--target", "mini=http://127.0.0.1:9", "--rate", rate) == 2
 
 
+@pytest.mark.parametrize(
+    ("share", "says"), [("0", "must be above 0 and at most 1"), ("1.5", "at most 1"), ("half", "is not a number")]
+)
+def test_a_quota_share_outside_0_to_1_exits_2_in_one_line(
+    contracts: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], share: str, says: str
+) -> None:
+    assert _run(contracts, tmp_path, "--target", "mini=http://127.0.0.1:9", "--quota-share", share) == 2
+    error = capsys.readouterr().err
+    assert says in error
+    assert "Traceback" not in error
+
+
 def test_a_target_option_keeps_the_files_ca_and_rate_for_the_same_origin(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
