@@ -30,7 +30,7 @@ from rich.table import Table
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
-from contractgate._contract import Contract, RateLimit  # noqa: E402
+from contractgate._limits import time_scaled  # noqa: E402
 from contractgate._loader import load_contract  # noqa: E402
 from contractgate._outcome import Status  # noqa: E402
 from contractgate._plan import plan_contract  # noqa: E402
@@ -126,19 +126,6 @@ class Wire(httpx.BaseTransport):
         return response
 
 
-def scaled(contract: Contract, minute_s: float) -> Contract:
-    """The contract with every declared rate's minute lasting `minute_s` seconds, as the server's switch does."""
-    limits = [
-        limit.model_copy(
-            update={"rate": RateLimit(requests=limit.rate.requests, seconds=limit.rate.seconds * minute_s / 60)}
-        )
-        if limit.rate is not None
-        else limit
-        for limit in contract.limits
-    ]
-    return contract.model_copy(update={"limits": limits})
-
-
 # Keys the quota rules spend on purpose: their 429s are what those rules observe, not a failure of pacing.
 QUOTA_KEYS = ("QUOTA_KEY", "MONTH_KEY")
 
@@ -152,7 +139,7 @@ def free_plan(profile: str, minute_s: float) -> int:
         for target in config.targets.values():
             target.rate = None  # a user's target: paced as the contract declares, not unthrottled
         wire = Wire.around(running)
-        engine = Engine([scaled(contract, minute_s)], config, transport=wire)
+        engine = Engine([time_scaled(contract, minute_s)], config, transport=wire)
         started = time.monotonic()
         result = engine.run()
         seconds = time.monotonic() - started

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import httpx
 
 from ._auth import Credentials, build_auth
-from ._contract import AuthOverride, Contract, HeaderScheme, Limit, QuotaRead, Rule
+from ._contract import AuthOverride, Contract, HeaderScheme, Limit, QuotaRead, RateLimit, Rule
 from ._contract import requests_in as _requests_in
 from ._errors import CredentialsMissing, SetupError
 from ._expect import json_body, resolve
@@ -29,6 +29,7 @@ __all__ = [
     "quota_limits",
     "read_remaining",
     "spenders",
+    "time_scaled",
 ]
 
 
@@ -261,3 +262,16 @@ def _independent(contract: Contract, rules: list[Rule]) -> list[Lane]:
     for index, rule in enumerate(rules):
         grouped.setdefault(root(index), []).append(rule)
     return list(grouped.values())
+
+
+def time_scaled(contract: Contract, minute_s: float) -> Contract:
+    """The contract with every declared rate's minute lasting `minute_s` seconds (a server's quota time scale)."""
+    limits = [
+        limit.model_copy(
+            update={"rate": RateLimit(requests=limit.rate.requests, seconds=limit.rate.seconds * minute_s / 60)}
+        )
+        if limit.rate is not None
+        else limit
+        for limit in contract.limits
+    ]
+    return contract.model_copy(update={"limits": limits})

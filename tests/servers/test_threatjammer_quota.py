@@ -8,9 +8,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from contractgate._contract import Contract, RateLimit
+from contractgate._contract import Contract
 from contractgate._errors import SetupError
-from contractgate._limits import QuotaShort
+from contractgate._limits import QuotaShort, time_scaled
 from contractgate._loader import load_contract
 from contractgate._outcome import Status
 from contractgate._runner import Engine
@@ -41,19 +41,6 @@ class Wire(httpx.BaseTransport):
         response = self.inner.handle_request(request)
         self.statuses.append(response.status_code)
         return response
-
-
-def _scaled(contract: Contract, minute_s: float) -> Contract:
-    """The contract with every declared rate's minute lasting `minute_s` seconds, as the server's switch does."""
-    limits = [
-        limit.model_copy(
-            update={"rate": RateLimit(requests=limit.rate.requests, seconds=limit.rate.seconds * minute_s / 60)}
-        )
-        if limit.rate is not None
-        else limit
-        for limit in contract.limits
-    ]
-    return contract.model_copy(update={"limits": limits})
 
 
 def test_the_switch_puts_every_key_on_the_free_plans_rate_at_a_time_scale() -> None:
@@ -89,7 +76,7 @@ def test_a_run_paced_at_the_declared_rate_meets_no_429_and_takes_requests_over_r
         for target in config.targets.values():
             target.rate = None  # a user's target: paced as the contract declares, not unthrottled
         wire = Wire()
-        engine = Engine([_scaled(contract, minute_s)], config, transport=wire)
+        engine = Engine([time_scaled(contract, minute_s)], config, transport=wire)
         started = time.monotonic()
         result = engine.run()
         wall = time.monotonic() - started
@@ -170,7 +157,7 @@ def test_a_month_key_spent_on_the_free_plan_is_paced_to_its_minute(contract: Con
         for target in config.targets.values():
             target.rate = None  # a user's target: paced as the contract declares
         wire = Wire()
-        result = Engine([_scaled(contract, minute_s)], config, transport=wire).run()
+        result = Engine([time_scaled(contract, minute_s)], config, transport=wire).run()
     [outcome] = result.outcomes
     # Unpaced, the month key meets the minute's 429 long before its month is spent: a false violation.
     assert outcome.status == Status.PASSED, outcome.message
