@@ -73,14 +73,18 @@ def test_a_request_the_cassette_does_not_hold_is_refused() -> None:
 
 @pytest.fixture
 def vcr_config() -> dict[str, Any]:
-    """pytest-recording's setting for these files: VCR.py's json serializer (they are `.json`)."""
-    return {"serializer": "json", "record_mode": "none"}
+    """pytest-recording's settings for these files (docs/cassettes.md): VCR.py's json serializer (they are `.json`),
+    and matching without scheme, host and port, so a client configured for its own instance replays them."""
+    return {"serializer": "json", "record_mode": "none", "match_on": ["method", "path", "query"]}
 
 
 @pytest.mark.vcr(str(UNAUTHORIZED))
-def test_pytest_recording_loads_a_shipped_cassette_by_path() -> None:
+def test_pytest_recording_replays_a_shipped_cassette_to_a_client_of_another_address() -> None:
     first = _interactions(UNAUTHORIZED)[0]
-    with httpx.Client() as client:
-        response = client.get(first["request"]["uri"])
-    assert response.status_code == first["response"]["status"]["code"]
-    assert response.text == first["response"]["body"]["string"]
+    path = first["contractgate"]["path"]
+    with httpx.Client(base_url="https://threatjammer.example.invalid") as client:
+        response = client.get(path)
+        assert response.status_code == first["response"]["status"]["code"]
+        assert response.text == first["response"]["body"]["string"]
+        with pytest.raises(CannotOverwriteExistingCassetteException):
+            client.get("/v1/asn/64496")
