@@ -77,11 +77,15 @@ _COOKIE_LINE = re.compile(r"(?i)\b(?:set-)?cookie: ([^'\n]*)")  # a curl -H argu
 
 
 def _cookie_headers(node: object) -> Iterator[str]:
-    """Every Cookie / Set-Cookie value in a JSON document (reports' maps, cassettes' pairs)."""
+    """Every Cookie / Set-Cookie value in a JSON document (reports' maps, cassettes' lists, HAR's records)."""
     if isinstance(node, dict):
+        if str(node.get("name", "")).lower() in {"cookie", "set-cookie"} and isinstance(node.get("value"), str):
+            yield node["value"]
         for key, value in node.items():
             if str(key).lower() in {"cookie", "set-cookie"} and isinstance(value, str):
                 yield value
+            elif str(key).lower() in {"cookie", "set-cookie"} and isinstance(value, list):  # VCR.py's header lists
+                yield from (item for item in value if isinstance(item, str))
             else:
                 yield from _cookie_headers(value)
     elif isinstance(node, list):
@@ -143,11 +147,13 @@ def test_no_form_of_a_canary_secret_is_written_or_printed(
     faulty = server_class(vendor)(credentials=canaries, faults=FAULTS[vendor])
     with serve_in_thread(faulty) as running:
         failed = _run(vendor, running, "--mode", "live", "--reports", "r2", "-v")
+    exported = [cli.main(["export-har", "r2/latest", "r2.har"]), cli.main(["export-har", "cassettes", "r1.har"])]
     printed = capsys.readouterr()
 
     assert recorded == 0, printed.out[:6000]
     assert failed == 1, "the faults made no rule fail, so no violation was printed"
     assert "request: curl" in printed.out, "no curl line was printed"
+    assert exported == [0, 0], printed.err
     written = [path for path in tmp_path.rglob("*") if path.is_file()]
     assert len(list((tmp_path / "cassettes" / vendor).glob("*.json"))) >= len(contract.rules) // 2
     texts = {str(path.relative_to(tmp_path)): path.read_bytes().decode("utf-8", "replace") for path in written}

@@ -1,4 +1,4 @@
-"""Cassettes: the recorded interactions of one rule, redacted, in the order they happened."""
+"""Cassettes: the recorded interactions of one rule, redacted, in order, in VCR.py's cassette layout."""
 
 from __future__ import annotations
 
@@ -12,13 +12,14 @@ from typing import Any, Literal
 
 import httpx
 import yaml
-from pydantic import BaseModel, StrictInt, StrictStr, ValidationError
+from pydantic import BaseModel, ConfigDict, StrictBool, StrictInt, StrictStr, ValidationError
 
 from ._errors import SetupError
 from ._redact import Redactor
 
-__all__ = ["Cassette", "Interaction", "Volatility", "cassette_path", "shape_of"]
+__all__ = ["VCR_FORMAT", "Cassette", "Interaction", "Volatility", "cassette_path", "shape_of"]
 
+VCR_FORMAT = 1  # VCR.py's cassette format version (`vcr.serialize.CASSETTE_FORMAT_VERSION`)
 _BASE_MARK = "{base_url:%s}"
 _ORIGIN_MARK = "{origin:%s}"
 # httpx draws a random multipart boundary per request: the client's choice, not the server's, so it is stored fixed.
@@ -152,7 +153,7 @@ class Interaction:
         return f"{self.method} {self.target} {self.path}"
 
     def to_dict(self) -> dict[str, Any]:
-        """The JSON form in a cassette file."""
+        """The form compared between recordings (relative URL, base-URL marks): no recording's address in it."""
         return {
             "request": {
                 "target": self.target,
@@ -169,20 +170,46 @@ class Interaction:
             },
         }
 
+    def to_vcr(self, bases: dict[str, str], origins: bool) -> dict[str, Any]:
+        """VCR.py's form: absolute URI at the recorded base, headers as lists, marks resolved; ours aside."""
+        grouped: dict[str, list[str]] = {}
+        for name, value in self.response_headers:
+            grouped.setdefault(name, []).append(_unmark(value, bases, origins))
+        body = self.response_body if self.body_encoding != "utf-8" else _unmark(self.response_body, bases, origins)
+        return {
+            "request": {
+                "method": self.method,
+                "uri": bases.get(self.target, "") + self.path,
+                "body": self.request_body,
+                "headers": {name: [value] for name, value in self.request_headers.items()},
+            },
+            "response": {
+                "status": {"code": self.status, "message": httpx.codes.get_reason_phrase(self.status)},
+                "headers": grouped,
+                "body": {"string": body},
+            },
+            "contractgate": {"target": self.target, "path": self.path, "encoding": self.body_encoding},
+        }
+
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Interaction:
-        """Read one interaction from a cassette file."""
-        request, response = data["request"], data["response"]
+    def from_vcr(cls, data: _Interaction, bases: dict[str, str], origins: bool) -> Interaction:
+        """Read one interaction of a cassette file, recorded addresses turned back into base-URL marks."""
+        request, response, ours = data.request, data.response, data.contractgate
+        body = response.body.string
+        if ours.encoding == "utf-8":
+            body = _mark(body, bases, origins)
         return cls(
-            target=request["target"],
-            method=request["method"],
-            path=request["path"],
-            request_headers=request.get("headers", {}),
-            request_body=request.get("body", ""),
-            status=response["status"],
-            response_headers=[(k, v) for k, v in response["headers"]],
-            response_body=response["body"],
-            body_encoding=response.get("encoding", "utf-8"),
+            target=ours.target,
+            method=request.method,
+            path=ours.path,
+            request_headers={name: ", ".join(values) for name, values in request.headers.items()},
+            request_body=request.body,
+            status=response.status.code,
+            response_headers=[
+                (name, _mark(value, bases, origins)) for name, values in response.headers.items() for value in values
+            ],
+            response_body=body,
+            body_encoding=ours.encoding,
         )
 
     def response(self, request: httpx.Request, bases: dict[str, str]) -> httpx.Response:
@@ -205,11 +232,12 @@ def _mark(text: str, bases: dict[str, str], origins: bool = False) -> str:
     return text
 
 
-def _unmark(text: str, bases: dict[str, str]) -> str:
+def _unmark(text: str, bases: dict[str, str], origins: bool = True) -> str:
     for target, base in bases.items():
         text = text.replace(_BASE_MARK % target, base)
-    for target, origin in _origins(bases).items():
-        text = text.replace(_ORIGIN_MARK % target, origin)
+    if origins:
+        for target, origin in _origins(bases).items():
+            text = text.replace(_ORIGIN_MARK % target, origin)
     return text
 
 
@@ -234,6 +262,7 @@ class Cassette:
     public: dict[str, str] = field(default_factory=dict)
     examples: list[list[Any]] = field(default_factory=list)
     volatile: Volatility = field(default_factory=Volatility)
+    bases: dict[str, str] = field(default_factory=dict)
     _used: set[int] = field(default_factory=set)
 
     def record(
@@ -246,6 +275,7 @@ class Cassette:
         bases: dict[str, str],
     ) -> None:
         """Append one exchange, redacted and with live base URLs replaced by marks."""
+        self.bases.update(bases)
         # Headers first: masking a cookie learns its value, which a body may echo.
         headers = redactor.header_dict(
             request.headers.multi_items(), skip={"host", "user-agent", "accept-encoding", "connection"}
@@ -256,8 +286,11 @@ class Cassette:
             headers = {k: v.replace(boundary.group(1), STORED_BOUNDARY) for k, v in headers.items()}
             request_body = request_body.replace(boundary.group(1), STORED_BOUNDARY)
         origins = self.volatile.origins
+        # The stored body is the decoded one: a `content-encoding` header would make a VCR.py replay decode it again.
         response_headers = [
-            (k, _mark(v, bases, origins)) for k, v in redactor.headers_of(response.headers.multi_items())
+            (k, _mark(v, bases, origins))
+            for k, v in redactor.headers_of(response.headers.multi_items())
+            if k.lower() != "content-encoding"
         ]
         content = response.content
         try:
@@ -305,8 +338,8 @@ class Cassette:
         used = sum(1 for i, k in enumerate(keys) if k == best and i in self._used)
         return best + (f" (already replayed {used}x)" if used else "")
 
-    def document(self) -> dict[str, Any]:
-        """The JSON form of the cassette file."""
+    def comparable(self) -> dict[str, Any]:
+        """The recording without the addresses it was made at: what two recordings of one server share."""
         return {
             "vendor": self.vendor,
             "rule": self.rule_id,
@@ -315,12 +348,27 @@ class Cassette:
             "interactions": [interaction.to_dict() for interaction in self.interactions],
         }
 
+    def document(self) -> dict[str, Any]:
+        """The file: VCR.py's layout (`version`, `interactions`), contractgate's extras under `contractgate`."""
+        origins = self.volatile.origins
+        meta: dict[str, Any] = {
+            "vendor": self.vendor,
+            "rule": self.rule_id,
+            "bases": self.bases,
+            "origins": origins,
+            "public": self.public,
+            "examples": self.examples,
+        }
+        interactions = [interaction.to_vcr(self.bases, origins) for interaction in self.interactions]
+        return {"version": VCR_FORMAT, "contractgate": meta, "interactions": interactions}
+
     def save(self, path: Path) -> bool:
         """Write the cassette as stable, readable JSON; False when the stored file already says the same.
 
-        "The same" is equal once the declared volatile values are reduced to their shape: the stored file is
-        then kept byte for byte, so re-recording an unchanged server changes nothing, and the values it holds
-        are real answers of one recording (rules that relate them, an expiry minus a report time, replay).
+        "The same" is equal once the addresses of the recordings are left out and the declared volatile values
+        are reduced to their shape: the stored file is then kept byte for byte, so re-recording an unchanged server
+        (on another port) changes nothing, and the values it holds are real answers of one recording (rules that
+        relate them, an expiry minus a report time, replay).
         """
         document = json.loads(json.dumps(self.document()))
         if path.is_file() and self._same_as(path, document):
@@ -331,15 +379,11 @@ class Cassette:
 
     def _same_as(self, path: Path, document: dict[str, Any]) -> bool:
         try:
-            stored = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
+            stored = Cassette.load(path).comparable()
+        except SetupError:  # a stored file of another shape is simply rewritten
             return False
-        if not isinstance(stored, dict):
-            return False
-        try:
-            return bool(self.volatile.normalised(stored) == self.volatile.normalised(document))
-        except (KeyError, TypeError, ValueError):  # a stored file of another shape is simply rewritten
-            return False
+        current = Cassette._of(_CassetteFile.model_validate(document)).comparable()
+        return bool(self.volatile.normalised(stored) == self.volatile.normalised(current))
 
     @classmethod
     def load(cls, path: Path, vendor: str | None = None, rule_id: str | None = None) -> Cassette:
@@ -351,6 +395,11 @@ class Cassette:
             raise SetupError(f"{path}:1: not a cassette: not UTF-8 ({exc.reason})") from None
         except json.JSONDecodeError as exc:
             raise SetupError(f"{path}:{exc.lineno}: not a cassette: not valid JSON: {exc.msg}") from None
+        if isinstance(document, dict) and "vendor" in document and "contractgate" not in document:
+            raise SetupError(
+                f"{path}:1: not a cassette: contractgate's format before VCR.py's layout; "
+                "re-record it with `contractgate run --mode record`"
+            )
         try:
             shape = _CassetteFile.model_validate(document)
         except ValidationError as exc:
@@ -359,48 +408,82 @@ class Cassette:
             where = ".".join(str(part) for part in loc) or "(top level)"
             line = _json_line(text, loc)
             raise SetupError(f"{path}:{line}: not a cassette: {where}: {item['msg']}") from None
-        for field_name, wanted, got in (("vendor", vendor, shape.vendor), ("rule", rule_id, shape.rule)):
+        meta = shape.contractgate
+        for field_name, wanted, got in (("vendor", vendor, meta.vendor), ("rule", rule_id, meta.rule)):
             if wanted is not None and got != wanted:
                 raise SetupError(
-                    f"{path}:{_json_line(text, (field_name,))}: this cassette belongs to {field_name} {got!r}, "
-                    f"not {wanted!r}; re-record it with `contractgate run --mode record`"
+                    f"{path}:{_json_line(text, ('contractgate', field_name))}: this cassette belongs to "
+                    f"{field_name} {got!r}, not {wanted!r}; re-record it with `contractgate run --mode record`"
                 )
+        return cls._of(shape)
+
+    @classmethod
+    def _of(cls, shape: _CassetteFile) -> Cassette:
+        meta = shape.contractgate
         return cls(
-            vendor=shape.vendor,
-            rule_id=shape.rule,
-            public=shape.public,
-            examples=shape.examples,
-            interactions=[Interaction.from_dict(item) for item in document["interactions"]],
+            vendor=meta.vendor,
+            rule_id=meta.rule,
+            public=meta.public,
+            examples=meta.examples,
+            bases=dict(meta.bases),
+            interactions=[Interaction.from_vcr(item, meta.bases, meta.origins) for item in shape.interactions],
         )
 
 
 class _Request(BaseModel):
-    target: StrictStr
+    """VCR.py's request: exactly these four keys (it builds its `Request` from them)."""
+
+    model_config = ConfigDict(extra="forbid")
+
     method: StrictStr
-    path: StrictStr
-    headers: dict[StrictStr, StrictStr] = {}
+    uri: StrictStr
     body: StrictStr = ""
+    headers: dict[StrictStr, list[StrictStr]] = {}
+
+
+class _Status(BaseModel):
+    code: StrictInt
+    message: StrictStr = ""
+
+
+class _Body(BaseModel):
+    string: StrictStr
 
 
 class _Response(BaseModel):
-    status: StrictInt
-    headers: list[tuple[StrictStr, StrictStr]]
-    body: StrictStr
+    status: _Status
+    headers: dict[StrictStr, list[StrictStr]]
+    body: _Body
+
+
+class _Extras(BaseModel):
+    """Per interaction, what replay matches on beyond VCR.py's keys: the target and the URL relative to it."""
+
+    target: StrictStr
+    path: StrictStr
     encoding: Literal["utf-8", "base64"] = "utf-8"
 
 
 class _Interaction(BaseModel):
     request: _Request
     response: _Response
+    contractgate: _Extras
+
+
+class _Meta(BaseModel):
+    vendor: StrictStr
+    rule: StrictStr
+    bases: dict[StrictStr, StrictStr] = {}
+    origins: StrictBool = False
+    public: dict[StrictStr, StrictStr] = {}
+    examples: list[list[Any]] = []
 
 
 class _CassetteFile(BaseModel):
     """The shape of a cassette file, checked before any of it is used."""
 
-    vendor: StrictStr
-    rule: StrictStr
-    public: dict[StrictStr, StrictStr] = {}
-    examples: list[list[Any]] = []
+    version: Literal[1]
+    contractgate: _Meta
     interactions: list[_Interaction]
 
 

@@ -29,6 +29,7 @@ from rich.table import Table
 
 from . import __version__
 from ._auth import env_name
+from ._cassettes import Cassette
 from ._config import (
     DEFAULT_LIVE_RATE,
     RunConfig,
@@ -64,6 +65,8 @@ from .reports import (
 )
 from .reports._diff import diff_results, render_diff
 from .reports._drift import print_drift, render_drift_html, render_drift_json, render_drift_markdown, write_drift
+from .reports._har import HarExchange, exchanges_of_results, started_from_date, write_har
+from .reports._json import load_results
 from .reports._upgrade import render_upgrade_html, upgrade_rows
 from .servers import (
     VERSIONS,
@@ -277,6 +280,7 @@ def _parser() -> argparse.ArgumentParser:
 
     _drift_parser(commands)
     _upgrade_parser(commands)
+    _export_har_parser(commands)
 
     schema = commands.add_parser("schema", help="print the contract JSON Schema (or write it with --write)")
     schema.add_argument("--write", type=Path, default=None)
@@ -376,6 +380,7 @@ def main(argv: Sequence[str] | None = None, console: Console | None = None) -> i
         "diff": _diff,
         "drift": _drift,
         "upgrade-check": _upgrade_check,
+        "export-har": _export_har,
         "schema": _schema,
         "env": _env,
     }[args.command]
@@ -1128,6 +1133,61 @@ def _record_current(args: argparse.Namespace, contracts: list[Contract], console
         f"recorded {len(result.outcomes)} rules into {folder}/exchanges/ ({result.verdict_line()})", markup=False
     )
     return folder
+
+
+def _export_har_parser(commands: Any) -> None:
+    har = commands.add_parser(
+        "export-har", help="a run's exchanges as HAR 1.2 for a browser's developer tools (secrets masked)"
+    )
+    har.add_argument(
+        "source",
+        type=Path,
+        help="a report folder (reports/<run>/: its results.json) or a cassette folder (cassettes/, <run>/exchanges/)",
+    )
+    har.add_argument("output", type=Path, help="the .har file to write")
+
+
+def _export_har(args: argparse.Namespace, console: Console) -> int:
+    source, output = args.source, args.output
+    if output.is_dir():
+        raise SetupError(f"export-har: {output} is a folder; give the path of the .har file to write")
+    results = source / "results.json"
+    if results.is_file():
+        try:
+            exchanges = exchanges_of_results(load_results(results))
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+            raise SetupError(f"export-har: {results}: not a contractgate results.json ({exc})") from None
+        if not exchanges:
+            raise SetupError(f"export-har: {results}: the run sent no request")
+    else:
+        exchanges = [item for path in cassette_files(source) for item in _cassette_exchanges(Cassette.load(path))]
+    count = write_har(exchanges, output, __version__)
+    console.print(f"wrote {count} exchanges to {output}", markup=False, highlight=False, soft_wrap=True)
+    return EXIT_OK
+
+
+def _cassette_exchanges(cassette: Cassette) -> list[HarExchange]:
+    """A cassette's interactions at the addresses they were recorded at (a cassette keeps no timings)."""
+    found = []
+    for interaction in cassette.interactions:
+        stored = interaction.to_vcr(cassette.bases, origins=True)
+        request, response = stored["request"], stored["response"]
+        headers = [(name, value) for name, values in response["headers"].items() for value in values]
+        found.append(
+            HarExchange(
+                rule=cassette.rule_id,
+                method=interaction.method,
+                url=request["uri"],
+                request_headers=list(interaction.request_headers.items()),
+                request_body=interaction.request_body,
+                status=interaction.status,
+                response_headers=headers,
+                response_body=response["body"]["string"],
+                started=started_from_date(headers),
+                base64=interaction.body_encoding == "base64",
+            )
+        )
+    return found
 
 
 def _upgrade_parser(commands: Any) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 from pathlib import Path
 
@@ -42,7 +43,7 @@ def test_an_undeclared_difference_or_a_volatile_value_of_another_form_is_written
     assert renamed.save(path) is True
     retyped = _cassette(volatile, "Sat, 05 Dec 2026 08:07:26 GMT", {"data": [{"added": 1796458352296}]})
     assert retyped.save(path) is True
-    assert json.loads(json.loads(path.read_text())["interactions"][0]["response"]["body"]) == {
+    assert json.loads(json.loads(path.read_text())["interactions"][0]["response"]["body"]["string"]) == {
         "data": [{"added": 1796458352296}]
     }
 
@@ -69,7 +70,7 @@ def test_shape_keeps_the_form_of_a_value_not_its_digits() -> None:
     assert shape_of("2026-12-05T08:07:26Z") != shape_of("1796458352296")
 
 
-def test_origin_marks_keep_a_random_port_out_of_the_file_and_replay_at_the_replay_origin() -> None:
+def test_origin_marks_keep_a_random_port_out_of_what_is_compared_and_replay_at_the_replay_origin() -> None:
     link = "https://127.0.0.1:52179/auth/host.xhtml?host=a"
     cassette = _cassette(Volatility(origins=True), "d", {"webLink": link, "next": BASE + "/items?page=2"})
     body = cassette.interactions[0].response_body
@@ -99,3 +100,70 @@ def test_the_client_multipart_boundary_is_stored_fixed() -> None:
     assert drawn not in stored.request_body
     assert stored.request_headers["content-type"] == f"multipart/form-data; boundary={STORED_BOUNDARY}"
     assert f"--{STORED_BOUNDARY}" in stored.request_body
+
+
+def _links(base: str, volatile: Volatility) -> Cassette:
+    cassette = Cassette("vendor", "V-1", volatile=volatile)
+    origin = base.rsplit("/api", 1)[0]
+    body = {"webLink": origin + "/auth/host.xhtml?host=a", "next": base + "/items?page=2"}
+    request = httpx.Request("GET", base + "/items?page=1", headers={"Accept": "application/json"})
+    response = httpx.Response(200, headers={"Link": f'<{base}/items?page=2>; rel="next"'}, json=body)
+    cassette.record("vendor", "/items?page=1", request, response, Redactor(), {"vendor": base})
+    return cassette
+
+
+def test_the_file_is_a_vcrpy_cassette_at_the_recorded_addresses_that_loads_back_into_marks(tmp_path: Path) -> None:
+    path = tmp_path / "V-1.json"
+    recorded = _links(BASE, Volatility(origins=True))
+    recorded.save(path)
+    document = json.loads(path.read_text())
+
+    assert document["version"] == 1
+    (item,) = document["interactions"]
+    assert item["request"] == {
+        "method": "GET",
+        "uri": BASE + "/items?page=1",
+        "body": "",
+        "headers": {"accept": ["application/json"]},
+    }
+    assert item["response"]["status"] == {"code": 200, "message": "OK"}
+    assert item["response"]["headers"]["link"] == [f'<{BASE}/items?page=2>; rel="next"']
+    assert json.loads(item["response"]["body"]["string"]) == {
+        "webLink": "https://127.0.0.1:52179/auth/host.xhtml?host=a",
+        "next": BASE + "/items?page=2",
+    }
+    assert item["contractgate"] == {"target": "vendor", "path": "/items?page=1", "encoding": "utf-8"}
+    assert document["contractgate"]["bases"] == BASES
+    assert document["contractgate"]["origins"] is True
+
+    loaded = Cassette.load(path, "vendor", "V-1")
+    assert loaded.comparable() == recorded.comparable()
+    replay = {"vendor": "http://vendor.replay.invalid/api"}
+    answer = loaded.interactions[0].response(httpx.Request("GET", replay["vendor"] + "/items?page=1"), replay)
+    assert answer.json() == {
+        "webLink": "http://vendor.replay.invalid/auth/host.xhtml?host=a",
+        "next": "http://vendor.replay.invalid/api/items?page=2",
+    }
+    assert answer.headers["link"] == '<http://vendor.replay.invalid/api/items?page=2>; rel="next"'
+
+
+def test_a_recording_of_the_same_answers_on_another_port_keeps_the_stored_bytes(tmp_path: Path) -> None:
+    path = tmp_path / "V-1.json"
+    assert _links(BASE, Volatility(origins=True)).save(path)
+    stored = path.read_bytes()
+    assert _links("https://127.0.0.1:41003/api", Volatility(origins=True)).save(path) is False
+    assert path.read_bytes() == stored
+
+
+def test_a_body_that_is_not_text_stays_base64_of_the_masked_bytes(tmp_path: Path) -> None:
+    path = tmp_path / "V-1.json"
+    cassette = Cassette("vendor", "V-1")
+    raw = b"\x89PNG\x00secret-key\xff"
+    request = httpx.Request("GET", BASE + "/file")
+    cassette.record("vendor", "/file", request, httpx.Response(200, content=raw), Redactor(["secret-key"]), BASES)
+    cassette.save(path)
+    item = json.loads(path.read_text())["interactions"][0]
+    assert item["contractgate"]["encoding"] == "base64"
+    assert b"secret-key" not in base64.b64decode(item["response"]["body"]["string"])
+    replayed = Cassette.load(path).interactions[0].response(request, BASES)
+    assert replayed.content.startswith(b"\x89PNG\x00")

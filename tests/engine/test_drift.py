@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from contractgate._cassettes import Cassette, Interaction
 from contractgate._contract import Contract
 from contractgate._drift import DEFAULT_SEVERITY, collapse, drift, read_severity_levels
 from contractgate._errors import SetupError
@@ -19,22 +20,22 @@ Exchange = tuple[str, str, int, Any, dict[str, str]]  # method, path, status, bo
 
 
 def _write(folder: Path, rule: str, exchanges: list[Exchange], vendor: str = "mini") -> Path:
-    interactions = []
+    cassette = Cassette(vendor, rule, bases={"mini": "http://mini.test"})
     for method, path, status, body, headers in exchanges:
         text = body if isinstance(body, str) else json.dumps(body)
-        interactions.append(
-            {
-                "request": {"target": "mini", "method": method, "path": path, "headers": {}, "body": ""},
-                "response": {
-                    "status": status,
-                    "headers": [[k, v] for k, v in {"content-type": "application/json", **headers}.items()],
-                    "body": text,
-                },
-            }
+        cassette.interactions.append(
+            Interaction(
+                target="mini",
+                method=method,
+                path=path,
+                request_headers={},
+                request_body="",
+                status=status,
+                response_headers=list({"content-type": "application/json", **headers}.items()),
+                response_body=text,
+            )
         )
-    file = folder / vendor / f"{rule}.json"
-    file.parent.mkdir(parents=True, exist_ok=True)
-    file.write_text(json.dumps({"vendor": vendor, "rule": rule, "interactions": interactions}))
+    cassette.save(folder / vendor / f"{rule}.json")
     return folder
 
 

@@ -155,8 +155,8 @@ def test_record_mode_keeps_the_307_and_pretends_nothing(
     assert second.seen == []
     cassette = json.loads((tmp_path / "hostile" / "HOSTILE-KEYS-001.json").read_text())
     text = json.dumps(cassette)
-    assert text.count('"status": 307') == 1
-    assert '"status": 200' not in text
+    assert text.count('"code": 307') == 1
+    assert '"code": 200' not in text
     assert SECRETS["KEY"] not in text
 
 
