@@ -363,6 +363,26 @@ def _writes(request: httpx.Request) -> bool:
     return methods != [request.method] or request.extensions.get(SAFE) != safe_mark(request)
 
 
+def only_expires_cookies(response: httpx.Response) -> bool:
+    """Whether every Set-Cookie of an answer (none included) deletes its cookie, so the answer opens no session."""
+    return all(_expires(value) for value in response.headers.get_list("set-cookie"))
+
+
+def _expires(set_cookie: str) -> bool:
+    """A Set-Cookie value whose Max-Age is at most 0 or, without Max-Age, whose Expires has passed (RFC 6265)."""
+    attributes: dict[str, str] = {}
+    for part in set_cookie.split(";")[1:]:
+        name, _, value = part.partition("=")
+        attributes[name.strip().lower()] = value.strip()
+    if "max-age" in attributes:
+        return attributes["max-age"].lstrip("-").isdigit() and int(attributes["max-age"]) <= 0
+    try:
+        expires = email.utils.parsedate_to_datetime(attributes.get("expires", ""))
+    except (TypeError, ValueError):
+        return False
+    return expires.timestamp() <= time.time()
+
+
 @dataclass
 class _Stored:
     status: int
@@ -376,7 +396,8 @@ class SharedReads:
 
     It lives for one run only and forgets everything at any write (whatever its target: one vendor's APIs
     may share data). Only answers that say something about conformance are kept: no 5xx, no 429, nothing
-    that sets a cookie (a session belongs to the rule that opened it).
+    that sets a cookie (a session belongs to the rule that opened it); an answer that only expires cookies
+    (a 401 clearing a session token) opens no session and is kept.
     """
 
     saved: int = 0
@@ -394,7 +415,7 @@ class SharedReads:
 
     def keep(self, key: ReadKey, response: httpx.Response) -> None:
         """Keep an answer for the rules that will ask the same."""
-        if response.status_code >= 500 or response.status_code == 429 or "set-cookie" in response.headers:
+        if response.status_code >= 500 or response.status_code == 429 or not only_expires_cookies(response):
             return
         stored = _Stored(response.status_code, list(response.headers.multi_items()), response.read())
         with self._lock:

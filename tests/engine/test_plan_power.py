@@ -60,3 +60,14 @@ def test_smoke_alone_catches_the_faults_of_the_full_pack(vendor: str, tmp_path_f
     sent = sum(len(outcome.exchanges) for outcome in result.clean)
     plan = plan_contract(contract, profile="smoke")
     assert sent == plan.planned if plan.exact else sent <= plan.planned
+
+
+# Packs whose rules that write all run after the rules that only read (each write empties the run-wide read cache).
+WRITES_LAST = ["assemblyline"]
+
+
+@pytest.mark.parametrize("vendor", WRITES_LAST)
+def test_every_rule_that_only_reads_runs_before_the_first_write(vendor: str) -> None:
+    rules = load_contract(ROOT / "contracts" / f"{vendor}.yaml").rules
+    first_write = next(index for index, rule in enumerate(rules) if rule.writes)
+    assert [rule.id for rule in rules[first_write:] if not rule.writes] == []

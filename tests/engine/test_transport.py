@@ -331,7 +331,7 @@ def test_a_window_counts_from_each_answer() -> None:
 class Answers(httpx.BaseTransport):
     """Answers each request with a body naming how many requests it has seen, and remembers them."""
 
-    def __init__(self, status: int = 200, headers: dict[str, str] | None = None) -> None:
+    def __init__(self, status: int = 200, headers: dict[str, str] | list[tuple[str, str]] | None = None) -> None:
         self.seen: list[str] = []
         self.status = status
         self.headers = headers or {}
@@ -435,15 +435,41 @@ def test_a_plain_signature_is_shared_though_its_bytes_differ() -> None:
 
 @pytest.mark.parametrize(
     ("status", "headers"),
-    [(503, {}), (429, {}), (200, {"Set-Cookie": "session=1"})],
-    ids=["5xx", "429", "a session cookie"],
+    [
+        (503, {}),
+        (429, {}),
+        (200, {"Set-Cookie": "session=1"}),
+        (401, {"Set-Cookie": "XSRF-TOKEN=; Max-Age=3600; Path=/"}),
+        (401, {"Set-Cookie": "XSRF-TOKEN=; Expires=Thu, 01 Jan 1970 00:00:00 GMT; Max-Age=60"}),
+        (401, [("Set-Cookie", "XSRF-TOKEN=; Max-Age=0"), ("Set-Cookie", "session=2; Path=/")]),
+    ],
+    ids=["5xx", "429", "a session cookie", "an emptied cookie still alive", "max-age beats expires", "one of two"],
 )
-def test_answers_that_say_nothing_or_open_a_session_are_not_kept(status: int, headers: dict[str, str]) -> None:
+def test_answers_that_say_nothing_or_open_a_session_are_not_kept(
+    status: int, headers: dict[str, str] | list[tuple[str, str]]
+) -> None:
     inner = Answers(status, headers)
     first, second = _rules(inner, 2)
     first.get("https://h/x")
     second.get("https://h/x")
     assert len(inner.seen) == 2
+
+
+@pytest.mark.parametrize(
+    "set_cookie",
+    [
+        "XSRF-TOKEN=; Expires=Thu, 01 Jan 1970 00:00:00 GMT; Max-Age=0; Path=/",
+        "XSRF-TOKEN=; Expires=Thu, 01 Jan 1970 00:00:00 GMT; Path=/",
+    ],
+    ids=["max-age 0", "expires in the past"],
+)
+def test_an_answer_that_only_expires_a_cookie_is_kept_with_its_header(set_cookie: str) -> None:
+    inner = Answers(401, {"Set-Cookie": set_cookie})
+    first, second = _rules(inner, 2)
+    first.get("https://h/whoami")
+    shared = second.get("https://h/whoami")
+    assert len(inner.seen) == 1  # a 401 clearing a token opens no session: the second rule reads the first's answer
+    assert (shared.status_code, shared.headers["Set-Cookie"]) == (401, set_cookie)
 
 
 def test_a_rule_that_does_not_share_neither_reads_nor_fills_the_cache() -> None:
