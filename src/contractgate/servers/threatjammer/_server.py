@@ -36,7 +36,7 @@ OPTIONS: dict[str, Any] = {
     "free_minute_quota": 10,
     "free_month_quota": 5_000,
     "free_report_quota": 6,
-    "trial_month_quota": 25,
+    "trial_month_quota": 3,
     # The quota switch: every key (not only the QUOTA_KEY ones) on the free plan's per-minute limits, so a
     # whole run meets the documented rate; `minute_seconds` shortens the minute for tests.
     "free_plan_rate": False,
