@@ -1082,6 +1082,14 @@ FAULT_EFFECTS: dict[str, tuple[Probe, Any, Any]] = {
         (True, True),
         (True, False),
     ),
+    "host-result-count-on-later-pages": (
+        lambda a: (
+            "resultCount" in a.v2(f"{HOSTS}?resultStart=5"),
+            "resultCount" in a.v2(f"{V2}/groups?resultStart=5"),
+        ),
+        (False, False),
+        (True, False),
+    ),
     "v2-groups-start-one-late": (group_window_matches, True, False),
     "v3-explicit-start-zero-no-count": (
         lambda a: (

@@ -360,6 +360,7 @@ class _Api:
         page = sliced.page(items)
         data: dict[str, Any] = {}
         first = window.start == 0 or self.on("result-count-always")
+        first = first or (entity == "host" and self.on("host-result-count-on-later-pages"))
         if call.param("resultStart") is not None and self.on("explicit-start-zero-no-result-count"):
             first = False
         if first and not (entity == "host" and self.on("no-result-count")):

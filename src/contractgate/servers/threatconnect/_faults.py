@@ -211,6 +211,11 @@ _TABLE: tuple[tuple[str, str, str], ...] = (
         "v2 gives resultCount only when resultStart is absent, not when resultStart=0 is sent",
     ),
     (
+        "host-result-count-on-later-pages",
+        "TC-PAGE-005",
+        "v2 host lists carry resultCount on pages past the first too (other lists leave it out)",
+    ),
+    (
         "result-count-is-page-size",
         "TC-PAGE-006",
         "v2 resultCount counts the items on the page instead of all matching items",
@@ -419,6 +424,7 @@ _VALUE = (
     "over-limit-clamped",
     "decimal-start-truncated",
     "explicit-start-zero-no-result-count",
+    "host-result-count-on-later-pages",
     "result-count-is-page-size",
     "v2-groups-start-one-late",
     "v3-default-limit-25",
