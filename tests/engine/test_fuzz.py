@@ -21,10 +21,12 @@ from contractgate._transport import READ_METHODS
 from contractgate.checks._fuzz import (
     FuzzParams,
     _boundaries,
+    drawing,
     family_of,
     load_openapi,
     representatives,
     select_operations,
+    sent_operations,
 )
 from contractgate.servers import RunningServer, serve_in_thread
 from tests.fixtures.fuzz_server import FuzzServer
@@ -277,3 +279,18 @@ def test_a_profile_with_fuzz_families_sends_one_operation_per_family_only_where_
     assert rule_cost(tj, rule, params).total < rule_cost(tj, rule, profiled(tj, rule, Profile())).total
     bare = rule.model_copy(update={"params": {k: v for k, v in rule.params.items() if k != "families"}})
     assert not profiled(tj, bare, families).one_per_family  # type: ignore[attr-defined]
+
+
+def test_draws_per_family_draws_only_on_each_familys_representative_and_keeps_every_boundary() -> None:
+    tj = load_contract(PACKS / "threatjammer.yaml")
+    rule = next(rule for rule in tj.rules if rule.id == "TJ-FUZZ-003")
+    per_family = FuzzParams.model_validate({**rule.params, "draws_per_family": True, "examples": 2})
+    per_operation = per_family.model_copy(update={"draws_per_family": False})
+    no_draws = per_family.model_copy(update={"examples": 0})
+    operations = sent_operations(_description("threatjammer"), per_family, writes=False)
+    drawn = drawing(operations, per_family)
+    assert 0 < sum(drawn) == len(representatives(operations, per_family.families)) < len(operations)
+    assert drawing(operations, per_operation) == [True] * len(operations)
+    boundaries = rule_cost(tj, rule, no_draws).total
+    assert rule_cost(tj, rule, per_family).total == boundaries + 2 * sum(drawn)
+    assert rule_cost(tj, rule, per_operation).total == boundaries + 2 * len(operations)

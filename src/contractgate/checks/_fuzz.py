@@ -92,6 +92,9 @@ class FuzzParams(Params):
     # Each operation in one of the regions, in turn (every operation and every region still checked), instead of
     # every operation in every region: for regions that run the same API, a per-region fault is the region rules'.
     spread_regions: bool = False
+    # Drawn `examples` only on each family's representative (the boundaries still run on every operation): for a
+    # statement one handler per family decides whatever the input (an auth dependency guarding a router).
+    draws_per_family: bool = False
 
     def safe_labels(self) -> frozenset[str]:
         """Every operation label (`POST /path`) a `safe` entry names."""
@@ -262,6 +265,7 @@ class _Plan:
     dropped: frozenset[str]
     boundaries: list[dict[str, Any]]
     safe: bool = False
+    draws: int = 0
 
 
 def _allowed(operation: Operation, safe: frozenset[str], writes: bool) -> Callable[[str], bool]:
@@ -283,12 +287,23 @@ def sent_operations(schema: schemathesis.BaseSchema, params: FuzzParams, writes:
     return representatives(sendable, params.families) if params.one_per_family else sendable
 
 
-def _plan(ctx: CheckContext, operation: Operation, key: str, base: str, params: FuzzParams) -> _Plan:
+def drawing(operations: list[Operation], params: FuzzParams) -> list[bool]:
+    """Which of the sent operations get drawn examples: all, or each family's representative (`draws_per_family`)."""
+    if not params.draws_per_family:
+        return [True] * len(operations)
+    chosen = {id(operation) for operation in representatives(operations, params.families)}
+    return [id(operation) in chosen for operation in operations]
+
+
+def _plan(ctx: CheckContext, operation: Operation, where: tuple[str, str], params: FuzzParams, draws: bool) -> _Plan:
+    key, base = where
     safe = params.safe_labels()
     allowed = _allowed(operation, safe, ctx.rule.writes)
     records = _boundaries(operation, _modes(params), params.boundaries, allowed)
     dropped = _security_headers(operation.schema)
-    return _Plan(operation, key, base, key.partition(":")[2] or None, dropped, records, operation.label in safe)
+    region = key.partition(":")[2] or None
+    examples = params.examples if draws else 0
+    return _Plan(operation, key, base, region, dropped, records, operation.label in safe, examples)
 
 
 def _check_safe_labels(schema: schemathesis.BaseSchema, params: FuzzParams) -> None:
@@ -326,10 +341,10 @@ def _fuzz_deeper(ctx: CheckContext, plan: _Plan, params: FuzzParams, tally: Tall
     """The operation's remaining boundaries, then drawn cases."""
     strategy = st.one_of(*(plan.operation.as_strategy(generation_mode=mode) for mode in _modes(params)))
     drawn = strategy.map(functools.partial(case_record, dropped=plan.dropped))  # a lambda would be parsed for its repr
-    if not params.examples:  # hypothesis refuses max_examples=0: the boundaries alone, as a list of cases
+    if not plan.draws:  # hypothesis refuses max_examples=0: the boundaries alone, as a list of cases
         ctx.run_examples(plan.boundaries[1:], _attempt(ctx, plan, params, tally))
         return
-    ctx.run_property(drawn, plan.boundaries[1:], _attempt(ctx, plan, params, tally), params.examples)
+    ctx.run_property(drawn, plan.boundaries[1:], _attempt(ctx, plan, params, tally), plan.draws)
 
 
 @contextlib.contextmanager
@@ -368,26 +383,37 @@ def _on_shallow_stack(work: Callable[[], None]) -> None:
 
 
 @functools.cache
-def _boundary_counts(files: tuple[Path, Path | None], frozen: str, writes: bool) -> tuple[int, ...]:
-    """The boundary-case count of each operation the rule sends (the description is read once per process)."""
+def _boundary_counts(files: tuple[Path, Path | None], frozen: str, writes: bool) -> tuple[tuple[int, bool], ...]:
+    """Each sent operation's boundary-case count and whether it draws (the description is read once per process)."""
     keep_hypothesis_files_out_of_cwd()  # schemathesis's coverage cases run hypothesis, even when only counted
     schema = load_openapi(*files)
     params = FuzzParams.model_validate_json(frozen)
     safe = params.safe_labels()
+    sent = sent_operations(schema, params, writes)
     return tuple(
-        len(_boundaries(operation, _modes(params), params.boundaries, _allowed(operation, safe, writes)))
-        for operation in sent_operations(schema, params, writes)
+        (len(_boundaries(operation, _modes(params), params.boundaries, _allowed(operation, safe, writes))), draws)
+        for operation, draws in zip(sent, drawing(sent, params), strict=True)
     )
 
 
 def _frozen(params: FuzzParams) -> str:
     """`params` as a hashable key for the count cache: what decides the operations and their boundary cases."""
     return params.model_dump_json(
-        include={"openapi", "include", "exclude", "boundaries", "negative", "safe", "families", "one_per_family"}
+        include={
+            "openapi",
+            "include",
+            "exclude",
+            "boundaries",
+            "negative",
+            "safe",
+            "families",
+            "one_per_family",
+            "draws_per_family",
+        }
     )
 
 
-def _in_region(items: tuple[int, ...], region: int, regions: int, spread: bool) -> tuple[int, ...]:
+def _in_region(items: tuple[Any, ...], region: int, regions: int, spread: bool) -> tuple[Any, ...]:
     """The items (one per sent operation, in order) the `region`-th region sends: all, or every `regions`-th."""
     return items[region::regions] if spread else items
 
@@ -402,7 +428,8 @@ def fuzz_cost(plan: CostContext, params: FuzzParams) -> Cost:
     for index, region in enumerate(regions):
         mine = _in_region(counts, index, len(regions), params.spread_regions)
         key = plan.key(target=name, region=region)
-        cost.requests[(key, plan.credential(params.auth, key))] += sum(mine) + len(mine) * params.examples
+        draws = sum(params.examples for _, drawn in mine if drawn)
+        cost.requests[(key, plan.credential(params.auth, key))] += sum(count for count, _ in mine) + draws
     return cost
 
 
@@ -426,12 +453,14 @@ def check_fuzz(ctx: CheckContext, params: FuzzParams) -> None:
         raise NothingToCheck(f"every operation of {params.openapi} chosen writes and the rule does not")
     tally = Tally()
 
+    draws = drawing(sent, params)
+
     def sweep() -> None:
-        indexes = range(len(sent))
+        indexes = tuple(range(len(sent)))
         plans = [
-            _plan(ctx, sent[i], key, base, params)
-            for region, (key, base) in enumerate(bases)
-            for i in _in_region(tuple(indexes), region, len(bases), params.spread_regions)
+            _plan(ctx, sent[i], where, params, draws[i])
+            for region, where in enumerate(bases)
+            for i in _in_region(indexes, region, len(bases), params.spread_regions)
         ]
         _sweep_first_cases(ctx, plans, params, tally)
         for plan in plans:
