@@ -84,8 +84,8 @@ class FuzzParams(Params):
     checks: list[CheckName] = DEFAULT_CHECKS
     responses: list[ResponseRule] = []
     safe: list[SafeOperations] = []  # POST operations the cited docs say only read: they run on read-only targets
-    # A regex whose first match on an operation's label (`GET /v1/geo/{ip}`) names its handler family (e.g. the
-    # router, `^\\S+ /v1/[^/]+`); an operation it does not match is a family alone. Unset: every operation alone.
+    # A regex whose first match on an operation's label (`GET /v1/geo/{ip}`) names its handler family (e.g. method
+    # and router, `^\S+ /v1/[^/]+`); an operation it does not match is a family alone. Unset: each one alone.
     families: Regex | None = None
     # Send one representative operation per family (a profile's `fuzz_families`); the outcome's `covered` names them.
     one_per_family: bool = False
@@ -451,9 +451,8 @@ def check_fuzz(ctx: CheckContext, params: FuzzParams) -> None:
     sent = sent_operations(schema, params, ctx.rule.writes)
     if not sent:
         raise NothingToCheck(f"every operation of {params.openapi} chosen writes and the rule does not")
-    tally = Tally()
-
     draws = drawing(sent, params)
+    tally = Tally()
 
     def sweep() -> None:
         indexes = tuple(range(len(sent)))
