@@ -77,6 +77,10 @@ NEXT_RELEASE = {
         # the same rename seen in Paris too, where TJ-REPORT-007 spends its month key to a 429
         ("header-renamed", "warning", "threatjammer:paris", "GET /v1/dataset/ip", "retry-after", (429,)),
         ("response-field-added", "info", "threatjammer:dublin", "GET /v1/asn/{number}", "network_type", (200,)),
+        # TJ-FUZZ-001 spreads its operations over the regions: it reads GET /v1/asn/{number} in Paris, so the
+        # retyped and the added field are seen there too
+        ("response-type-changed", "breaking", "threatjammer:paris", "GET /v1/asn/{number}", "score", (200,)),
+        ("response-field-added", "info", "threatjammer:paris", "GET /v1/asn/{number}", "network_type", (200,)),
     },
 }
 

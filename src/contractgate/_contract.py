@@ -576,6 +576,11 @@ class Profile(_Strict):
         ge=1,
         description="fuzz rules sweep at most this many of their regions, the first ones (default: every region)",
     )
+    fuzz_families: bool = Field(
+        default=False,
+        description="fuzz rules that declare `families` send one representative operation per family "
+        "(the one with the most parameters); a profile without it sends every operation",
+    )
 
 
 class Rule(_Strict):

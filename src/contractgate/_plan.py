@@ -228,7 +228,8 @@ def _profiled(contract: Contract, rule: Rule, profile: Profile) -> Params:
     params = _parsed(rule)
     if rule.kind == FUZZ_KIND:
         examples = profile.examples if profile.fuzz_examples is None else profile.fuzz_examples
-        return _first_regions(contract, capped(params, examples, profile.fuzz_boundaries), profile.fuzz_regions)
+        scaled = _first_regions(contract, capped(params, examples, profile.fuzz_boundaries), profile.fuzz_regions)
+        return _per_family(scaled) if profile.fuzz_families else scaled
     return capped(params, profile.examples)
 
 
@@ -241,6 +242,14 @@ def _first_regions(contract: Contract, params: Params, count: int | None) -> Par
     if len(regions) <= count:
         return params
     scaled: Params = params.model_copy(update={"regions": list(regions[:count])})
+    return scaled
+
+
+def _per_family(params: Params) -> Params:
+    """A fuzz rule's params sending one operation per declared family (unchanged when it declares none)."""
+    if not isinstance(params, FuzzParams) or params.families is None:
+        return params
+    scaled: Params = params.model_copy(update={"one_per_family": True})
     return scaled
 
 

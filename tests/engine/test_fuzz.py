@@ -2,17 +2,32 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import schemathesis
+from schemathesis import GenerationMode
 
-from contractgate._contract import Contract
+from contractgate._contract import Contract, Profile
 from contractgate._loader import load_contract
 from contractgate._outcome import Outcome, Status
+from contractgate._plan import _profiled as profiled
+from contractgate._plan import rule_cost
 from contractgate._runner import Engine
 from contractgate._selftest import bundled_config
 from contractgate._transport import READ_METHODS
+from contractgate.checks._fuzz import (
+    FuzzParams,
+    _boundaries,
+    drawing,
+    family_of,
+    load_openapi,
+    representatives,
+    select_operations,
+    sent_operations,
+)
 from contractgate.servers import RunningServer, serve_in_thread
 from tests.fixtures.fuzz_server import FuzzServer
 
@@ -199,3 +214,83 @@ def test_a_safe_operation_the_description_lacks_is_a_set_up_error(
     assert outcome.status == Status.ERROR
     assert "POST /itemz" in outcome.message
     assert server.received == []
+
+
+# --- request cost: one operation per handler family, distinct boundary cases, operations spread over regions ---
+
+PACKS = Path(__file__).resolve().parents[2] / "contracts"
+
+
+def _description(vendor: str) -> schemathesis.BaseSchema:
+    overlays = {"threatjammer": PACKS / "openapi" / "threatjammer.overlay.json"}
+    files = {"threatjammer": PACKS / "openapi" / "vendor" / "threatjammer-user-api-1.2.27.openapi.json"}
+    return load_openapi(files.get(vendor, PACKS / "openapi" / f"{vendor}.json"), overlays.get(vendor))
+
+
+def test_one_operation_per_family_is_the_member_with_the_most_parameters() -> None:
+    operations = select_operations(_description("threatjammer"), [], ["^(POST|PUT|PATCH|DELETE) "])
+    chosen = representatives(operations, "/v1/[^/]+")
+    families = {family_of(operation, "/v1/[^/]+") for operation in operations}
+    assert len(chosen) == len(families) < len(operations)
+    assert {family_of(operation, "/v1/[^/]+") for operation in chosen} == families
+    labels = [operation.label for operation in chosen]
+    # the log family: the address lookup (a path parameter and two filters) beats the lookup by id (one parameter)
+    assert "GET /v1/log/ip/{ip_address}" in labels
+    assert "GET /v1/log/ip/id/{logchange_id}" not in labels
+    assert "GET /v1/geo/{ip_address}" in labels
+    assert labels == [operation.label for operation in operations if operation in chosen]  # description order
+    # without a pattern, or where it does not match, each operation is a family alone
+    assert representatives(operations, None) == operations
+    assert representatives(operations, "^NO MATCH") == operations
+
+
+def test_boundary_cases_that_differ_only_in_headers_never_sent_are_one_request() -> None:
+    (mine,) = select_operations(_description("threatconnect"), ["^GET /v2/owners/mine$"], [])
+    records = _boundaries(mine, [GenerationMode.POSITIVE], 6, lambda method: method in READ_METHODS)
+    # schemathesis gives three coverage cases here, which differ only in the Accept and auth headers dropped
+    assert records == [{"method": "GET", "path_parameters": {}, "query": {}, "headers": {}}]
+    (owners,) = select_operations(_description("threatconnect"), ["^GET /v2/owners$"], [])
+    many = _boundaries(owners, [GenerationMode.POSITIVE], 6, lambda method: method in READ_METHODS)
+    assert len(many) == 6
+    assert len({json.dumps(r, sort_keys=True) for r in many}) == 6
+
+
+def test_spread_regions_sends_each_operation_once_and_every_region_some() -> None:
+    tj = load_contract(PACKS / "threatjammer.yaml")
+    rule = next(rule for rule in tj.rules if rule.id == "TJ-FUZZ-001")
+    spread = FuzzParams.model_validate({**rule.params, "spread_regions": True})
+    everywhere = spread.model_copy(update={"spread_regions": False})
+    one_region = everywhere.model_copy(update={"regions": ["dublin"]})
+    spread_cost = rule_cost(tj, rule, spread)
+    assert spread_cost.total == rule_cost(tj, rule, one_region).total
+    assert 2 * spread_cost.total == rule_cost(tj, rule, everywhere).total
+    per_region = {key: count for (key, _), count in spread_cost.requests.items()}
+    assert set(per_region) == {"threatjammer:dublin", "threatjammer:paris"}
+    assert min(per_region.values()) > 0
+
+
+def test_a_profile_with_fuzz_families_sends_one_operation_per_family_only_where_the_rule_declares_families() -> None:
+    tj = load_contract(PACKS / "threatjammer.yaml")
+    rule = next(rule for rule in tj.rules if rule.id == "TJ-FUZZ-002")
+    families = Profile(fuzz_families=True)
+    params = profiled(tj, rule, families)
+    assert params.one_per_family  # type: ignore[attr-defined]
+    assert not profiled(tj, rule, Profile()).one_per_family  # type: ignore[attr-defined]
+    assert rule_cost(tj, rule, params).total < rule_cost(tj, rule, profiled(tj, rule, Profile())).total
+    bare = rule.model_copy(update={"params": {k: v for k, v in rule.params.items() if k != "families"}})
+    assert not profiled(tj, bare, families).one_per_family  # type: ignore[attr-defined]
+
+
+def test_draws_per_family_draws_only_on_each_familys_representative_and_keeps_every_boundary() -> None:
+    tj = load_contract(PACKS / "threatjammer.yaml")
+    rule = next(rule for rule in tj.rules if rule.id == "TJ-FUZZ-003")
+    per_family = FuzzParams.model_validate({**rule.params, "draws_per_family": True, "examples": 2})
+    per_operation = per_family.model_copy(update={"draws_per_family": False})
+    no_draws = per_family.model_copy(update={"examples": 0})
+    operations = sent_operations(_description("threatjammer"), per_family, writes=False)
+    drawn = drawing(operations, per_family)
+    assert 0 < sum(drawn) == len(representatives(operations, per_family.families)) < len(operations)
+    assert drawing(operations, per_operation) == [True] * len(operations)
+    boundaries = rule_cost(tj, rule, no_draws).total
+    assert rule_cost(tj, rule, per_family).total == boundaries + 2 * sum(drawn)
+    assert rule_cost(tj, rule, per_operation).total == boundaries + 2 * len(operations)

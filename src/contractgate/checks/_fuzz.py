@@ -6,6 +6,7 @@ import base64
 import contextlib
 import functools
 import gc
+import json
 import re
 import threading
 from collections.abc import Callable, Iterator
@@ -83,6 +84,17 @@ class FuzzParams(Params):
     checks: list[CheckName] = DEFAULT_CHECKS
     responses: list[ResponseRule] = []
     safe: list[SafeOperations] = []  # POST operations the cited docs say only read: they run on read-only targets
+    # A regex whose first match on an operation's label (`GET /v1/geo/{ip}`) names its handler family (e.g. method
+    # and router, `^\S+ /v1/[^/]+`); an operation it does not match is a family alone. Unset: each one alone.
+    families: Regex | None = None
+    # Send one representative operation per family (a profile's `fuzz_families`); the outcome's `covered` names them.
+    one_per_family: bool = False
+    # Each operation in one of the regions, in turn (every operation and every region still checked), instead of
+    # every operation in every region: for regions that run the same API, a per-region fault is the region rules'.
+    spread_regions: bool = False
+    # Drawn `examples` only on each family's representative (the boundaries still run on every operation): for a
+    # statement one handler per family decides whatever the input (an auth dependency guarding a router).
+    draws_per_family: bool = False
 
     def safe_labels(self) -> frozenset[str]:
         """Every operation label (`POST /path`) a `safe` entry names."""
@@ -109,6 +121,33 @@ def select_operations(schema: schemathesis.BaseSchema, include: list[str], exclu
             continue
         chosen.append(operation)
     return chosen
+
+
+def family_of(operation: Operation, pattern: str | None) -> str:
+    """The handler family an operation belongs to: the first match of `pattern` on its label, else the label."""
+    found = re.search(pattern, operation.label) if pattern else None
+    return found.group(0) if found else operation.label
+
+
+def _weight(operation: Operation) -> tuple[int, int]:
+    """How much of its family's input handling an operation exercises: path parameters, then every parameter."""
+    path = len(operation.path_parameters)
+    return path, path + len(operation.query) + (1 if len(operation.body) else 0)
+
+
+def representatives(operations: list[Operation], pattern: str | None) -> list[Operation]:
+    """One operation per family, the one with the most parameters (the first of a tie), in description order.
+
+    It is the family member whose answers depend most on its input (a lookup that can miss, a filter that can
+    be empty), so a family's handler faults show there first; the other members run where every operation does.
+    """
+    best: dict[str, Operation] = {}
+    for operation in operations:
+        family = family_of(operation, pattern)
+        if family not in best or _weight(operation) > _weight(best[family]):
+            best[family] = operation
+    chosen = {id(operation) for operation in best.values()}
+    return [operation for operation in operations if id(operation) in chosen]
 
 
 def _security_headers(schema: schemathesis.BaseSchema) -> frozenset[str]:
@@ -151,13 +190,26 @@ def _case(operation: Operation, record: dict[str, Any]) -> GeneratedCase:
 
 def _boundaries(
     operation: Operation, modes: list[GenerationMode], limit: int, allowed: Callable[[str], bool]
-) -> Iterator[GeneratedCase]:
-    """Schemathesis's coverage cases: each parameter's edges (minimum, maximum, lengths, enum members)."""
+) -> list[dict[str, Any]]:
+    """Schemathesis's coverage cases (each parameter's edges: minimum, maximum, lengths, enum members) as plain
+    JSON, the first `limit` distinct ones: cases that differ only in headers the rule never sends are one request.
+    """
     schema = operation.schema
     cases = schema.iter_coverage_cases(
         operation, generation_modes=modes, generation_config=schema.config.generation_for(operation=operation)
     )
-    return islice((case for case in cases if allowed(case.method)), limit)
+    dropped = _security_headers(schema) | _TOOL_HEADERS
+    records = (case_record(case, dropped) for case in cases if allowed(case.method))
+    return list(islice(_distinct(records), limit))
+
+
+def _distinct(records: Iterator[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+    seen: set[str] = set()
+    for record in records:
+        text = json.dumps(record, sort_keys=True, default=str)
+        if text not in seen:
+            seen.add(text)
+            yield record
 
 
 def _failure_violation(failures: list[Failure], label: str, status: int) -> Violation:
@@ -213,21 +265,45 @@ class _Plan:
     dropped: frozenset[str]
     boundaries: list[dict[str, Any]]
     safe: bool = False
+    draws: int = 0
 
 
-def _plan(ctx: CheckContext, operation: Operation, key: str, base: str, params: FuzzParams) -> _Plan | None:
-    safe = operation.label in params.safe_labels()
+def _allowed(operation: Operation, safe: frozenset[str], writes: bool) -> Callable[[str], bool]:
+    """Which methods the rule may send for `operation`: reads, its own cited-safe POST, anything if it writes."""
+    own = operation.method.upper()
+    cited = operation.label in safe
 
     def allowed(method: str) -> bool:
-        own = method.upper() == operation.method.upper()
-        return method.upper() in READ_METHODS or ctx.rule.writes or (safe and own)
+        return method.upper() in READ_METHODS or writes or (cited and method.upper() == own)
 
-    if not allowed(operation.method):
-        return None
+    return allowed
+
+
+def sent_operations(schema: schemathesis.BaseSchema, params: FuzzParams, writes: bool) -> list[Operation]:
+    """The operations the rule sends: chosen, allowed (reads unless it writes), one per family if asked."""
+    safe = params.safe_labels()
+    chosen = select_operations(schema, params.include, params.exclude)
+    sendable = [op for op in chosen if _allowed(op, safe, writes)(op.method)]
+    return representatives(sendable, params.families) if params.one_per_family else sendable
+
+
+def drawing(operations: list[Operation], params: FuzzParams) -> list[bool]:
+    """Which of the sent operations get drawn examples: all, or each family's representative (`draws_per_family`)."""
+    if not params.draws_per_family:
+        return [True] * len(operations)
+    chosen = {id(operation) for operation in representatives(operations, params.families)}
+    return [id(operation) in chosen for operation in operations]
+
+
+def _plan(ctx: CheckContext, operation: Operation, where: tuple[str, str], params: FuzzParams, draws: bool) -> _Plan:
+    key, base = where
+    safe = params.safe_labels()
+    allowed = _allowed(operation, safe, ctx.rule.writes)
+    records = _boundaries(operation, _modes(params), params.boundaries, allowed)
     dropped = _security_headers(operation.schema)
-    cases = _boundaries(operation, _modes(params), params.boundaries, allowed)
-    records = [case_record(case, dropped) for case in cases]
-    return _Plan(operation, key, base, key.partition(":")[2] or None, dropped, records, safe)
+    region = key.partition(":")[2] or None
+    examples = params.examples if draws else 0
+    return _Plan(operation, key, base, region, dropped, records, operation.label in safe, examples)
 
 
 def _check_safe_labels(schema: schemathesis.BaseSchema, params: FuzzParams) -> None:
@@ -265,10 +341,10 @@ def _fuzz_deeper(ctx: CheckContext, plan: _Plan, params: FuzzParams, tally: Tall
     """The operation's remaining boundaries, then drawn cases."""
     strategy = st.one_of(*(plan.operation.as_strategy(generation_mode=mode) for mode in _modes(params)))
     drawn = strategy.map(functools.partial(case_record, dropped=plan.dropped))  # a lambda would be parsed for its repr
-    if not params.examples:  # hypothesis refuses max_examples=0: the boundaries alone, as a list of cases
+    if not plan.draws:  # hypothesis refuses max_examples=0: the boundaries alone, as a list of cases
         ctx.run_examples(plan.boundaries[1:], _attempt(ctx, plan, params, tally))
         return
-    ctx.run_property(drawn, plan.boundaries[1:], _attempt(ctx, plan, params, tally), params.examples)
+    ctx.run_property(drawn, plan.boundaries[1:], _attempt(ctx, plan, params, tally), plan.draws)
 
 
 @contextlib.contextmanager
@@ -307,49 +383,53 @@ def _on_shallow_stack(work: Callable[[], None]) -> None:
 
 
 @functools.cache
-def _boundary_counts(
-    files: tuple[Path, Path | None],
-    include: tuple[str, ...],
-    exclude: tuple[str, ...],
-    limit: int,
-    negative: bool,
-    writes: bool,
-    safe: frozenset[str],
-) -> tuple[int, ...]:
-    """The boundary-case count of each operation the rule sends (the description is read once per process)."""
+def _boundary_counts(files: tuple[Path, Path | None], frozen: str, writes: bool) -> tuple[tuple[int, bool], ...]:
+    """Each sent operation's boundary-case count and whether it draws (the description is read once per process)."""
     keep_hypothesis_files_out_of_cwd()  # schemathesis's coverage cases run hypothesis, even when only counted
     schema = load_openapi(*files)
-    modes = [GenerationMode.POSITIVE] + ([GenerationMode.NEGATIVE] if negative else [])
-    counts = []
-    for operation in select_operations(schema, list(include), list(exclude)):
-        own = operation.method.upper()
+    params = FuzzParams.model_validate_json(frozen)
+    safe = params.safe_labels()
+    sent = sent_operations(schema, params, writes)
+    return tuple(
+        (len(_boundaries(operation, _modes(params), params.boundaries, _allowed(operation, safe, writes))), draws)
+        for operation, draws in zip(sent, drawing(sent, params), strict=True)
+    )
 
-        def allowed(method: str, label: str = operation.label, own: str = own) -> bool:
-            return method.upper() in READ_METHODS or writes or (label in safe and method.upper() == own)
 
-        if allowed(own):
-            counts.append(sum(1 for _ in _boundaries(operation, modes, limit, allowed)))
-    return tuple(counts)
+def _frozen(params: FuzzParams) -> str:
+    """`params` as a hashable key for the count cache: what decides the operations and their boundary cases."""
+    return params.model_dump_json(
+        include={
+            "openapi",
+            "include",
+            "exclude",
+            "boundaries",
+            "negative",
+            "safe",
+            "families",
+            "one_per_family",
+            "draws_per_family",
+        }
+    )
+
+
+def _in_region(items: tuple[Any, ...], region: int, regions: int, spread: bool) -> tuple[Any, ...]:
+    """The items (one per sent operation, in order) the `region`-th region sends: all, or every `regions`-th."""
+    return items[region::regions] if spread else items
 
 
 def fuzz_cost(plan: CostContext, params: FuzzParams) -> Cost:
     """Each chosen operation in each region: its boundary cases (computed from the description), then `examples`."""
     cost = Cost()
     files = description_files(plan, params.openapi, params.overlay)
-    counts = _boundary_counts(
-        files,
-        tuple(params.include),
-        tuple(params.exclude),
-        params.boundaries,
-        params.negative,
-        plan.rule.writes,
-        params.safe_labels(),
-    )
+    counts = _boundary_counts(files, _frozen(params), plan.rule.writes)
     name = params.target or plan.contract.defaults.target or ""
     regions: list[str | None] = [*(params.regions or plan.contract.target(name).regions)] or [None]
-    for region in regions:
+    for index, region in enumerate(regions):
+        mine = _in_region(counts, index, len(regions), params.spread_regions)
         key = plan.key(target=name, region=region)
-        cost.requests[(key, plan.credential(params.auth, key))] += sum(counts) + len(counts) * params.examples
+        draws = sum(params.examples for _, drawn in mine if drawn)
+        cost.requests[(key, plan.credential(params.auth, key))] += sum(count for count, _ in mine) + draws
     return cost
 
 
@@ -368,12 +448,19 @@ def check_fuzz(ctx: CheckContext, params: FuzzParams) -> None:
     regions: list[str | None] = [*(params.regions or ctx.contract.target(name).regions)] or [None]
     bases = [ctx.targets.base(ctx.contract, name, region) for region in regions]
 
+    sent = sent_operations(schema, params, ctx.rule.writes)
+    if not sent:
+        raise NothingToCheck(f"every operation of {params.openapi} chosen writes and the rule does not")
+    draws = drawing(sent, params)
     tally = Tally()
 
     def sweep() -> None:
-        plans = [plan for key, base in bases for op in operations if (plan := _plan(ctx, op, key, base, params))]
-        if not plans:
-            raise NothingToCheck(f"every operation of {params.openapi} chosen writes and the rule does not")
+        indexes = tuple(range(len(sent)))
+        plans = [
+            _plan(ctx, sent[i], where, params, draws[i])
+            for region, where in enumerate(bases)
+            for i in _in_region(indexes, region, len(bases), params.spread_regions)
+        ]
         _sweep_first_cases(ctx, plans, params, tally)
         for plan in plans:
             _fuzz_deeper(ctx, plan, params, tally)
