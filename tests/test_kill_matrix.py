@@ -13,7 +13,15 @@ from contractgate._loader import load_contract
 from contractgate._plan import plan_contract
 from contractgate._selftest import MatrixResult, default_jobs, kill_matrix, parallel_kill_matrix
 from contractgate.cli import main
-from contractgate.servers import Fault, UnknownFault, serve_in_thread, server_class, vendors, with_levels
+from contractgate.servers import (
+    Fault,
+    UnknownFault,
+    serve_in_process,
+    serve_in_thread,
+    server_class,
+    vendors,
+    with_levels,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 VENDORS = [vendor for vendor in vendors() if (ROOT / "contracts" / f"{vendor}.yaml").is_file()]
@@ -146,6 +154,34 @@ def test_the_parallel_matrix_equals_the_sequential_one() -> None:
     assert spread.caught == alone.caught
     assert spread.errors == alone.errors
     assert all(spread.caught[name] for name in SLASH_FAULTS)  # each fault tripped something: not a vacuous match
+
+
+# A sample of faults per vendor whose runs go through what a socket could change: redirects and trailing slashes,
+# plain HTTP beside HTTPS on one instance, an unlicensed twin, status codes and envelopes, regions and keys.
+SOCKET_SAMPLE = {
+    "assemblyline": (["AL-SLASH-001", "AL-ENV-*"], ["no-308-redirect", "envelope-missing-server-version"]),
+    "threatconnect": (["TC-AUTH-014", "TC-AUTH-001"], ["plain-http-served", "token-refused-on-v2"]),
+    "threatjammer": (["TJ-REGION-001", "TJ-AUTH-00[12]"], ["cross-region-key-accepted", "missing-auth-403"]),
+}
+
+
+@pytest.mark.parametrize("vendor", [pytest.param(v, marks=pytest.mark.xdist_group(v)) for v in SOCKET_SAMPLE])
+def test_the_in_process_matrix_equals_the_matrix_over_sockets(vendor: str) -> None:
+    """The matrices above run their servers in process; here the real sockets (uvicorn, TLS) give the same result."""
+    contract = load_contract(ROOT / "contracts" / f"{vendor}.yaml")
+    rules, faults = SOCKET_SAMPLE[vendor]
+    results = []
+    for serve in (serve_in_thread, serve_in_process):
+        server = server_class(vendor)()
+        with serve(server) as running:
+            assert (running.transport is None) == (serve is serve_in_thread)
+            results.append(kill_matrix(contract, server, running, rules, faults, ROOT / "cassettes"))
+    on_socket, in_process = results
+    assert [(o.rule_id, o.status) for o in in_process.clean] == [(o.rule_id, o.status) for o in on_socket.clean]
+    assert in_process.caught == on_socket.caught
+    assert in_process.errors == on_socket.errors
+    assert all(on_socket.caught[name] for name in faults)  # each fault tripped something: not a vacuous match
+    assert len(on_socket.clean) >= len(faults)
 
 
 def test_selftest_runs_each_vendor_once_with_the_faults_asked_for(

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import fnmatch
+import functools
+import os
 import platform
 import ssl
 import threading
@@ -576,12 +578,10 @@ class Engine:
 
     def _pool_locked(self, ca_bundle: Path | None) -> httpx.BaseTransport:
         if ca_bundle not in self._pools:
-            verify: ssl.SSLContext | bool = True
-            if ca_bundle is not None:
-                try:
-                    verify = ssl.create_default_context(cafile=str(ca_bundle))
-                except (OSError, ssl.SSLError) as error:
-                    raise SetupError(f"ca_bundle {ca_bundle}: not a readable PEM CA file ({error})") from None
+            try:
+                verify = trust_context(ca_bundle)
+            except (OSError, ssl.SSLError) as error:
+                raise SetupError(f"ca_bundle {ca_bundle}: not a readable PEM CA file ({error})") from None
             self._pools[ca_bundle] = deadline_http_transport(verify=verify)
         return self._pools[ca_bundle]
 
@@ -605,6 +605,26 @@ class Engine:
             if key not in self._budgets:
                 self._budgets[key] = RateBudget(self.config.rate_for(key))
             return self._budgets[key]
+
+
+def trust_context(ca_bundle: Path | None) -> ssl.SSLContext:
+    """The TLS context trusting a CA file (None: httpx's default store), built once per process per file version.
+
+    Loading a trust store costs tens of milliseconds, and a process may run many engines (the kill matrix, tests).
+    """
+    if ca_bundle is None:
+        return _trust(None, None, os.environ.get("SSL_CERT_FILE"), os.environ.get("SSL_CERT_DIR"))
+    stat = ca_bundle.stat()
+    return _trust(ca_bundle, (stat.st_mtime_ns, stat.st_size), None, None)
+
+
+@functools.lru_cache(maxsize=16)
+def _trust(
+    ca_bundle: Path | None, version: tuple[int, int] | None, cert_file: str | None, cert_dir: str | None
+) -> ssl.SSLContext:
+    if ca_bundle is None:
+        return httpx.create_ssl_context()  # certifi, or SSL_CERT_FILE / SSL_CERT_DIR as httpx reads them
+    return ssl.create_default_context(cafile=str(ca_bundle))
 
 
 class _TrustPerTarget(httpx.BaseTransport):

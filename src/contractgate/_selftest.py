@@ -16,7 +16,7 @@ from ._contract import Contract
 from ._outcome import Outcome, Status
 from ._plan import DEFAULT_PROFILE, plan_contract
 from ._runner import Engine, rule_selected
-from .servers import Fault, ReferenceServer, RunningServer, serve_in_thread, server_class
+from .servers import Fault, ReferenceServer, RunningServer, serve_in_process, serve_in_thread, server_class
 
 __all__ = [
     "MatrixResult",
@@ -148,15 +148,19 @@ def _chosen(
 
 
 def _run_once(
-    contract: Contract, server: ReferenceServer, config: RunConfig, active: Iterable[str], rules: list[str]
+    contract: Contract, running: RunningServer, config: RunConfig, active: Iterable[str], rules: list[str]
 ) -> list[Outcome]:
-    """One run of the selected rules against the server with exactly `active` faults on, from its seeded state."""
+    """One run of the selected rules against the server with exactly `active` faults on, from its seeded state.
+
+    An in-process server (`serve_in_process`) is reached through its transport, below the engine's guards and bounds.
+    """
+    server = running.server
     config.rule_globs = rules
     server.switch.set(active)
     server.reset()
     try:
         # No quota pre-flight: the server is ours, and a fault in its quota answer is for the rules to catch.
-        return Engine([contract], config, read_quotas=False).run().outcomes
+        return Engine([contract], config, transport=running.transport, read_quotas=False).run().outcomes
     finally:
         server.switch.set(())
         server.reset()
@@ -190,11 +194,11 @@ def kill_matrix(
     config = bundled_config(contract, running, cassettes=cassettes, profile=profile)
     if on_run is not None:
         on_run("clean", 0, len(result.faults) + 1)
-    result.clean = _run_once(contract, server, config, (), result.rules)
+    result.clean = _run_once(contract, running, config, (), result.rules)
     for index, fault in enumerate(result.faults, start=1):
         if on_run is not None:
             on_run(fault.name, index, len(result.faults) + 1)
-        outcomes = _run_once(contract, server, config, [fault.name], _rules_for(result, fault, sweep))
+        outcomes = _run_once(contract, running, config, [fault.name], _rules_for(result, fault, sweep))
         result.caught[fault.name], result.errors[fault.name] = _failed(outcomes)
     return result
 
@@ -209,25 +213,27 @@ class _Chunk:
     cassettes: Path
     sweep: bool
     profile: str
+    in_process: bool
 
 
-# One reference server per vendor per worker process, started on its first chunk and kept for the next ones
-# (daemon threads: they end with the worker).
+# One reference server per vendor (and way of serving) per worker process, started on its first chunk and kept for
+# the next ones (daemon threads: they end with the worker).
 # The stack is kept too: were it collected, its generator would close and stop the server.
-_WORKER_SERVERS: dict[str, tuple[ReferenceServer, RunningServer]] = {}
+_WORKER_SERVERS: dict[tuple[str, bool], tuple[ReferenceServer, RunningServer]] = {}
 _WORKER_STACK = contextlib.ExitStack()
 
 
-def _worker_server(vendor: str) -> tuple[ReferenceServer, RunningServer]:
-    if vendor not in _WORKER_SERVERS:
+def _worker_server(vendor: str, in_process: bool) -> tuple[ReferenceServer, RunningServer]:
+    if (vendor, in_process) not in _WORKER_SERVERS:
         server = server_class(vendor)()
-        _WORKER_SERVERS[vendor] = (server, _WORKER_STACK.enter_context(serve_in_thread(server)))
-    return _WORKER_SERVERS[vendor]
+        serving = serve_in_process(server) if in_process else serve_in_thread(server)
+        _WORKER_SERVERS[(vendor, in_process)] = (server, _WORKER_STACK.enter_context(serving))
+    return _WORKER_SERVERS[(vendor, in_process)]
 
 
 def _run_chunk(chunk: _Chunk) -> tuple[list[Outcome], dict[str, list[str]], dict[str, list[str]]]:
     """In a worker: the clean run when the chunk names no fault, else each of its faults' runs."""
-    server, running = _worker_server(chunk.contract.vendor)
+    server, running = _worker_server(chunk.contract.vendor, chunk.in_process)
     if chunk.faults is None:
         result = kill_matrix(
             chunk.contract,
@@ -244,7 +250,7 @@ def _run_chunk(chunk: _Chunk) -> tuple[list[Outcome], dict[str, list[str]], dict
     result = _chosen(chunk.contract, server, chunk.rule_globs, chunk.faults, True, chunk.profile)
     config = bundled_config(chunk.contract, running, cassettes=chunk.cassettes, profile=chunk.profile)
     for fault in result.faults:
-        outcomes = _run_once(chunk.contract, server, config, [fault.name], _rules_for(result, fault, chunk.sweep))
+        outcomes = _run_once(chunk.contract, running, config, [fault.name], _rules_for(result, fault, chunk.sweep))
         result.caught[fault.name], result.errors[fault.name] = _failed(outcomes)
     return [], result.caught, result.errors
 
@@ -264,27 +270,30 @@ def parallel_kill_matrix(
     sweep: bool = False,
     on_run: Callable[[str, int, int], None] | None = None,
     profile: str = "full",
+    in_process: bool = True,
 ) -> MatrixResult:
     """The kill matrix of `kill_matrix`, its fault runs spread over `jobs` worker processes.
 
     Each worker runs its own reference server of the contract's vendor (started in the worker, reset before each
     run, as the sequential matrix does); faults go out in small chunks so a slow fault does not hold a whole share,
     and the results merge in the faults' order, so the result equals the sequential one. `jobs` 1 runs in this
-    process. `on_run(name, done, total)` hears of each chunk as it ends.
+    process. `on_run(name, done, total)` hears of each chunk as it ends. `in_process` serves the apps without sockets
+    (`serve_in_process`: the same results, tests/test_kill_matrix.py proves it, at a lower cost per request);
+    False serves them on loopback with uvicorn, as `contractgate serve` does.
     """
     jobs = default_jobs() if jobs is None else jobs
     result = _chosen(contract, server_class(contract.vendor)(), rule_globs, faults, sweep, profile)
     globs, names = tuple(rule_globs), [f.name for f in result.faults]
     if jobs <= 1:
         server = server_class(contract.vendor)()
-        with serve_in_thread(server) as running:
+        with (serve_in_process if in_process else serve_in_thread)(server) as running:
             return kill_matrix(
                 contract, server, running, globs, names, cassettes, sweep=sweep, on_run=on_run, profile=profile
             )
     size = max(1, min(8, len(names) // (jobs * 4)))
-    chunks = [_Chunk(contract, globs, None, cassettes, sweep, profile)]
+    chunks = [_Chunk(contract, globs, None, cassettes, sweep, profile, in_process)]
     chunks += [
-        _Chunk(contract, globs, tuple(names[i : i + size]), cassettes, sweep, profile)
+        _Chunk(contract, globs, tuple(names[i : i + size]), cassettes, sweep, profile, in_process)
         for i in range(0, len(names), size)
     ]
     total, done = len(names) + 1, 0

@@ -159,6 +159,23 @@ def test_an_unreadable_ca_bundle_is_a_setup_error(mini_contract: Contract, tmp_p
             Engine([mini_contract], config).preflight()
 
 
+def test_a_trust_store_is_loaded_once_per_process_and_again_when_its_file_changes(tmp_path: Path) -> None:
+    # Every engine built its TLS contexts anew (tens of milliseconds each): the kill matrix runs hundreds of engines.
+    import trustme
+
+    from contractgate._runner import trust_context
+
+    assert trust_context(None) is trust_context(None)
+    ca_file = tmp_path / "ca.pem"
+    trustme.CA().cert_pem.write_to_path(str(ca_file))
+    first = trust_context(ca_file)
+    assert trust_context(ca_file) is first
+    assert first.cert_store_stats()["x509_ca"] == 1
+    trustme.CA().cert_pem.write_to_path(str(ca_file), append=True)  # another CA: a new file version, a new context
+    assert trust_context(ca_file) is not first
+    assert trust_context(ca_file).cert_store_stats()["x509_ca"] == 2
+
+
 # --- production safety: writes and rate per target --------------------------------------------------
 
 TWO_TARGETS = """\

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from contractgate.checks._schema import described, merge_patch, openapi_response_schema
+from contractgate.checks._schema import _shared_description, described, merge_patch, openapi_response_schema
 
 # RFC 7386 appendix A (a selection): target, patch, result.
 RFC_EXAMPLES: list[tuple[Any, Any, Any]] = [
@@ -63,3 +63,17 @@ def test_a_referenced_response_is_followed_to_its_schema() -> None:
     schema = openapi_response_schema(document, "GET", "/a/1", 404)
     assert schema["$ref"] == "#/components/schemas/E"
     assert schema["components"]["schemas"]["E"]["required"] == ["title"]
+
+
+def test_a_rule_reads_the_description_parsed_once_and_a_copy_stays_its_own(tmp_path: Path) -> None:
+    # The schema kind looks a response's schema up in the description for every request: parsing the whole
+    # document each time was most of a Threat Jammer kill-matrix run. `described` still hands out a fresh copy.
+    path = tmp_path / "api.json"
+    path.write_text(json.dumps({"openapi": "3.1.0", "paths": {"/a": {}}}), encoding="utf-8")
+    first, second = _shared_description(path, None), _shared_description(path, None)
+    assert first is second
+    assert first == {"openapi": "3.1.0", "paths": {"/a": {}}}
+    copy = described(path)
+    copy["paths"]["/b"] = {}
+    assert "/b" not in described(path)["paths"]
+    assert "/b" not in first["paths"]

@@ -1,4 +1,4 @@
-"""What every reference server shares: the TLS switch and the CA handed to clients."""
+"""What every reference server shares: the TLS switch, the CA handed to clients, serving in process."""
 
 from __future__ import annotations
 
@@ -9,10 +9,10 @@ import httpx
 import pytest
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse
-from starlette.routing import Route
+from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.routing import Mount, Route
 
-from contractgate.servers import App, ReferenceServer, serve_in_thread
+from contractgate.servers import App, ReferenceServer, RunningServer, serve_in_process, serve_in_thread
 
 
 async def _scheme(request: Request) -> JSONResponse:
@@ -78,3 +78,86 @@ def test_a_tls_server_stops_although_a_client_keeps_its_connection_open() -> Non
         assert [t.name for t in threading.enumerate() if t.name in ours and t.is_alive()] == []
     finally:
         client.close()
+
+
+async def _echo(request: Request) -> Response:
+    """What the app saw of the request, and an answer whose framing uvicorn completes (no content-length)."""
+    seen = {
+        "method": request.method,
+        "path": request.url.path,
+        "raw_path": request.scope["raw_path"].decode(),
+        "query": request.url.query,
+        "scheme": request.url.scheme,
+        "client": request.client.host if request.client else None,
+        "body": (await request.body()).decode(),
+        "x": request.headers.get("x-test"),
+    }
+    if request.query_params.get("stream"):
+        return StreamingResponse(iter([b"a", b"b"]), media_type="text/plain")
+    return JSONResponse(seen, headers={"x-answer": "yes"})
+
+
+async def _boom(request: Request) -> Response:
+    raise RuntimeError("the app fails before answering")
+
+
+class _Probe(ReferenceServer):
+    vendor = "probe"
+    tls = True
+
+    def build_apps(self) -> list[App]:
+        routes = [Route("/echo/{rest:path}", _echo, methods=["GET", "HEAD", "POST"]), Route("/boom", _boom)]
+        asgi = Starlette(routes=[Mount("/api", routes=routes)])
+        return [App("probe", asgi, base_path="/api"), App("probe-http", asgi, base_path="/api", tls=False)]
+
+
+PROBES = [
+    ("GET", "/echo/a%2Fb/c?q=1&q=%20x", None, {"x-test": "1"}),
+    ("POST", "/echo/post", b'{"a": 1}', {"content-type": "application/json"}),
+    ("HEAD", "/echo/head", None, {}),
+    ("GET", "/echo/s?stream=1", None, {"connection": "close"}),
+    ("GET", "/echo/fwd", None, {"x-forwarded-for": "203.0.113.9", "x-forwarded-proto": "http"}),
+    ("GET", "/nowhere", None, {}),
+    # Last on its connection: after an app fails, uvicorn closes the connection, and a request sent next on the kept
+    # connection fails on a socket (the in-process transport has no connection to lose).
+    ("GET", "/boom", None, {}),
+]
+
+
+def _answers(running: RunningServer, client: httpx.Client) -> list[tuple[int, list[tuple[str, str]], bytes]]:
+    answers = []
+    for target in ("probe", "probe-http"):
+        for method, path, body, headers in PROBES:
+            response = client.request(method, running.urls[target] + path, content=body, headers=headers)
+            kept = [(name, value) for name, value in response.headers.multi_items() if name != "date"]
+            answers.append((response.status_code, kept, response.content))
+    return answers
+
+
+def test_an_in_process_server_answers_as_the_same_server_on_a_socket() -> None:
+    """Status, headers (but the time in `date`) and bytes alike: the kill matrix may use either."""
+    with serve_in_thread(_Probe()) as running:
+        assert running.transport is None
+        assert running.ca_pem is not None
+        with httpx.Client(verify=ssl.create_default_context(cafile=str(running.ca_pem))) as client:
+            on_socket = _answers(running, client)
+    with serve_in_process(_Probe()) as running:
+        assert running.transport is not None
+        with httpx.Client(transport=running.transport) as client:
+            in_process = _answers(running, client)
+            assert client.get(running.urls["probe"] + "/echo/x").headers["date"].endswith(" GMT")
+    assert in_process == on_socket
+    statuses = [status for status, _, _ in on_socket]
+    assert statuses.count(500) == 2  # the failing app was probed on both apps
+    assert statuses.count(404) == 2  # and the unknown path
+    assert b'"scheme":"https"' in on_socket[0][2]
+    assert b'"scheme":"http"' in on_socket[len(PROBES)][2]
+
+
+def test_an_in_process_server_is_reached_only_at_its_own_urls() -> None:
+    with serve_in_process(_Probe()) as running, httpx.Client(transport=running.transport) as client:
+        secure = httpx.URL(running.urls["probe"])
+        with pytest.raises(httpx.ConnectError, match="nothing serves"):
+            client.get(secure.copy_with(scheme="http").join("/api/echo/x"))  # the TLS app's port, in plain HTTP
+        with pytest.raises(httpx.ConnectError, match="nothing serves"):
+            client.get("http://127.0.0.1:1/api/echo/x")

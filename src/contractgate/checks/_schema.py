@@ -84,9 +84,17 @@ def description_files(ctx: CheckContext | CostContext, openapi: str, overlay: st
     return openapi_file(ctx, openapi), (openapi_file(ctx, overlay) if overlay is not None else None)
 
 
+@functools.cache
+def _shared_description(path: Path, overlay: Path | None) -> dict[str, Any]:
+    return described(path, overlay)
+
+
 def load_description(ctx: CheckContext | CostContext, openapi: str, overlay: str | None) -> dict[str, Any]:
-    """An OpenAPI description as the rule reads it: the published file, with the contract's overlay applied."""
-    return described(*description_files(ctx, openapi, overlay))
+    """An OpenAPI description as the rule reads it: the published file, with the contract's overlay applied.
+
+    Parsed once per process and shared: callers only read it (`described` gives a copy to change).
+    """
+    return _shared_description(*description_files(ctx, openapi, overlay))
 
 
 def _referenced(document: dict[str, Any], node: dict[str, Any]) -> dict[str, Any]:

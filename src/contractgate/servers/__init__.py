@@ -14,6 +14,7 @@ from ._base import (
     ReleaseChange,
     RunningServer,
     UnknownFault,
+    serve_in_process,
     serve_in_thread,
     with_levels,
 )
@@ -28,6 +29,7 @@ __all__ = [
     "RunningServer",
     "UnknownFault",
     "UnknownServer",
+    "serve_in_process",
     "serve_in_thread",
     "server_class",
     "vendors",

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
 import contextlib
+import email.utils
+import http
 import json
 import re
 import socket
@@ -13,9 +17,13 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import unquote
 
+import h11
+import httpx
 import trustme
 import uvicorn
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 __all__ = [
     "VERSIONS",
@@ -26,6 +34,7 @@ __all__ = [
     "ReleaseChange",
     "RunningServer",
     "UnknownFault",
+    "serve_in_process",
     "serve_in_thread",
     "with_levels",
 ]
@@ -194,12 +203,14 @@ class RunningServer:
     """A reference server listening on loopback: its base URL per target, the CA to trust, and how to stop it.
 
     `ca_pem` is the PEM file of the CA that signed the server certificate (None when nothing is TLS);
-    clients trust it for this server only.
+    clients trust it for this server only. `transport` is set when the server runs in process
+    (`serve_in_process`): the only way to reach it, in place of the sockets.
     """
 
     server: ReferenceServer
     urls: dict[str, str] = field(default_factory=dict)
     ca_pem: Path | None = None
+    transport: httpx.BaseTransport | None = None
     _stops: list[Callable[[], None]] = field(default_factory=list)
 
     def stop(self) -> None:
@@ -305,6 +316,210 @@ def serve_in_thread(
             yield running
         finally:
             running.stop()
+
+
+@contextlib.contextmanager
+def serve_in_process(server: ReferenceServer, host: str = "127.0.0.1") -> Iterator[RunningServer]:
+    """Every app of `server` reachable through `RunningServer.transport` only: no socket, no TLS, no HTTP parser.
+
+    The apps run on one event loop thread, as under uvicorn, and see the scope and send the answer uvicorn
+    would (its `server` and `date` headers, no body for HEAD): the kill matrix's fault runs cost less per request.
+    The URLs look like `serve_in_thread`'s (each app its own made-up port) but nothing listens there.
+    """
+    running = RunningServer(server)
+    loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=loop.run_forever, name="refserver:in-process", daemon=True)
+    thread.start()
+    try:
+        routes: dict[tuple[str, str, int], tuple[ASGIApp, bool]] = {}
+        for index, app in enumerate(server.apps()):
+            secure = server.tls if app.tls is None else app.tls
+            scheme, port = ("https" if secure else "http"), _IN_PROCESS_PORTS + index
+            # Playing the next release, the middleware sends `Server` itself, as under uvicorn.
+            routes[(scheme, host, port)] = (_uvicorn_like(_NextRelease(app, server)), server.version == "current")
+            running.urls[app.target] = f"{scheme}://{host}:{port}{app.base_path}"
+        running.transport = _InProcessTransport(routes, loop)
+        yield running
+    finally:
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(timeout=5)
+        if not loop.is_running():  # at interpreter exit the daemon thread may be gone with its loop still marked
+            loop.close()
+
+
+_IN_PROCESS_PORTS = 40000  # the made-up ports of in-process apps (nothing listens; they name an app in URLs)
+
+
+def _uvicorn_like(app: ASGIApp) -> ASGIApp:
+    """The middleware uvicorn puts in front of an app by default (X-Forwarded-* trusted from loopback)."""
+    return ProxyHeadersMiddleware(app, trusted_hosts="127.0.0.1")
+
+
+class _InProcessTransport(httpx.BaseTransport):
+    """Sends each request to the app its scheme, host and port name, on the apps' event loop, and waits for it.
+
+    The request and the answer still pass through h11 (the HTTP/1.1 parser of httpcore and of uvicorn) in memory,
+    so framing, header checks and casing are the wire's.
+    """
+
+    def __init__(self, routes: Mapping[tuple[str, str, int], tuple[ASGIApp, bool]], loop: Any) -> None:
+        self.routes = routes
+        self.loop = loop
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        """The app's whole answer, or a connect error where no app is (as a closed port gives)."""
+        url = request.url
+        route = self.routes.get((url.scheme, url.host, url.port or (443 if url.scheme == "https" else 80)))
+        if route is None:
+            raise httpx.ConnectError(f"nothing serves {url.scheme}://{url.netloc.decode()} in process", request=request)
+        app, server_header = route
+        client = h11.Connection(h11.CLIENT)
+        try:
+            wire = client.send(h11.Request(method=request.method, target=url.raw_path, headers=request.headers.raw))
+            wire = (wire or b"") + (client.send(h11.Data(data=request.read())) or b"")
+            wire += client.send(h11.EndOfMessage()) or b""
+        except h11.LocalProtocolError as error:
+            raise httpx.LocalProtocolError(str(error), request=request) from None
+        exchange = _Exchange(app, url, wire, server_header)
+        future = asyncio.run_coroutine_threadsafe(exchange.run(), self.loop)
+        waits = request.extensions.get("timeout", {})
+        wait = waits.get("read") if isinstance(waits, dict) else None
+        try:
+            answer = future.result(timeout=wait)
+        except concurrent.futures.TimeoutError:
+            future.cancel()
+            raise httpx.ReadTimeout(f"no answer within {wait}s", request=request) from None
+        return _read_answer(client, answer, request)
+
+
+def _read_answer(client: h11.Connection, answer: bytes, request: httpx.Request) -> httpx.Response:
+    """The response the client side of h11 reads from the server's bytes, as httpcore builds it."""
+    client.receive_data(answer)
+    client.receive_data(b"")  # the server is done: what it sent is all there is
+    head: h11.Response | None = None
+    chunks: list[bytes] = []
+    try:
+        while True:
+            event = client.next_event()
+            if isinstance(event, h11.Response):
+                head = event
+            elif isinstance(event, h11.Data):
+                chunks.append(bytes(event.data))
+            elif isinstance(event, h11.EndOfMessage | h11.ConnectionClosed) or event is h11.NEED_DATA:
+                break
+    except h11.RemoteProtocolError as error:
+        raise httpx.RemoteProtocolError(str(error), request=request) from None
+    if head is None or event is h11.NEED_DATA:
+        raise httpx.RemoteProtocolError("Server disconnected without sending a complete response.", request=request)
+    extensions = {"http_version": b"HTTP/1.1", "reason_phrase": bytes(head.reason)}
+    body = httpx.ByteStream(b"".join(chunks))  # a stream, not content: httpx would add a content-length
+    return httpx.Response(head.status_code, headers=head.headers.raw_items(), stream=body, extensions=extensions)
+
+
+class _Exchange:
+    """One request as uvicorn's h11 protocol serves it: parse, scope, call the app, frame the answer."""
+
+    def __init__(self, app: ASGIApp, url: httpx.URL, wire: bytes, server_header: bool) -> None:
+        self.app, self.url, self.wire, self.server_header = app, url, wire, server_header
+        self.conn = h11.Connection(h11.SERVER)
+        self.out: list[bytes] = []
+        self.method = ""
+        self.started = self.complete = False
+        self.done = asyncio.Event()
+        self.body: bytes | None = b""
+        self.headers: list[tuple[bytes, bytes]] = []
+
+    async def run(self) -> bytes:
+        """The bytes uvicorn would write back for the request's bytes."""
+        self.conn.receive_data(self.wire)
+        try:
+            request = self.conn.next_event()
+            parts = []
+            while not isinstance(event := self.conn.next_event(), h11.EndOfMessage):
+                if isinstance(event, h11.Data):
+                    parts.append(bytes(event.data))
+        except h11.RemoteProtocolError:
+            return self._refused(b"Invalid HTTP request received.")
+        assert isinstance(request, h11.Request)
+        self.body = b"".join(parts)
+        self.method = request.method.decode("ascii")
+        self.headers = [(name.lower(), value) for name, value in request.headers]
+        raw_path, _, query = bytes(request.target).partition(b"?")
+        port = self.url.port or (443 if self.url.scheme == "https" else 80)
+        scope = {
+            "type": "http",
+            "asgi": {"version": "3.0", "spec_version": "2.3"},
+            "http_version": "1.1",
+            "server": (self.url.host, port),
+            "client": ("127.0.0.1", 50000),
+            "scheme": self.url.scheme,
+            "method": self.method,
+            "root_path": "",
+            "path": unquote(raw_path.decode("ascii")),
+            "raw_path": raw_path,
+            "query_string": query,
+            "headers": self.headers,
+            "state": {},
+        }
+        with contextlib.suppress(Exception):  # uvicorn logs it and answers 500 if nothing was sent yet, as here
+            await self.app(scope, self.receive, self.send)
+        if not self.started:
+            await self._send_500()
+        self.done.set()
+        return b"".join(self.out)  # an answer left incomplete ends there: uvicorn closes the connection
+
+    async def receive(self) -> dict[str, Any]:
+        """The body, then (once the answer is out, as for a kept-alive client) the disconnect."""
+        if self.body is not None:
+            body, self.body = self.body, None
+            return {"type": "http.request", "body": body, "more_body": False}
+        await self.done.wait()
+        return {"type": "http.disconnect"}
+
+    async def send(self, message: dict[str, Any]) -> None:
+        """uvicorn's `RequestResponseCycle.send`: its default headers first, no body for HEAD."""
+        if not self.started:
+            self.started = True
+            headers = _default_headers(self.server_header) + list(message.get("headers", []))
+            if _CLOSE in self.headers and _CLOSE not in headers:
+                headers = [*headers, _CLOSE]
+            status = message["status"]
+            self.out.append(self.conn.send(h11.Response(status_code=status, headers=headers, reason=_phrase(status))))
+        elif not self.complete:
+            body = message.get("body", b"")
+            self.out.append(self.conn.send(h11.Data(data=b"" if self.method == "HEAD" else body)) or b"")
+            if not message.get("more_body", False):
+                self.complete = True
+                self.out.append(self.conn.send(h11.EndOfMessage()) or b"")
+                self.done.set()
+
+    async def _send_500(self) -> None:
+        start = {"type": "http.response.start", "status": 500, "headers": [_TEXT, _CLOSE]}
+        await self.send(start)
+        await self.send({"type": "http.response.body", "body": b"Internal Server Error", "more_body": False})
+
+    def _refused(self, message: bytes) -> bytes:
+        """uvicorn's answer to bytes h11 cannot parse as a request (no default headers), then it closes."""
+        conn = self.conn
+        head = conn.send(h11.Response(status_code=400, headers=[_TEXT, _CLOSE], reason=_phrase(400))) or b""
+        return head + (conn.send(h11.Data(data=message)) or b"") + (conn.send(h11.EndOfMessage()) or b"")
+
+
+_CLOSE = (b"connection", b"close")
+_TEXT = (b"content-type", b"text/plain; charset=utf-8")
+
+
+def _phrase(status: int) -> bytes:
+    try:
+        return http.HTTPStatus(status).phrase.encode()
+    except ValueError:
+        return b""
+
+
+def _default_headers(server_header: bool) -> list[tuple[bytes, bytes]]:
+    """uvicorn's `date` (and `server` unless the app sends its own) before the app's headers."""
+    headers = [(b"date", email.utils.formatdate(usegmt=True).encode())]
+    return [*headers, (b"server", b"uvicorn")] if server_header else headers
 
 
 class _NextRelease:
