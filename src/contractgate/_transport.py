@@ -68,35 +68,65 @@ class UnmatchedRequest(SetupError):
 class RateBudget:
     """At most `rate` requests per second to one target (or one credential), shared by every rule of a run.
 
-    With a `window` of N, also never more than N requests within N / rate seconds, counted from when each
-    answer arrived: a vendor's sliding window counts a request when it reaches the server, which is before
-    its answer arrives here, so a request spaced this way is never the N+1th the server sees in its window.
+    Without a `window` the requests are spaced evenly, 1 / rate apart. With a `window` of N (a vendor's
+    "N requests per minute") they may leave back to back, as long as no more than N are in flight or were
+    answered within the last N / rate seconds: a vendor's window counts a request when it reaches the server,
+    which is after it left here and before its answer arrives, so the N+1th the server could see in one
+    window never leaves. A credential idle for a while (its lane busy with another key) may thus catch up.
     """
 
     rate: float | None = None  # None, 0 or math.inf: unthrottled
     window: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _next_slot: float = 0.0
+    _in_flight: int = 0
     _answered: deque[float] = field(default_factory=deque)
 
     def wait(self, sleep: Callable[[float], None] = time.sleep) -> None:
-        """Block until the next request may leave."""
+        """Block until the next request may leave; with a window it counts as in flight until `answered`."""
         if not self.rate or math.isinf(self.rate):
+            return
+        if self.window:
+            self._wait_in_window(sleep)
             return
         with self._lock:
             now = time.monotonic()
             slot = max(now, self._next_slot)
-            if self.window and len(self._answered) >= self.window:
-                slot = max(slot, self._answered[-self.window] + self.window / self.rate)
             self._next_slot = slot + 1.0 / self.rate
         if slot > now:
             sleep(slot - now)
 
+    def _wait_in_window(self, sleep: Callable[[float], None]) -> None:
+        assert self.rate is not None
+        span = self.window / self.rate
+        while True:
+            with self._lock:
+                now = time.monotonic()
+                while self._answered and self._answered[0] <= now - span:
+                    self._answered.popleft()
+                self._in_flight += 1  # this request's place, in the window from now on
+                if self._in_flight + len(self._answered) <= self.window:
+                    return
+                if self._answered:
+                    # it leaves when the oldest answer ages out: that answer no longer counts for anyone
+                    slot = self._answered.popleft() + span
+                    break
+                self._in_flight -= 1  # every place is taken by requests in flight: wait for one to answer
+            sleep(1.0 / self.rate)
+        sleep(slot - now)
+
+    def departed(self) -> None:
+        """Count a request that left without waiting (a rule spending the quota on purpose) as in flight."""
+        if self.window:
+            with self._lock:
+                self._in_flight += 1
+
     def answered(self) -> None:
-        """Note that the answer of a request sent under this budget arrived (what the window counts from)."""
+        """Note that the answer of a request counted in flight arrived (what the window counts from)."""
         if not self.window:
             return
         with self._lock:
+            self._in_flight = max(0, self._in_flight - 1)
             self._answered.append(time.monotonic())
             while len(self._answered) > self.window:
                 self._answered.popleft()
@@ -259,6 +289,8 @@ class LiveTransport(httpx.BaseTransport):
             # a rule that spends the quota on purpose is not held back, unless it spends a longer one than the rate's
             if pace is not None and (not observes or request.extensions.get(PACED) is True):
                 pace.wait(self.sleep)
+            elif pace is not None:
+                pace.departed()
             self.methods_sent.append(request.method)
             try:
                 response = self.inner.handle_request(request)

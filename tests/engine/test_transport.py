@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import time
 
 import httpx
 import pytest
@@ -277,9 +278,10 @@ def test_each_credential_is_paced_to_its_declared_rate() -> None:
     client = httpx.Client(transport=LiveTransport(Recorder([]), targets=[target], sleep=slept.append, pacing=pacing))
     client.get("https://h/x", auth=_spending(KEY_A))
     client.get("https://h/x", auth=_spending(KEY_B))  # another key: its own budget, no wait
+    client.get("https://h/y", auth=_spending(KEY_A))  # 2 a second: the second may follow at once
     assert slept == []
-    client.get("https://h/y", auth=_spending(KEY_A))
-    assert slept == [pytest.approx(0.5, abs=0.05)]  # 2 a second: half a second after the first
+    client.get("https://h/z", auth=_spending(KEY_A))
+    assert slept == [pytest.approx(1.0, abs=0.05)]  # the third, a second after the first answer
     client.get("https://h/y")  # no credential: the target's budget alone (unthrottled here)
     assert len(slept) == 1
 
@@ -324,8 +326,53 @@ def test_a_window_counts_from_each_answer() -> None:
     budget.wait(slept.append)
     budget.answered()
     budget.wait(slept.append)  # the third within the window waits until the first answer is 2 ms old
-    assert len(slept) == 2
+    assert len(slept) == 1
     assert slept[-1] == pytest.approx(0.002, abs=0.001)
+
+
+def test_an_idle_credential_sends_its_whole_window_at_once() -> None:
+    # 10 a minute: after a pause (its lane busy with another key) the ten leave back to back, not 6 s apart
+    slept: list[float] = []
+    budget = RateBudget(rate=10 / 60, window=10)
+    for _ in range(10):
+        budget.wait(slept.append)
+        budget.answered()
+    assert slept == []
+
+
+def test_requests_in_flight_count_against_the_window() -> None:
+    slept: list[float] = []
+    budget = RateBudget(rate=1000, window=2)
+
+    answered_at: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        slept.append(seconds)
+        if not answered_at:
+            budget.answered()  # the first answer arrives while the third request waits
+            answered_at.append(time.monotonic())
+        time.sleep(seconds)
+
+    budget.wait(sleep)
+    budget.wait(sleep)
+    assert slept == []  # two may leave at once
+    budget.wait(sleep)  # both in flight: the third waits for an answer, then for that answer to be 2 ms old
+    assert slept[0] == pytest.approx(0.001, abs=1e-6)
+    assert time.monotonic() - answered_at[0] >= 0.002
+
+
+def test_a_request_sent_on_purpose_without_waiting_still_fills_the_window() -> None:
+    slept: list[float] = []
+    budget = RateBudget(rate=1000, window=1)
+    budget.departed()  # a quota rule's request, not held back, but the server counts it
+
+    def sleep(seconds: float) -> None:
+        slept.append(seconds)
+        budget.answered()
+        time.sleep(seconds)
+
+    budget.wait(sleep)
+    assert slept
 
 
 class Answers(httpx.BaseTransport):
