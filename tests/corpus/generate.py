@@ -186,8 +186,8 @@ def contract_cases() -> list[Case]:
         contract(
             "bad-regex-fuzz",
             TC,
-            "      examples: 4\n",
-            "      examples: 4\n      include: ['[v3']\n",
+            "      boundaries: 6\n",
+            "      boundaries: 6\n      include: ['[v3']\n",
             "not a valid regular expression",
             "      include:",
             keep=("TC-FUZZ-001",),
@@ -206,7 +206,15 @@ def contract_cases() -> list[Case]:
             "modes",
             "    modes:",
         ),
-        contract("writes-string", TJ, "    writes: true\n", '    writes: "yes"\n', "writes", "    writes:"),
+        contract(
+            "writes-string",
+            TJ,
+            "    writes: true\n",
+            '    writes: "yes"\n',
+            "writes",
+            "    writes:",
+            keep=("TJ-REGION-002",),
+        ),
         contract(
             "defaults-target-undeclared",
             TJ,
@@ -244,6 +252,7 @@ def contract_cases() -> list[Case]:
             "request target 'threatjammer-reports'",
             "    params:",
             from_rule=True,
+            keep=("TJ-REGION-002",),
         ),
         contract(
             "request-region-undeclared",
@@ -346,6 +355,7 @@ def contract_cases() -> list[Case]:
             'anchor: "credentials"}',
             'anchor: "credentials"',
             "not valid YAML",
+            keep=("TJ-REGION-002",),
         ),
         contract(
             "unknown-alias",
@@ -461,9 +471,9 @@ def cassette_cases() -> list[Case]:
         cassette(
             "status-string",
             "TJ-AUTH-002",
-            lambda t: t.replace('"status": 401', '"status": "401"'),
+            lambda t: t.replace('"code": 401', '"code": "401"'),
             "status",
-            '"status"',
+            '"code"',
         ),
         cassette(
             "no-interactions", "TJ-AUTH-002", lambda t: _doc(t, lambda d: d.pop("interactions")), "interactions", None
@@ -471,9 +481,9 @@ def cassette_cases() -> list[Case]:
         cassette(
             "headers-dict",
             "TJ-AUTH-002",
-            lambda t: _doc(t, lambda d: d["interactions"][0]["response"].update(headers={"server": "uvicorn"})),
+            lambda t: _doc(t, lambda d: d["interactions"][0]["response"].update(headers=[["server", "uvicorn"]])),
             "headers",
-            '"headers": {\n     "server"',
+            '"headers": [',
         ),
         cassette(
             "encoding-unknown",
