@@ -123,7 +123,7 @@ def test_a_cassette_folder_becomes_one_entry_per_interaction_at_the_recorded_add
 ) -> None:
     folder = tmp_path / "cassettes" / "threatconnect"
     folder.mkdir(parents=True)
-    for rule in ("TC-PAGE-007", "TC-AUTH-001"):
+    for rule in ("TC-PAGE-019", "TC-AUTH-001"):
         shutil.copy(CASSETTES / "threatconnect" / f"{rule}.json", folder)
     assert main(["export-har", str(tmp_path / "cassettes"), str(tmp_path / "out" / "pages.har")]) == 0
     printed = capsys.readouterr().out
@@ -131,7 +131,7 @@ def test_a_cassette_folder_becomes_one_entry_per_interaction_at_the_recorded_add
     entries = _har(tmp_path / "out" / "pages.har")["log"]["entries"]
     recorded = [
         (json.loads((folder / f"{rule}.json").read_text())["interactions"], rule)
-        for rule in ("TC-AUTH-001", "TC-PAGE-007")
+        for rule in ("TC-AUTH-001", "TC-PAGE-019")
     ]
     expected = [(item, rule) for items, rule in recorded for item in items]
     assert printed == f"wrote {len(expected)} exchanges to {tmp_path / 'out' / 'pages.har'}\n"
@@ -140,8 +140,8 @@ def test_a_cassette_folder_becomes_one_entry_per_interaction_at_the_recorded_add
         assert entry["request"]["url"] == item["request"]["uri"]
         assert entry["response"]["status"] == item["response"]["status"]["code"]
         assert entry["response"]["content"]["text"] == item["response"]["body"]["string"]
-    first_page = next(entry for entry in entries if entry["request"]["url"].endswith("resultStart=0&resultLimit=100"))
-    assert {"name": "resultLimit", "value": "100"} in first_page["request"]["queryString"]
+    first_page = next(entry for entry in entries if entry["request"]["url"].endswith("resultStart=0&resultLimit=3"))
+    assert {"name": "resultLimit", "value": "3"} in first_page["request"]["queryString"]
     assert json.loads(first_page["response"]["content"]["text"])["next"].startswith("https://127.0.0.1:")
     assert {"name": "authorization", "value": "TC-Token REDACTED"} in first_page["request"]["headers"]
 
