@@ -612,6 +612,38 @@ def _field_wanted(where: str) -> set[str]:
     return {_normal_path(where)}
 
 
+@dataclass
+class _Findings:
+    """Where a comparison's findings go, each with its severity and the rules it concerns."""
+
+    links: _Links
+    levels: Mapping[str, str]
+    items: list[Finding] = field(default_factory=list)
+
+    def on(self, op: Operation, status: int | None, rules: Iterable[str]) -> _Scope:
+        """The findings of one operation's answers (of one status, or of all: None), read by `rules`."""
+        return _Scope(self, op, status, frozenset(rules))
+
+
+@dataclass(frozen=True)
+class _Scope:
+    """One operation's answers under comparison: each finding names them and links the rules reading its place."""
+
+    findings: _Findings
+    op: Operation
+    status: int | None
+    rules: frozenset[str]
+
+    def report(self, finding_id: str, where: str, was: str, now: str, message: str, wanted: set[str] | None) -> None:
+        """One finding, linked to the rules that read any of `wanted` (None: every rule; empty: none)."""
+        linked = self.findings.links.link(self.op.vendor, self.rules, wanted)
+        level = self.findings.levels[finding_id]
+        op = self.op
+        self.findings.items.append(
+            Finding(finding_id, level, op.vendor, op.target, op.name, self.status, where, was, now, message, linked)
+        )
+
+
 def compare(
     baseline: Side,
     current: Side,
@@ -619,35 +651,16 @@ def compare(
     severity: Mapping[str, str] | None = None,
 ) -> DriftResult:
     """Every difference between two sides, with severities and linked rules."""
-    levels = {**DEFAULT_SEVERITY, **(severity or {})}
-    links = _Links(contracts or {})
-    findings: list[Finding] = []
+    found = _Findings(_Links(contracts or {}), {**DEFAULT_SEVERITY, **(severity or {})})
     common = sorted(baseline.operations.keys() & current.operations.keys())
     if not common:
         raise SetupError(
             f"{baseline.source} and {current.source} have no request in common (the same rule to the same "
             "operation): nothing to compare"
         )
-
-    def add(
-        op: Operation,
-        finding_id: str,
-        status: int | None,
-        where: str,
-        was: str,
-        now: str,
-        message: str,
-        rules: list[RuleLink],
-    ) -> None:
-        findings.append(
-            Finding(
-                finding_id, levels[finding_id], op.vendor, op.target, op.name, status, where, was, now, message, rules
-            )
-        )
-
     for key in common:
-        _compare_operation(baseline.operations[key], current.operations[key], links, add)
-    findings = _merged(findings)
+        _compare_operation(baseline.operations[key], current.operations[key], found)
+    findings = _merged(found.items)
     findings.sort(key=Finding.sort_key)
     return DriftResult(baseline, current, findings, len(common))
 
@@ -676,89 +689,48 @@ def _merged(findings: list[Finding]) -> list[Finding]:
     return merged
 
 
-def _compare_operation(was: Operation, now: Operation, links: _Links, add: Any) -> None:
-    vendor = was.vendor
+def _compare_operation(was: Operation, now: Operation, found: _Findings) -> None:
     for status in sorted(now.statuses.keys() - was.statuses.keys()):
-        linked = links.link(vendor, now.statuses[status].rules, None)
-        add(
-            now,
-            "status-added",
-            status,
-            str(status),
-            "never answered",
-            "answered",
-            f"{now.name} now answers {status}",
-            linked,
+        message = f"{now.name} now answers {status}"
+        found.on(now, status, now.statuses[status].rules).report(
+            "status-added", str(status), "never answered", "answered", message, None
         )
     for status in sorted(was.statuses.keys() - now.statuses.keys()):
-        linked = links.link(vendor, was.statuses[status].rules, None)
-        add(
-            was,
-            "status-removed",
-            status,
-            str(status),
-            "answered",
-            "never answered",
-            f"{was.name} no longer answers {status} to the same requests",
-            linked,
+        message = f"{was.name} no longer answers {status} to the same requests"
+        found.on(was, status, was.statuses[status].rules).report(
+            "status-removed", str(status), "answered", "never answered", message, None
         )
     for status in sorted(was.statuses.keys() & now.statuses.keys()):
         before, after = was.statuses[status], now.statuses[status]
-        rules = before.rules | after.rules
-        _compare_media(was, status, before, after, links, rules, add)
-        _compare_headers(was, status, before, after, links, rules, add)
+        scope = found.on(was, status, before.rules | after.rules)
+        _compare_media(scope, before, after)
+        _compare_headers(scope, before, after)
         if before.json_count and after.json_count:
-            _compare_schema(was, status, before.schema(), after.schema(), "", links, rules, add)
-            _compare_enums(was, status, before, after, links, rules, add)
+            _compare_schema(scope, before.schema(), after.schema(), "")
+            _compare_enums(scope, before, after)
         elif before.json_count and not after.json_count:
-            add(
-                was,
-                "response-body-kind-changed",
-                status,
-                "(body)",
-                "JSON",
-                "not JSON",
-                f"{was.name} {status} answers are no longer JSON",
-                links.link(vendor, rules, None),
-            )
-    _compare_pages(was, now, links, add)
+            message = f"{was.name} {status} answers are no longer JSON"
+            scope.report("response-body-kind-changed", "(body)", "JSON", "not JSON", message, None)
+    _compare_pages(found.on(was, None, was.rules), was, now)
 
 
-def _compare_media(
-    op: Operation, status: int, before: StatusShape, after: StatusShape, links: _Links, rules: set[str], add: Any
-) -> None:
+def _compare_media(scope: _Scope, before: StatusShape, after: StatusShape) -> None:
     if not before.media_types or not after.media_types or before.media_types == after.media_types:
         return
     xml_before = {m for m in before.media_types if m.endswith("xml")}
     xml_after = {m for m in after.media_types if m.endswith("xml")}
     wanted = {"content-type", "accept", "xml"}
+    head = f"{scope.op.name} {scope.status}:"
+    now = ", ".join(sorted(after.media_types))
     if xml_before and not xml_after:
-        add(
-            op,
-            "xml-no-longer-served",
-            status,
-            "content-type",
-            ", ".join(sorted(xml_before)),
-            ", ".join(sorted(after.media_types)),
-            f"{op.name} {status}: XML is no longer served",
-            links.link(op.vendor, rules, wanted),
-        )
+        was = ", ".join(sorted(xml_before))
+        scope.report("xml-no-longer-served", "content-type", was, now, f"{head} XML is no longer served", wanted)
         return
-    add(
-        op,
-        "content-type-changed",
-        status,
-        "content-type",
-        ", ".join(sorted(before.media_types)),
-        ", ".join(sorted(after.media_types)),
-        f"{op.name} {status}: the content type changed",
-        links.link(op.vendor, rules, wanted),
-    )
+    was = ", ".join(sorted(before.media_types))
+    scope.report("content-type-changed", "content-type", was, now, f"{head} the content type changed", wanted)
 
 
-def _compare_headers(
-    op: Operation, status: int, before: StatusShape, after: StatusShape, links: _Links, rules: set[str], add: Any
-) -> None:
+def _compare_headers(scope: _Scope, before: StatusShape, after: StatusShape) -> None:
     removed = sorted(before.headers.keys() - after.headers.keys())
     added = sorted(after.headers.keys() - before.headers.keys())
     renamed: list[tuple[str, str]] = []
@@ -769,39 +741,13 @@ def _compare_headers(
             renamed.append((old, partners[0]))
             removed.remove(old)
             added.remove(partners[0])
+    head = f"{scope.op.name} {scope.status}:"
     for old, new in renamed:
-        add(
-            op,
-            "header-renamed",
-            status,
-            old,
-            old,
-            new,
-            f"{op.name} {status}: header {old} is now {new}",
-            links.link(op.vendor, rules, {old}),
-        )
+        scope.report("header-renamed", old, old, new, f"{head} header {old} is now {new}", {old})
     for name in removed:
-        add(
-            op,
-            "header-removed",
-            status,
-            name,
-            "present",
-            "absent",
-            f"{op.name} {status}: header {name} is gone",
-            links.link(op.vendor, rules, {name}),
-        )
+        scope.report("header-removed", name, "present", "absent", f"{head} header {name} is gone", {name})
     for name in added:
-        add(
-            op,
-            "header-added",
-            status,
-            name,
-            "absent",
-            "present",
-            f"{op.name} {status}: new header {name}",
-            links.link(op.vendor, rules, {name}),
-        )
+        scope.report("header-added", name, "absent", "present", f"{head} new header {name}", {name})
 
 
 def _types(schema: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
@@ -817,140 +763,59 @@ def _types(schema: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
     return dict.fromkeys([kind] if isinstance(kind, str) else kind, schema)
 
 
-def _compare_schema(
-    op: Operation,
-    status: int,
-    before: Mapping[str, Any],
-    after: Mapping[str, Any],
-    path: str,
-    links: _Links,
-    rules: set[str],
-    add: Any,
-) -> None:
+def _compare_schema(scope: _Scope, before: Mapping[str, Any], after: Mapping[str, Any], path: str) -> None:
     was, now = _types(before), _types(after)
     where = path or "(body)"
     solid_was, solid_now = set(was) - {"null"}, set(now) - {"null"}
     if "number" in solid_was and "integer" in solid_now and "number" not in solid_now:
         solid_now = (solid_now - {"integer"}) | {"number"}  # only whole numbers seen this time: no change
-    linked = links.link(op.vendor, rules, _field_wanted(path)) if path else []
+    wanted = _field_wanted(path) if path else set()
+    head = f"{scope.op.name} {scope.status}: {where}"
     if solid_was and solid_now and solid_was != solid_now:
-        add(
-            op,
-            "response-type-changed",
-            status,
-            where,
-            " | ".join(sorted(solid_was)),
-            " | ".join(sorted(solid_now)),
-            f"{op.name} {status}: {where} changed type",
-            linked,
-        )
+        old_types, new_types = " | ".join(sorted(solid_was)), " | ".join(sorted(solid_now))
+        scope.report("response-type-changed", where, old_types, new_types, f"{head} changed type", wanted)
     if solid_was and "null" not in was and "null" in now:
-        add(
-            op,
-            "response-became-nullable",
-            status,
-            where,
-            "never null",
-            "null seen",
-            f"{op.name} {status}: {where} can now be null",
-            linked,
-        )
+        scope.report("response-became-nullable", where, "never null", "null seen", f"{head} can now be null", wanted)
     if solid_now and "null" in was and "null" not in now:
-        add(
-            op,
-            "response-no-longer-nullable",
-            status,
-            where,
-            "null seen",
-            "never null",
-            f"{op.name} {status}: {where} was null in the baseline and is never null now",
-            linked,
-        )
+        message = f"{head} was null in the baseline and is never null now"
+        scope.report("response-no-longer-nullable", where, "null seen", "never null", message, wanted)
     if "string" in was and "string" in now:
         old_format, new_format = was["string"].get("format"), now["string"].get("format")
         if old_format and old_format != new_format:
-            add(
-                op,
-                "response-format-changed",
-                status,
-                where,
-                old_format,
-                new_format or "(no single format)",
-                f"{op.name} {status}: {where} changed format",
-                linked,
-            )
+            shown = new_format or "(no single format)"
+            scope.report("response-format-changed", where, old_format, shown, f"{head} changed format", wanted)
     if "object" in was and "object" in now:
-        _compare_object(op, status, was["object"], now["object"], path, links, rules, add)
+        _compare_object(scope, was["object"], now["object"], path)
     if "array" in was and "array" in now:
         items_was, items_now = was["array"].get("items"), now["array"].get("items")
         if isinstance(items_was, dict) and isinstance(items_now, dict):
-            _compare_schema(op, status, items_was, items_now, _join(path, "*"), links, rules, add)
+            _compare_schema(scope, items_was, items_now, _join(path, "*"))
 
 
-def _compare_object(
-    op: Operation,
-    status: int,
-    before: Mapping[str, Any],
-    after: Mapping[str, Any],
-    path: str,
-    links: _Links,
-    rules: set[str],
-    add: Any,
-) -> None:
+def _compare_object(scope: _Scope, before: Mapping[str, Any], after: Mapping[str, Any], path: str) -> None:
     old, new = before.get("properties", {}), after.get("properties", {})
     old_required, new_required = set(before.get("required", [])), set(after.get("required", []))
+    head = f"{scope.op.name} {scope.status}:"
     for name in sorted(old.keys() - new.keys()):
         where = _join(path, name)
-        add(
-            op,
-            "response-field-removed",
-            status,
-            where,
-            "present",
-            "absent",
-            f"{op.name} {status}: field {where} is gone",
-            links.link(op.vendor, rules, _field_wanted(where)),
-        )
+        message = f"{head} field {where} is gone"
+        scope.report("response-field-removed", where, "present", "absent", message, _field_wanted(where))
     for name in sorted(new.keys() - old.keys()):
         where = _join(path, name)
         kind = " | ".join(sorted(_types(new[name]))) or "any"
         state = "always present" if name in new_required else "sometimes present"
-        add(
-            op,
-            "response-field-added",
-            status,
-            where,
-            "absent",
-            f"{kind}, {state}",
-            f"{op.name} {status}: new field {where}",
-            [],
-        )
+        # a field no rule can have read: linked to none
+        scope.report("response-field-added", where, "absent", f"{kind}, {state}", f"{head} new field {where}", set())
     for name in sorted(old.keys() & new.keys()):
         where = _join(path, name)
-        linked = links.link(op.vendor, rules, _field_wanted(where))
+        wanted = _field_wanted(where)
         if name in old_required and name not in new_required:
-            add(
-                op,
-                "response-field-became-optional",
-                status,
-                where,
-                "always present",
-                "sometimes absent",
-                f"{op.name} {status}: {where} is sometimes missing now",
-                linked,
-            )
+            message = f"{head} {where} is sometimes missing now"
+            scope.report("response-field-became-optional", where, "always present", "sometimes absent", message, wanted)
         elif name in new_required and name not in old_required:
-            add(
-                op,
-                "response-field-became-required",
-                status,
-                where,
-                "sometimes absent",
-                "always present",
-                f"{op.name} {status}: {where} is always present now",
-                linked,
-            )
-        _compare_schema(op, status, old[name], new[name], where, links, rules, add)
+            message = f"{head} {where} is always present now"
+            scope.report("response-field-became-required", where, "sometimes absent", "always present", message, wanted)
+        _compare_schema(scope, old[name], new[name], where)
 
 
 def _join(path: str, name: str) -> str:
@@ -964,63 +829,39 @@ def _enum(counter: Counter[str] | None) -> set[str] | None:
     return set(counter)
 
 
-def _compare_enums(
-    op: Operation, status: int, before: StatusShape, after: StatusShape, links: _Links, rules: set[str], add: Any
-) -> None:
+def _compare_enums(scope: _Scope, before: StatusShape, after: StatusShape) -> None:
+    head = f"{scope.op.name} {scope.status}:"
     for path in sorted(before.strings.keys() & after.strings.keys()):
         old, new = _enum(before.strings[path]), _enum(after.strings[path])
         if old is None or new is None or old == new:
             continue
-        linked = links.link(op.vendor, rules, _field_wanted(path))
+        wanted = _field_wanted(path)
         for value in sorted(new - old):
-            add(
-                op,
-                "response-enum-value-added",
-                status,
-                path,
-                ", ".join(sorted(old)),
-                value,
-                f"{op.name} {status}: {path} has a new value {value!r}",
-                linked,
-            )
+            message = f"{head} {path} has a new value {value!r}"
+            scope.report("response-enum-value-added", path, ", ".join(sorted(old)), value, message, wanted)
         for value in sorted(old - new):
-            add(
-                op,
-                "response-enum-value-removed",
-                status,
-                path,
-                value,
-                ", ".join(sorted(new)),
-                f"{op.name} {status}: {path} no longer takes {value!r}",
-                linked,
-            )
+            message = f"{head} {path} no longer takes {value!r}"
+            scope.report("response-enum-value-removed", path, value, ", ".join(sorted(new)), message, wanted)
 
 
-def _compare_pages(was: Operation, now: Operation, links: _Links, add: Any) -> None:
+def _compare_pages(scope: _Scope, was: Operation, now: Operation) -> None:
     pagination = {"pagination", "next", "limit"}
     for limit in sorted(was.page_sizes.keys() & now.page_sizes.keys()):
-        if was.page_sizes[limit] != now.page_sizes[limit]:
-            add(
-                was,
+        before, after = was.page_sizes[limit], now.page_sizes[limit]
+        if before != after:
+            message = f"{was.name}: asked for {limit}, answered {before} then, {after} now"
+            scope.report(
                 "pagination-page-size-changed",
-                None,
                 f"limit={limit}",
-                f"{was.page_sizes[limit]} items",
-                f"{now.page_sizes[limit]} items",
-                f"{was.name}: asked for {limit}, answered {was.page_sizes[limit]} then, {now.page_sizes[limit]} now",
-                links.link(was.vendor, was.rules, pagination),
+                f"{before} items",
+                f"{after} items",
+                message,
+                pagination,
             )
     if was.next_forms and now.next_forms and was.next_forms != now.next_forms:
-        add(
-            was,
-            "pagination-next-form-changed",
-            None,
-            "next",
-            "; ".join(sorted(was.next_forms)),
-            "; ".join(sorted(now.next_forms)),
-            f"{was.name}: the next page is given another way",
-            links.link(was.vendor, was.rules, pagination),
-        )
+        old_forms, new_forms = "; ".join(sorted(was.next_forms)), "; ".join(sorted(now.next_forms))
+        message = f"{was.name}: the next page is given another way"
+        scope.report("pagination-next-form-changed", "next", old_forms, new_forms, message, pagination)
 
 
 # --- entry points -----------------------------------------------------------------------------------
