@@ -16,6 +16,7 @@ from contractgate.cli import main
 from contractgate.servers import (
     Fault,
     UnknownFault,
+    fault_table,
     serve_in_process,
     serve_in_thread,
     server_class,
@@ -130,6 +131,14 @@ def test_levels_are_given_only_to_faults_the_server_defines() -> None:
     assert [marked["a"].level, marked["b"].level] == ["form", "value"]
     with pytest.raises(UnknownFault, match="nope"):
         with_levels(known, ["nope"])
+
+
+def test_a_fault_table_gives_collateral_rules_and_levels_only_to_faults_it_defines() -> None:
+    rows = [Fault("a", "R-1", "x"), Fault("b", "R-2", "y")]
+    table = fault_table(rows, {"a": ("R-9",)}, ["b"])
+    assert [(f.name, f.also, f.level) for f in table.values()] == [("a", ("R-9",), "form"), ("b", (), "value")]
+    with pytest.raises(UnknownFault, match=r"not defined by this server: typo"):
+        fault_table(rows, {"typo": ("R-9",)}, [])
 
 
 @pytest.mark.parametrize("vendor", PER_VENDOR)

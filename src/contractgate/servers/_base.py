@@ -34,6 +34,7 @@ __all__ = [
     "ReleaseChange",
     "RunningServer",
     "UnknownFault",
+    "fault_table",
     "serve_in_process",
     "serve_in_thread",
     "with_levels",
@@ -68,6 +69,18 @@ def with_levels(faults: Mapping[str, Fault], value: Iterable[str]) -> dict[str, 
     if unknown:
         raise UnknownFault(f"value-level fault(s) not defined by this server: {', '.join(unknown)}")
     return {name: replace(fault, level="value") if name in named else fault for name, fault in faults.items()}
+
+
+def fault_table(faults: Iterable[Fault], also: Mapping[str, tuple[str, ...]], value: Iterable[str]) -> dict[str, Fault]:
+    """A server's faults by name, with the broad rules that also catch some and the value-level ones marked.
+
+    A name in `also` or `value` that the server does not define is an error, not a silently ignored typo.
+    """
+    table = {fault.name: replace(fault, also=also.get(fault.name, fault.also)) for fault in faults}
+    unknown = sorted(also.keys() - table.keys())
+    if unknown:
+        raise UnknownFault(f"collateral rules given for fault(s) not defined by this server: {', '.join(unknown)}")
+    return with_levels(table, value)
 
 
 VERSIONS = ("current", "next")

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import dataclasses
-
-from .._base import Fault, with_levels
+from .._base import Fault, fault_table
 
 __all__ = ["FAULTS"]
 
@@ -555,7 +553,4 @@ _VALUE = (
     "quota-header-stuck-after-first-call",
 )
 
-FAULTS = with_levels(
-    {fault.name: dataclasses.replace(fault, also=_ALSO.get(fault.name, ())) for fault in _LIST},
-    _VALUE,
-)
+FAULTS = fault_table(_LIST, _ALSO, _VALUE)

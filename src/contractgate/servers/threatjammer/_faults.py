@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .._base import Fault, with_levels
+from .._base import Fault, fault_table
 
 __all__ = ["FAULTS"]
 
@@ -605,6 +605,4 @@ _VALUE = [
     "datacenter-prefixes-score-string",
 ]
 
-FAULTS: dict[str, Fault] = with_levels(
-    {name: Fault(name, rule, text, _ALSO.get(name, ())) for name, rule, text in _TABLE}, _VALUE
-)
+FAULTS: dict[str, Fault] = fault_table((Fault(*row) for row in _TABLE), _ALSO, _VALUE)
